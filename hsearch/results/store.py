@@ -1,0 +1,192 @@
+"""``evaluations.csv`` and ``best.json``: one row per evaluation, rewritten atomically.
+
+A row is a flat mapping. Reserved columns come first: ``eval_id`` (1, 2, ... in completion order),
+``trial_id``, ``status`` (``ok`` or why not: ``failed``, ``diverged``, ``rejected``, ...),
+``feasible`` (true/false; empty when the evaluation failed), ``objective``; then every other key
+in first-seen order (variables, metrics, per-seed lists, wall time). Lists and dicts are stored as
+JSON inside their cell; reading back restores numbers, booleans, lists and empty cells (``None``).
+
+Re-recording a ``trial_id`` replaces its row (a trial re-run after a crash is one evaluation).
+The whole file is written to a temporary file and renamed over the old one, so a kill at any
+moment leaves the previous or the new table, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from hsearch.configs import write_atomic
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)",
+                    re.IGNORECASE)
+LEADING_COLUMNS = ("eval_id", "trial_id", "status", "feasible", "objective")
+STATUS_OK = "ok"
+
+
+class EvaluationLog:
+    """The evaluations of one run, kept in ``<run_dir>/evaluations.csv`` and ``best.json``.
+
+    Args:
+        run_dir: the run directory (must exist).
+        objective: name of the column that is optimised (e.g. ``"macs"``).
+        mode: ``"min"`` or ``"max"``.
+    """
+
+    def __init__(self, run_dir: str | Path, objective: str, mode: str = "min"):
+        if mode not in ("min", "max"):
+            raise ValueError(f"`mode` must be 'min' or 'max', but got {mode!r}")
+        self.run_dir = Path(run_dir)
+        self.objective = objective
+        self.mode = mode
+        self.csv_path = self.run_dir / "evaluations.csv"
+        self.best_path = self.run_dir / "best.json"
+        self._rows: list[dict] = read_rows(self.csv_path) if self.csv_path.exists() else []
+
+    @property
+    def rows(self) -> list[dict]:
+        """All rows, in evaluation order (copies)."""
+        return [dict(row) for row in self._rows]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def find(self, trial_id: str) -> dict | None:
+        """The row of ``trial_id``, if it was recorded."""
+        for row in self._rows:
+            if row.get("trial_id") == trial_id:
+                return dict(row)
+        return None
+
+    def record(self, row: Mapping[str, Any]) -> dict:
+        """Add (or replace, same ``trial_id``) one evaluation and rewrite both files."""
+        row = dict(row)
+        row.setdefault("status", STATUS_OK)
+        if "objective" not in row and self.objective in row:
+            row["objective"] = row[self.objective]
+        index = next(
+            (i for i, old in enumerate(self._rows)
+             if row.get("trial_id") is not None and old.get("trial_id") == row.get("trial_id")),
+            None,
+        )
+        if index is None:
+            row["eval_id"] = len(self._rows) + 1
+            self._rows.append(row)
+        else:
+            row["eval_id"] = self._rows[index]["eval_id"]
+            self._rows[index] = row
+        self.write()
+        return dict(row)
+
+    def drop(self, trial_ids: Iterable[str]) -> int:
+        """Remove the rows of ``trial_ids``, renumber ``eval_id`` 1..n, rewrite; returns how many.
+
+        For a resumed run: rows of trials that the restored experiment no longer knows (they
+        finished after its last snapshot and will be evaluated again under new trial ids).
+        """
+        drop = set(trial_ids)
+        kept = [row for row in self._rows if row.get("trial_id") not in drop]
+        removed = len(self._rows) - len(kept)
+        if removed:
+            for number, row in enumerate(kept, start=1):
+                row["eval_id"] = number
+            self._rows = kept
+            self.write()
+        return removed
+
+    def best(self) -> dict | None:
+        """The best feasible successful row, or None."""
+        return best_row(self._rows, self.mode)
+
+    def write(self) -> None:
+        """Rewrite ``evaluations.csv`` and ``best.json`` atomically."""
+        write_atomic(self.csv_path, rows_to_csv(self._rows))
+        feasible = [r for r in self._rows if r.get("status") == STATUS_OK and r.get("feasible")]
+        summary = {
+            "objective": self.objective,
+            "mode": self.mode,
+            "evaluations": len(self._rows),
+            "feasible": len(feasible),
+            "failed": sum(r.get("status") != STATUS_OK for r in self._rows),
+            "best": self.best(),
+        }
+        write_atomic(self.best_path, json.dumps(summary, indent=2, default=_json_default) + "\n")
+
+
+def best_row(rows: Iterable[Mapping], mode: str = "min") -> dict | None:
+    """The feasible ``ok`` row with the best finite ``objective`` (earliest wins ties)."""
+    best = None
+    for row in rows:
+        value = row.get("objective")
+        if row.get("status") != STATUS_OK or not row.get("feasible") or not is_finite_number(value):
+            continue
+        if best is None or (value < best["objective"] if mode == "min" else value > best["objective"]):
+            best = dict(row)
+    return best
+
+
+def rows_to_csv(rows: list[Mapping]) -> str:
+    """CSV text with the leading columns first, then every other key in first-seen order."""
+    columns = list(LEADING_COLUMNS)
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def read_rows(path: str | Path) -> list[dict]:
+    """Rows of an ``evaluations.csv``, with cell types restored."""
+    with open(path, newline="") as handle:
+        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=_json_default)
+    return str(value)
+
+
+def _parse(text: str | None) -> Any:
+    if text is None or text == "":
+        return None
+    if text in ("true", "false"):
+        return text == "true"
+    if text[0] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    # Python's int()/float() also take "1_000" and " 5": a trial id such as "3e1f0_00002" would
+    # come back as inf. Only plain decimal numbers (and nan/inf) are numbers here.
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for a real, finite int or float (not a bool, None, NaN or inf)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
