@@ -4,7 +4,8 @@ A row is a flat mapping. Reserved columns come first: ``eval_id`` (1, 2, ... in 
 ``trial_id``, ``status`` (``ok`` or why not: ``failed``, ``diverged``, ``rejected``, ...),
 ``feasible`` (true/false; empty when the evaluation failed), ``objective``; then every other key
 in first-seen order (variables, metrics, per-seed lists, wall time). Lists and dicts are stored as
-JSON inside their cell; reading back restores numbers, booleans, lists and empty cells (``None``).
+JSON inside their cell; reading back restores numbers, booleans, lists and empty cells (``None``),
+except in TEXT_COLUMNS (ids, names, statuses), which stay text.
 
 Re-recording a ``trial_id`` replaces its row (a trial re-run after a crash is one evaluation).
 The whole file is written to a temporary file and renamed over the old one, so a kill at any
@@ -26,6 +27,11 @@ from hsearch.configs import write_atomic
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)",
                     re.IGNORECASE)
+#: Columns read back as text whatever they look like: a trial id such as "37015e41" or a node
+#: id is a valid float literal.
+TEXT_COLUMNS = frozenset({"trial_id", "status", "trial_dir", "message", "node_id", "node_ip",
+                          "seed_statuses", "seed_nodes", "arch_model", "model", "train_optimizer",
+                          "optimizer"})
 LEADING_COLUMNS = ("eval_id", "trial_id", "status", "feasible", "objective")
 STATUS_OK = "ok"
 
@@ -147,7 +153,8 @@ def rows_to_csv(rows: list[Mapping]) -> str:
 def read_rows(path: str | Path) -> list[dict]:
     """Rows of an ``evaluations.csv``, with cell types restored."""
     with open(path, newline="") as handle:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        return [{k: (v or None) if k in TEXT_COLUMNS else _parse(v) for k, v in row.items()}
+                for row in csv.DictReader(handle)]
 
 
 def _cell(value: Any) -> str:

@@ -1,0 +1,192 @@
+"""Options shared by the workflow commands (baseline, nas, hpo, evaluate, demo).
+
+Every command reads an optional experiment file (``--config FILE``, YAML, parsed into the
+workflow's settings dataclass) and lets flags override single fields; unset flags leave the file's
+(or the defaults') values alone. :func:`settings_from_args` merges both and validates once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+
+def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s",
+                    seeds_default: int = 10) -> None:
+    """--config, data, architecture, training, budget/seeds, resources and --out."""
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="experiment YAML file (see experiments/); flags override it")
+    g = parser.add_argument_group("data")
+    g.add_argument("--data", default=None, help="digits (default, embedded), cifar10, imagefolder")
+    g.add_argument("--data-root", default=None, help="folder of cifar10 / imagefolder data")
+    g.add_argument("--download", action="store_true", default=None,
+                   help="download cifar10 into --data-root")
+    g.add_argument("--train-per-class", type=int, default=None)
+    g.add_argument("--val-per-class", type=int, default=None)
+    g.add_argument("--test-per-class", type=int, default=None)
+
+    g = parser.add_argument_group("architecture")
+    g.add_argument("--model", default=None, help="model of the zoo (default senet18)")
+    g.add_argument("--width", type=float, default=None, help="width multiplier")
+    g.add_argument("--depth", type=float, default=None, help="depth multiplier")
+    g.add_argument("--resolution", type=float, default=None,
+                   help="input resolution multiplier of 32 px")
+
+    g = parser.add_argument_group("training")
+    g.add_argument("--budget", default=None,
+                   help=f"per seed: '600s', '10m', '1.5h' or '30ep' (default {budget_default})")
+    g.add_argument("--seeds", type=int, default=None,
+                   help=f"K: every configuration is trained on seeds 0..K-1 (default "
+                        f"{seeds_default})")
+    g.add_argument("--optimizer", default=None,
+                   help="sgd, adam, adamw, adamax, adagrad, adadelta or asgd")
+    g.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate, as given (default: the optimiser's, rescaled)")
+    g.add_argument("--wd", type=float, default=None, help="weight decay")
+    g.add_argument("--batch-size", type=int, default=None)
+    g.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+
+    g = parser.add_argument_group("resources")
+    g.add_argument("--concurrency", type=int, default=None, help="trials at once")
+    g.add_argument("--parallel-seeds", type=int, default=None,
+                   help="seeds of one trial at once, as Ray tasks (default 1: in sequence)")
+    g.add_argument("--cpus-per-seed", type=float, default=None, help="default 1")
+    g.add_argument("--gpus-per-seed", type=float, default=None,
+                   help="fractions share a GPU (default: 1 when the cluster has GPUs, else 0)")
+    g.add_argument("--torch-threads", type=int, default=None,
+                   help="torch CPU threads per seed (default: --cpus-per-seed)")
+    g.add_argument("--address", default=None,
+                   help="Ray cluster to join ('auto', host:port or ray://host:port; default: "
+                        "start a local Ray); checked within seconds")
+    g.add_argument("--num-cpus", type=int, default=None,
+                   help="CPUs of the local Ray (default: all)")
+    parser.add_argument("--out", default=None,
+                        help="run directory (default runs/<command>-<date>-<time>)")
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    """--searcher, --max-evals, --search-seed, --penalty, --constraint-type."""
+    g = parser.add_argument_group("search")
+    g.add_argument("--searcher", default=None,
+                   help="nomad (default), random, optuna, or another installed Tune searcher")
+    g.add_argument("--max-evals", type=int, default=None, help="evaluations in all")
+    g.add_argument("--search-seed", type=int, default=None, help="the searcher's seed")
+    g.add_argument("--penalty", type=float, default=None,
+                   help="constraint penalty for searchers without constraints (default 100)")
+    g.add_argument("--constraint-type", default=None, choices=("PB", "EB"),
+                   help="NOMAD's progressive (PB, default) or extreme (EB) barrier")
+
+
+def add_nas_options(parser: argparse.ArgumentParser) -> None:
+    """Baseline accuracy, tolerance, bounds, racing, pruning."""
+    g = parser.add_argument_group("NAS")
+    g.add_argument("--baseline-acc", type=float, default=None,
+                   help="the baseline's mean accuracy, if known (default: measure it)")
+    g.add_argument("--tolerance", type=float, default=None,
+                   help="accept acc_mean >= baseline - tolerance (default 0)")
+    for name in ("width", "depth", "resolution"):
+        g.add_argument(f"--{name}-bounds", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                       default=None, help=f"{name} multiplier bounds, around 1 (the baseline)")
+    g.add_argument("--step", type=float, default=None,
+                   help="search multiples of STEP (default 0: real values)")
+    g.add_argument("--racing", action="store_true", default=None,
+                   help="stop hopeless configurations early (Student-t bound; see docs)")
+    g.add_argument("--min-seeds", type=int, default=None, help="racing: seeds before deciding")
+    g.add_argument("--confidence", type=float, default=None,
+                   help="racing: level of the prediction bound (default 0.95)")
+    g.add_argument("--no-prune", action="store_true", default=None,
+                   help="train even configurations whose MACs cannot beat the best feasible")
+
+
+def check_address(args: argparse.Namespace) -> None:
+    """Refuse an ``--address`` flag where no Ray cluster answers, within seconds and before
+    torch and Ray are imported (the run probes the address again when it joins the cluster;
+    an address from --config is checked then)."""
+    if args.address and args.address != "local":
+        from hsearch.workflows.runner import probe_ray_address
+
+        probe_ray_address(args.address)
+
+
+def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Dotted settings keys from the shared options (None: not given)."""
+    from hsearch.data import AugmentConfig
+
+    values = {
+        "data.name": args.data, "data.root": args.data_root, "data.download": args.download,
+        "data.train_per_class": args.train_per_class, "data.val_per_class": args.val_per_class,
+        "data.test_per_class": args.test_per_class,
+        "arch.model": args.model, "arch.width": args.width, "arch.depth": args.depth,
+        "arch.resolution": args.resolution,
+        "budget": args.budget, "seeds": args.seeds,
+        "train.optimizer": args.optimizer.lower() if args.optimizer else None,
+        "train.lr": args.lr, "train.weight_decay": args.wd, "train.batch_size": args.batch_size,
+        "train.augment": (AugmentConfig(crop_flip=False, autoaugment=False, cutout=False)
+                          if args.no_augment else None),
+        "resources.concurrency": args.concurrency,
+        "resources.parallel_seeds": args.parallel_seeds,
+        "resources.cpus_per_seed": args.cpus_per_seed,
+        "resources.gpus_per_seed": args.gpus_per_seed,
+        "resources.torch_threads": args.torch_threads,
+        "resources.address": args.address, "resources.num_cpus": args.num_cpus,
+        "out": args.out,
+    }
+    for name in ("searcher", "max_evals", "search_seed", "penalty", "constraint_type"):
+        if hasattr(args, name):
+            values[f"search.{name.replace('search_', '')}"] = getattr(args, name)
+    if hasattr(args, "baseline_acc"):
+        values.update({
+            "baseline_acc": args.baseline_acc, "tolerance": args.tolerance,
+            "bounds.width": args.width_bounds, "bounds.depth": args.depth_bounds,
+            "bounds.resolution": args.resolution_bounds, "bounds.step": args.step,
+            "racing.enabled": args.racing, "racing.min_seeds": args.min_seeds,
+            "racing.confidence": args.confidence,
+            "prune": False if args.no_prune else None,
+        })
+    return values
+
+
+def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | None = None,
+                       base: dict | None = None):
+    """The settings of ``cls``: ``base``, then ``--config``, then the flags (validated once).
+
+    An --optimizer without --lr rescales the configured lr to the new optimiser (one lr scale
+    for all optimisers, hsearch.train.rescale_lr).
+    """
+    from hsearch.workflows.settings import load_settings
+
+    overrides = run_overrides(args)
+    overrides.update(extra or {})
+    settings = load_settings(cls, args.config, overrides, base=base)
+    if args.optimizer and args.lr is None:
+        from dataclasses import replace
+
+        from hsearch.train import rescale_lr
+
+        previous = load_settings(cls, args.config, {k: v for k, v in overrides.items()
+                                                    if k != "train.optimizer"}, base=base)
+        if previous.train.optimizer != settings.train.optimizer:
+            lr = rescale_lr(previous.train.lr, settings.train.optimizer,
+                            reference=previous.train.optimizer)
+            settings = replace(settings, train=replace(settings.train, lr=lr))
+    return settings
+
+
+def check_nas_settings(settings) -> None:
+    """Refuse NAS settings with nothing to search now, before a run directory or Ray exists
+    (hsearch.workflows.nas would find it only after opening the run)."""
+    from hsearch.errors import UserError
+
+    bounds = settings.bounds
+    if all(getattr(bounds, name)[0] == getattr(bounds, name)[1]
+           for name in ("width", "depth", "resolution")):
+        raise UserError("every NAS bound has low == high: nothing to search; widen at least one "
+                        "of --width-bounds, --depth-bounds, --resolution-bounds")
+
+
+def quiet_ray(verbose: bool) -> None:
+    """Keep Ray Tune's INFO chatter off the console (the commands print their own progress)."""
+    if not verbose:
+        for name in ("ray", "ray.tune", "ray.train", "optuna"):
+            logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,29 @@
+"""``hsearch report DIR``: print a run's summary from its directory (finished or killed)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    """Add the ``report`` sub-command."""
+    p = subparsers.add_parser("report", help="print the summary of a run directory",
+                              description="Print the summary of a finished or killed run from "
+                                          "its directory, and redraw its plots.")
+    p.add_argument("run_dir", metavar="DIR", help="the run directory")
+    p.add_argument("--no-plots", action="store_true", help="do not redraw the plots")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the summary (and redraw progress.png / pareto.png from evaluations.csv)."""
+    from hsearch.workflows.runner import read_run_config
+
+    read_run_config(args.run_dir)  # not a run: one line at once, before the heavy imports
+    from hsearch.workflows.report import redraw_plots, summarize_run
+
+    text = summarize_run(args.run_dir)
+    if not args.no_plots:
+        redraw_plots(args.run_dir)
+    print(text)
+    return 0

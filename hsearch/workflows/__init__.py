@@ -1,0 +1,45 @@
+"""Workflows layer: the search pipelines on Ray Tune, each also a CLI command.
+
+* :func:`run_baseline` -- registry models trained K times each, ranked (``hsearch baseline``).
+* :func:`run_nas` -- min MACs s.t. mean accuracy >= the baseline's (``hsearch nas``, ``demo``).
+* :func:`run_hpo` -- max mean accuracy over the paper's training hyperparameters (``hsearch hpo``).
+* :func:`run_evaluate` -- the final test-split score (``hsearch evaluate``).
+* :func:`resume_run` / :func:`summarize_run` -- continue a killed run, summarise one from disk.
+
+Reusable pieces: :mod:`~hsearch.workflows.trial` (the Tune trainable, TrialSpec, DataHandle),
+:mod:`~hsearch.workflows.racing` (early rejection), :mod:`~hsearch.workflows.pruning` (the
+incumbent scheduler), :mod:`~hsearch.workflows.callbacks` (the recorder),
+:mod:`~hsearch.workflows.runner` (TuneJob, run_job, the run directory) and
+:mod:`~hsearch.workflows.settings` (the YAML-backed settings dataclasses).
+
+Nothing heavy is imported until a function is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "run_baseline": "hsearch.workflows.baseline",
+    "run_nas": "hsearch.workflows.nas",
+    "run_hpo": "hsearch.workflows.hpo",
+    "run_evaluate": "hsearch.workflows.evaluation",
+    "run_demo": "hsearch.workflows.demo",
+    "demo_settings": "hsearch.workflows.demo",
+    "resume_run": "hsearch.workflows.resume",
+    "summarize_run": "hsearch.workflows.report",
+    "RacingRule": "hsearch.workflows.racing",
+    "TrialSpec": "hsearch.workflows.trial",
+    "TuneJob": "hsearch.workflows.runner",
+    "run_job": "hsearch.workflows.runner",
+    "RecorderCallback": "hsearch.workflows.callbacks",
+    "IncumbentPruner": "hsearch.workflows.pruning",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hsearch.workflows' has no attribute {name!r}")

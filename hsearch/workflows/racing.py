@@ -1,0 +1,119 @@
+"""Racing: stop evaluating a configuration once its first seeds show it cannot reach a threshold.
+
+The rule (:class:`RacingRule`), stated once
+-------------------------------------------
+A configuration is evaluated on ``K`` seeds; its score is the mean ``M`` of the ``K`` seed
+accuracies, and it is feasible when ``M >= threshold``. After ``n`` seeds (``min_seeds <= n < K``)
+with mean ``m`` and sample standard deviation ``s`` (ddof=1), the seeds are modelled as i.i.d.
+normal draws. The mean ``R`` of the ``K - n`` seeds still to run then satisfies
+``(R - m) / (s * sqrt(1/n + 1/(K - n))) ~ Student-t with n - 1 degrees of freedom``, and since
+``M = m + (K - n)/K * (R - m)``, the one-sided upper prediction bound of ``M`` at level
+``confidence`` is::
+
+    UPB = m + (K - n)/K * t_{confidence, n-1} * max(s, std_floor) * sqrt(1/n + 1/(K - n))
+
+The configuration is **rejected when UPB < threshold**: under the model, the chance that its
+final mean would still have reached the threshold is below ``1 - confidence``.
+
+``std_floor`` guards against a tiny ``s`` from a few seeds that happen to agree (two seeds with the
+same accuracy would otherwise give a zero-width bound). Because ``UPB >= m``, a configuration
+whose seeds so far meet the threshold on average is never rejected, and a rejected one has a
+partial mean below the threshold (it is reported infeasible with that partial mean).
+
+Which seeds: the rule is applied to the seeds in seed order -- to the first ``n`` seeds of the
+list, for ``n = min_seeds, ..., K - 1`` -- and a configuration is rejected at the first ``n``
+whose bound falls below the threshold (:meth:`RacingRule.first_rejection`), with the mean of
+those ``n`` seeds as its partial result. Seeds run one after the other stop right there; seeds
+run in parallel may finish out of order, so every prefix that has finished is checked, and the
+outcome (rejected or not, at which ``n``, with which partial mean) is the same as in sequence:
+it depends on the seeds' results only, not on which finished first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from hsearch.errors import UserError
+
+
+@dataclass(frozen=True)
+class RacingRule:
+    """Early rejection of hopeless configurations (see the module docstring for the rule).
+
+    enabled: off by default; a workflow applies the rule only when True.
+    min_seeds: seeds needed before any decision (>= 2: the rule needs a standard deviation).
+    confidence: one-sided level of the prediction bound, in (0.5, 1).
+    std_floor: smallest standard deviation used in the bound (accuracy units, >= 0).
+    """
+
+    enabled: bool = False
+    min_seeds: int = 3
+    confidence: float = 0.95
+    std_floor: float = 0.01
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_seeds, bool) or not isinstance(self.min_seeds, int) \
+                or self.min_seeds < 2:
+            raise UserError(f"`racing.min_seeds >= 2` must hold, but got "
+                            f"min_seeds={self.min_seeds!r}")
+        if not 0.5 < self.confidence < 1.0:
+            raise UserError(f"`0.5 < racing.confidence < 1` must hold, but got "
+                            f"confidence={self.confidence!r}")
+        if not (math.isfinite(self.std_floor) and self.std_floor >= 0):
+            raise UserError(f"`racing.std_floor >= 0` must hold, but got "
+                            f"std_floor={self.std_floor!r}")
+
+    def upper_bound(self, accs: Sequence[float], total_seeds: int) -> float:
+        """UPB of the final ``total_seeds``-seed mean from the seeds in ``accs`` (module docs).
+
+        With every seed done (``len(accs) == total_seeds``) the bound is the mean itself; with
+        fewer than two seeds nothing is known and the bound is ``+inf``.
+        """
+        n = len(accs)
+        if n > total_seeds:
+            raise ValueError(f"`len(accs) <= total_seeds` must hold, but got len(accs)={n}, "
+                             f"total_seeds={total_seeds}")
+        if n == 0:
+            return math.inf
+        mean = math.fsum(accs) / n
+        if n == total_seeds:
+            return mean
+        if n < 2:
+            return math.inf
+        from scipy.stats import t as student_t
+
+        std = math.sqrt(math.fsum((a - mean) ** 2 for a in accs) / (n - 1))
+        rest = total_seeds - n
+        quantile = float(student_t.ppf(self.confidence, n - 1))
+        spread = max(std, self.std_floor) * math.sqrt(1.0 / n + 1.0 / rest)
+        return mean + rest / total_seeds * quantile * spread
+
+    def first_rejection(self, prefix: Sequence[float], total_seeds: int,
+                        threshold: float) -> int | None:
+        """The smallest ``n`` (``min_seeds <= n < total_seeds``, ``n <= len(prefix)``) at which
+        the first ``n`` values of ``prefix`` (seeds in seed order) are rejected; None if none."""
+        if not self.enabled:
+            return None
+        for n in range(self.min_seeds, min(len(prefix), total_seeds - 1) + 1):
+            if self.upper_bound(prefix[:n], total_seeds) < threshold:
+                return n
+        return None
+
+    def should_reject(self, accs: Sequence[float], total_seeds: int, threshold: float) -> bool:
+        """True when the rule rejects: enough seeds, some still to run, and UPB < threshold."""
+        n = len(accs)
+        if not self.enabled or n < self.min_seeds or n >= total_seeds:
+            return False
+        return self.upper_bound(accs, total_seeds) < threshold
+
+
+def finished_prefix(results: dict[int, float], seeds: Sequence[int]) -> list[float]:
+    """Values of the longest run of seeds, in ``seeds`` order, that all have a result."""
+    prefix = []
+    for seed in seeds:
+        if seed not in results:
+            break
+        prefix.append(results[seed])
+    return prefix
