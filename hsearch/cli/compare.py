@@ -1,0 +1,153 @@
+"""``hsearch compare``: NOMAD against Tune's searchers, same budget, space, x0 and concurrency.
+
+Example (the tabulated NAS benchmark: minutes on 2 CPU cores)::
+
+    hsearch compare --problem tabular --searchers nomad,random,optuna,hyperopt --budget 60 \\
+        --repeats 10 --out runs/compare
+
+runs every (searcher, repetition) as a Ray task that replays the problem (the table answers each
+trial and a simulated clock charges its recorded training time; hsearch.compare.replay) and writes
+``runs.csv``, ``summary.md`` and the convergence and data-profile PNGs into ``--out``. Problems:
+``tabular`` (the shipped table, or ``--table FILE``), the analytic ones (``g06``, ``g04``,
+``pressure_vessel``, ``g07``) and ``nas``, the real NAS of the workflows (trains every
+evaluation: keep ``--budget`` and ``--repeats`` small). Searchers whose package is missing are
+skipped with one line (``pip install "hsearch[compare]"`` installs them); ``--list`` shows which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shlex
+from pathlib import Path
+
+from hsearch.errors import UserError
+
+
+def register(subparsers) -> None:
+    """Add the ``compare`` sub-command."""
+    p = subparsers.add_parser(
+        "compare", help="benchmark NOMAD against Tune's searchers (repeated runs, summary, plots)",
+        description="Compare searchers on one problem under one protocol: the same evaluation "
+                    "budget, search space, starting point and concurrency, R repetitions with "
+                    "different searcher seeds. Writes runs.csv, summary.md and PNG plots.")
+    p.add_argument("--problem", default="tabular",
+                   help="tabular (default), an analytic problem (g06, g04, pressure_vessel, g07) "
+                        "or nas (real training)")
+    p.add_argument("--searchers", default="all",
+                   help="comma-separated searcher names, or 'all' (default; the ones not "
+                        "installed are skipped)")
+    p.add_argument("--budget", type=int, default=60, help="evaluations per run (default 60)")
+    p.add_argument("--repeats", type=int, default=10,
+                   help="runs per searcher, searcher seeds SEED..SEED+R-1 (default 10)")
+    p.add_argument("--concurrency", type=int, default=1,
+                   help="trials at once, the same for every searcher (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="first searcher seed (default 0)")
+    p.add_argument("--rule", choices=("penalty", "barrier"), default=None,
+                   help="constraint handling for searchers without constraint support "
+                        "(default: penalty for NAS problems, barrier for analytic ones)")
+    p.add_argument("--penalty", type=float, default=None,
+                   help="weight of the violation in the penalty rule (default 100)")
+    p.add_argument("--table", default=None,
+                   help="tabular: a table made by experiments/make_tabular.py (default: shipped)")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="tabular: accuracy below the baseline still feasible (default 0)")
+    p.add_argument("--nas-config", default=None, metavar="FILE",
+                   help="nas: the experiment YAML of the runs (default: the demo's settings)")
+    p.add_argument("--nomad-param", action="append", default=None, metavar="LINE",
+                   help="extra NOMAD parameter line, e.g. 'NM_SEARCH no' (repeatable; default: "
+                        "NOMAD as hsearch nas runs it)")
+    p.add_argument("--num-cpus", type=int, default=None,
+                   help="CPUs of the local Ray started for the runs (default: all)")
+    p.add_argument("--serial", action="store_true",
+                   help="run the repetitions one after the other in this process, without Ray")
+    p.add_argument("--out", default=None,
+                   help="output directory (default runs/compare-<problem>-<date>-<time>)")
+    p.add_argument("--list", action="store_true",
+                   help="list the searchers and problems, and whether each searcher is installed")
+    p.set_defaults(run=run)
+
+
+def parse_searchers(text: str) -> tuple[str, ...]:
+    """``"all"`` or a comma-separated list of searcher names -> a tuple of names."""
+    from hsearch.search.factory import list_searchers
+
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    if names == ("all",):
+        return tuple(list_searchers())
+    if not names:
+        raise UserError(f"`--searchers` must name at least one searcher, but got {text!r}")
+    return names
+
+
+def settings_from_args(args: argparse.Namespace):
+    """The CompareSettings the flags describe (validated)."""
+    from hsearch.compare.protocol import CompareSettings
+
+    return CompareSettings(
+        problem=args.problem, searchers=parse_searchers(args.searchers), budget=args.budget,
+        repeats=args.repeats, concurrency=args.concurrency, seed=args.seed, rule=args.rule,
+        penalty=args.penalty, table=args.table,
+        tolerance=0.0 if args.tolerance is None else args.tolerance, num_cpus=args.num_cpus,
+        nas_config=args.nas_config, nomad_params=tuple(args.nomad_param or ()))
+
+
+def command_line(settings, out: str | Path) -> str:
+    """The command that reproduces ``settings`` (recorded at the top of summary.md)."""
+    parts = ["hsearch", "compare", "--problem", settings.problem,
+             "--searchers", ",".join(settings.searchers), "--budget", str(settings.budget),
+             "--repeats", str(settings.repeats), "--concurrency", str(settings.concurrency),
+             "--seed", str(settings.seed)]
+    for flag, value in (("--rule", settings.rule), ("--penalty", settings.penalty),
+                        ("--table", settings.table), ("--nas-config", settings.nas_config)):
+        if value is not None:
+            parts += [flag, str(value)]
+    if settings.tolerance:
+        parts += ["--tolerance", str(settings.tolerance)]
+    for line in settings.nomad_params:
+        parts += ["--nomad-param", line]
+    parts += ["--out", str(out)]
+    return shlex.join(parts)
+
+
+def _listing() -> str:
+    from hsearch.compare.protocol import list_compare_problems
+    from hsearch.search.factory import SEARCHERS, is_available
+
+    lines = ["searchers:"]
+    for name, entry in SEARCHERS.items():
+        state = "installed" if is_available(name) else f"missing: pip install {entry.install}"
+        cons = "native constraints" if entry.constraints else "penalised objective"
+        lines.append(f"  {name:<10} {entry.description} [{cons}; {state}]")
+    lines.append("problems: " + ", ".join(list_compare_problems()))
+    return "\n".join(lines)
+
+
+def _out_dir(out: str | None, problem: str) -> Path:
+    path = Path(out) if out else Path("runs") / datetime.datetime.now().strftime(
+        f"compare-{problem}-%Y%m%d-%H%M%S")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {str(path)!r} exists and is not a directory")
+    taken = [n for n in ("runs.csv", "summary.md", "real") if (path / n).exists()]
+    if taken:
+        raise UserError(f"{path} holds a comparison already ({', '.join(taken)}); choose "
+                        f"another --out or remove it")
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the comparison and print the summary."""
+    if args.list:
+        print(_listing())
+        return 0
+    settings = settings_from_args(args)
+    out = _out_dir(args.out, settings.problem)
+    from hsearch.cli._workflow_options import quiet_ray
+
+    quiet_ray(args.verbose)
+    from hsearch.compare.run import run_comparison
+
+    result = run_comparison(settings, out, use_ray=not args.serial, echo=True,
+                            command=command_line(settings, out))
+    print(result.summary)
+    return 0

@@ -1,0 +1,146 @@
+"""Comparison plots (PNG, no display): convergence curves and data profiles.
+
+* ``convergence_evals.png``: best feasible objective vs evaluations, per searcher the median over
+  runs with the interquartile band (where a quantile is infinite, i.e. runs without a feasible
+  point yet, the line or band is left out); the reference f* dashed;
+* ``convergence_time.png``: the same against the simulated clock (the real problem: training
+  seconds), on a common grid of times;
+* ``data_profile.png``: one panel per level (5%, 1%): share of runs within that distance of f*
+  after k evaluations (Moré & Wild 2009, "data profiles").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from hsearch.compare.summary import (
+    LEVELS,
+    best_after,
+    data_profile,
+    group_runs,
+    quantile,
+    reference_value,
+)
+
+__all__ = ["plot_all", "plot_convergence", "plot_data_profile"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _line_style(i: int, name: str) -> dict:
+    """NOMAD in thick black; the others in tab10 colours with alternating dashes, so that
+    identical curves (e.g. two TPE variants) stay visible on top of each other."""
+    if name == "nomad":
+        return {"color": "black", "lw": 2.2, "ls": "-", "zorder": 5}
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab10"].colors
+    return {"color": colors[i % len(colors)], "lw": 1.3, "ls": ("-", "--", "-.", ":")[i % 4]}
+
+
+def _bands(curves: Sequence[Sequence[float]]):
+    arr = np.array(curves, dtype=float)
+    med, q1, q3 = [], [], []
+    for column in arr.T:
+        med.append(quantile(column, 0.5))
+        q1.append(quantile(column, 0.25))
+        q3.append(quantile(column, 0.75))
+    nan = lambda v: [x if math.isfinite(x) else np.nan for x in v]  # noqa: E731
+    return nan(med), nan(q1), nan(q3)
+
+
+def _style(ax, reference, objective, positive):
+    if math.isfinite(reference):
+        ax.axhline(reference, c="k", ls="--", lw=0.8, label="f* (reference)")
+    if positive:
+        ax.set_yscale("log")
+    ax.set_ylabel(f"best feasible {objective}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
+                     against: str = "evals") -> Path:
+    """Median best feasible objective (quartile band) vs evaluations or simulated time."""
+    plt = _pyplot()
+    budget = int(meta["settings"]["budget"])
+    reference, _ = reference_value(rows, meta)
+    grouped = group_runs(rows)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    positive = all(float(r["objective"]) > 0 for r in rows if math.isfinite(float(r["objective"])))
+    if against == "evals":
+        xs = np.arange(1, budget + 1)
+        for i, (name, runs) in enumerate(grouped.items()):
+            curves = [[best_after(run, k) for k in xs] for run in runs.values()]
+            med, q1, q3 = _bands(curves)
+            line, = ax.step(xs, med, where="post", label=name, **_line_style(i, name))
+            ax.fill_between(xs, q1, q3, step="post", alpha=0.15, color=line.get_color())
+        ax.set_xlabel("evaluations")
+    else:
+        end = max((float(r["finish"]) for r in rows), default=1.0) or 1.0
+        ts = np.linspace(0.0, end, 300)
+        for i, (name, runs) in enumerate(grouped.items()):
+            curves = []
+            for run in runs.values():
+                finish = np.array([float(r["finish"]) for r in run])
+                best = [best_after(run, k) for k in range(1, len(run) + 1)]
+                idx = np.searchsorted(finish, ts, side="right")  # evaluations done by t
+                curves.append([best[i - 1] if i > 0 else math.inf for i in idx])
+            med, q1, q3 = _bands(curves)
+            line, = ax.step(ts, med, where="post", label=name, **_line_style(i, name))
+            ax.fill_between(ts, q1, q3, step="post", alpha=0.15, color=line.get_color())
+        ax.set_xlabel("simulated time (s)" if meta["problem"]["name"] != "nas"
+                      else "cumulative training seconds / concurrency")
+    _style(ax, reference, meta["problem"]["objective"], positive)
+    ax.set_title(f"{meta['problem']['name']}: median and quartiles over "
+                 f"{meta['settings']['repeats']} runs", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) -> Path:
+    """Share of runs within 5% / 1% of f* vs evaluations (one panel per level)."""
+    plt = _pyplot()
+    budget = int(meta["settings"]["budget"])
+    reference, kind = reference_value(rows, meta)
+    grouped = group_runs(rows)
+    fig, axes = plt.subplots(1, len(LEVELS), figsize=(5 * len(LEVELS), 4), sharey=True)
+    ks = np.arange(1, budget + 1)
+    for ax, level in zip(np.atleast_1d(axes), LEVELS):
+        for i, (name, runs) in enumerate(grouped.items()):
+            if math.isfinite(reference):
+                ax.step(ks, data_profile(runs, reference, level, budget), where="post",
+                        label=name, **_line_style(i, name))
+        ax.set_title(f"within {level:.0%} of f* ({kind})", fontsize=10)
+        ax.set_xlabel("evaluations")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("share of runs solved")
+    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_all(rows: Sequence[Mapping], meta: Mapping, out_dir: str | Path) -> list[Path]:
+    """The three PNGs of a comparison directory."""
+    out_dir = Path(out_dir)
+    if not rows:
+        return []
+    return [plot_convergence(rows, meta, out_dir / "convergence_evals.png", "evals"),
+            plot_convergence(rows, meta, out_dir / "convergence_time.png", "time"),
+            plot_data_profile(rows, meta, out_dir / "data_profile.png")]

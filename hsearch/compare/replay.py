@@ -1,0 +1,214 @@
+"""Replay: drive a Tune ``Searcher`` against a problem with a simulated clock and worker pool.
+
+A real Tune run spends its time training; a replay answers each trial at once from the problem
+(the tabular NAS: the table) and only *accounts* for the time, so one repetition of a 60-evaluation
+search takes a second or less instead of an hour, with the same Searcher objects Tune would call.
+
+:class:`ReplayBackend` is the simulated cluster: ``concurrency`` workers; a trial started at
+simulated time ``t`` finishes at ``t + cost``, where ``cost`` is the problem's cost metric (the
+tabular problem: the recorded training seconds of the cell, summed over its seeds; problems
+without one: 1 time unit per evaluation). Trials finish in order of their finish times (ties: in
+start order). Like the workflows' seed cache, an evaluation of a network this run has already
+finished evaluating costs nothing (the problem's ``cache_metric``; it still counts as an
+evaluation).
+
+:func:`replay_run` is Tune's control loop, reduced to what a searcher sees: while a worker is free
+and the budget allows, ask ``suggest``; then let the earliest trial finish and call
+``on_trial_complete`` with its (flattened) result. A ``None`` from ``suggest`` with trials running
+means "wait for a result"; with nothing running the call is retried (NOMAD may still be computing
+its next block: a Tune run would wait as well) for at most ``stall_seconds`` of wall time, after
+which the run ends ("stalled"). ``Searcher.FINISHED`` ends the suggestions ("finished"). The wall
+time spent inside ``suggest`` and ``on_trial_complete`` is recorded per evaluation: the searcher's
+overhead, which the simulated clock does not include. Time in ``suggest`` calls that gave no
+trial counts towards the next trial's ``suggest_seconds``, and after the last one (e.g. NOMAD
+deciding that it has converged) as the last record's ``end_seconds``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ReplayBackend", "ReplayRun", "replay_run"]
+
+
+@dataclass(order=True)
+class _Running:
+    finish: float
+    order: int
+    trial_id: str = field(compare=False)
+    config: dict = field(compare=False)
+    evaluated: dict = field(compare=False)
+    metrics: dict = field(compare=False)
+    start: float = field(compare=False)
+    cost: float = field(compare=False)
+    cached: bool = field(compare=False)
+
+
+class ReplayBackend:
+    """A simulated pool of ``concurrency`` workers answering from ``evaluate`` (module docstring).
+
+    Args:
+        evaluate: ``config -> metrics`` (the problem's evaluate).
+        concurrency: workers.
+        cost_metric: metric holding an evaluation's duration in seconds (None: ``unit_cost``).
+        cache_metric: metric naming the thing evaluated (e.g. the network); a repeat of one that
+            already finished costs 0.
+        unit_cost: duration of an evaluation when there is no cost metric.
+    """
+
+    def __init__(self, evaluate: Callable[[Mapping[str, Any]], dict], concurrency: int = 1,
+                 cost_metric: str | None = None, cache_metric: str | None = None,
+                 unit_cost: float = 1.0):
+        if concurrency < 1:
+            raise ValueError(f"`concurrency >= 1` must hold, but got concurrency={concurrency}")
+        if not (math.isfinite(unit_cost) and unit_cost >= 0):
+            raise ValueError(f"`unit_cost >= 0` must hold, but got unit_cost={unit_cost}")
+        self.evaluate = evaluate
+        self.concurrency = int(concurrency)
+        self.cost_metric = cost_metric
+        self.cache_metric = cache_metric
+        self.unit_cost = float(unit_cost)
+        self.clock = 0.0
+        self._heap: list[_Running] = []
+        self._started = 0
+        self._done_keys: set = set()
+
+    @property
+    def running(self) -> int:
+        """Trials in flight."""
+        return len(self._heap)
+
+    @property
+    def free(self) -> bool:
+        """True when a worker is idle."""
+        return len(self._heap) < self.concurrency
+
+    def start(self, trial_id: str, config: Mapping[str, Any],
+              evaluated: Mapping[str, Any] | None = None) -> float:
+        """Start a trial now on a free worker; returns its simulated finish time.
+
+        ``evaluated`` is the config actually evaluated when it differs from the suggestion
+        (rounded to the grid); the suggestion is kept for the searcher.
+        """
+        if not self.free:
+            raise RuntimeError(f"no free worker: {self.concurrency} trials are running")
+        point = dict(evaluated if evaluated is not None else config)
+        metrics = dict(self.evaluate(point))
+        key = metrics.get(self.cache_metric) if self.cache_metric else None
+        cached = key is not None and key in self._done_keys
+        if cached:
+            cost = 0.0
+        elif self.cost_metric:
+            cost = float(metrics[self.cost_metric])
+        else:
+            cost = self.unit_cost
+        run = _Running(self.clock + cost, self._started, trial_id, dict(config), point, metrics,
+                       self.clock, cost, cached)
+        self._started += 1
+        heapq.heappush(self._heap, run)
+        return run.finish
+
+    def finish_next(self) -> _Running:
+        """Advance the clock to the earliest finish and return that trial."""
+        if not self._heap:
+            raise RuntimeError("no trial is running")
+        run = heapq.heappop(self._heap)
+        self.clock = run.finish
+        if self.cache_metric and run.metrics.get(self.cache_metric) is not None:
+            self._done_keys.add(run.metrics[self.cache_metric])
+        return run
+
+
+@dataclass
+class ReplayRun:
+    """What one replayed search did: one record per finished evaluation, in finish order, and
+    why it ended ("budget", "finished", "stalled")."""
+
+    records: list[dict]
+    stop_reason: str
+    wall_seconds: float
+
+
+def replay_run(searcher, backend: ReplayBackend, budget: int,
+               result_of: Callable[[dict], dict],
+               prepare: Callable[[dict], dict] | None = None,
+               stall_seconds: float = 300.0) -> ReplayRun:
+    """Drive ``searcher`` (a Tune Searcher, set up) for ``budget`` evaluations (module docstring).
+
+    ``result_of(metrics)`` turns an evaluation's metrics into the result the searcher is told
+    (e.g. adding the penalised objective); ``prepare(config)`` maps a suggestion to the config
+    evaluated (e.g. rounding relaxed domains); both default to the identity.
+    """
+    from ray.tune.search import Searcher
+    from ray.tune.utils.util import flatten_dict
+
+    started_wall = time.perf_counter()
+    records: list[dict] = []
+    overhead: dict[str, float] = {}
+    unclaimed = 0.0  # time in suggest calls that gave no trial: charged to the next one
+    suggested = 0
+    ids = 0  # like Tune, every suggest call gets a fresh trial id (None discards it)
+    finished = False
+    stop = "budget"
+    while True:
+        while not finished and backend.free and suggested < budget:
+            trial_id = f"t{ids:05d}"
+            ids += 1
+            config, spent = _timed(searcher.suggest, trial_id)
+            if config is None and not backend.running:
+                config, waited = _timed(_retry, searcher, trial_id, stall_seconds)
+                spent += waited
+                if config is None:
+                    finished, stop = True, "stalled"
+            if config is None or config == Searcher.FINISHED:
+                unclaimed += spent
+                if config == Searcher.FINISHED:
+                    finished, stop = True, "finished"
+                break  # finished, stalled, or waiting for a result
+            overhead[trial_id] = spent + unclaimed
+            unclaimed = 0.0
+            evaluated = prepare(config) if prepare else config
+            backend.start(trial_id, config, evaluated)
+            suggested += 1
+        if not backend.running:
+            break
+        run = backend.finish_next()
+        result = dict(result_of(run.metrics))
+        result.update(training_iteration=1, time_total_s=run.cost, trial_id=run.trial_id,
+                      config=dict(run.config))
+        _, spent = _timed(searcher.on_trial_complete, run.trial_id, flatten_dict(result))
+        records.append({
+            "trial_id": run.trial_id, "config": run.config, "evaluated": run.evaluated,
+            "metrics": run.metrics, "result": result, "start": run.start, "finish": run.finish,
+            "cost": run.cost, "cached": run.cached,
+            "suggest_seconds": overhead.pop(run.trial_id, 0.0), "complete_seconds": spent,
+            "end_seconds": 0.0,
+        })
+    if records:
+        # the searcher's time after its last suggestion (e.g. deciding that it has converged)
+        records[-1]["end_seconds"] = unclaimed
+    return ReplayRun(records, stop, time.perf_counter() - started_wall)
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
+
+
+def _retry(searcher, trial_id: str, stall_seconds: float):
+    """Ask again while nothing runs (NOMAD computing its next block); None after the deadline."""
+    from ray.tune.search import Searcher
+
+    deadline = time.perf_counter() + stall_seconds
+    while time.perf_counter() < deadline:
+        time.sleep(0.01)
+        config = searcher.suggest(trial_id)
+        if config is not None:  # a config or Searcher.FINISHED
+            return config
+    return None
