@@ -1,0 +1,510 @@
+"""The budgeted trainer: a function of (model, data, config, budget, report callback).
+
+In the style of Keller Jordan's cifar10-airbench: the whole training subset lives on the device
+as one uint8 tensor, batches are cut from a seeded permutation and augmented on the device
+(hsearch.data.BatchAugmenter), normalisation happens on the batch, and only training is on the
+clock -- warm-up/compilation, per-epoch evaluation and reporting are off it.
+
+Timing: the clock is read before every step (synchronising the GPU first, so it measures finished
+work). A time budget lets a step start only while the on-clock time is below the budget, so a run
+ends less than one step past it; the excess is recorded as ``overrun_seconds``. An epoch budget
+runs a fixed number of steps. The learning rate follows budget progress (LRSchedule) and reaches
+its floor exactly when the budget is spent.
+
+The reported accuracy is always the *final* model's, evaluated once after training on the
+evaluation split of ``data``; per-epoch evaluations go to the report callback only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from hsearch.errors import UserError
+from hsearch.train.budget import Budget, LRSchedule, parse_budget
+from hsearch.train.config import TrainConfig
+from hsearch.train.optim import build_optimizer
+
+logger = logging.getLogger(__name__)
+
+# TrainResult.status values.
+OK, DIVERGED, OOM = "ok", "diverged", "oom"
+
+Report = Callable[..., Any]
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; a CUDA device without CUDA is a UserError."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise UserError(f"unknown device {device!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {str(device)!r} requested but CUDA is not available here")
+    return device
+
+
+def derive_seed(seed: int, purpose: int) -> int:
+    """An independent 63-bit seed for one random stream (batch order, augmentation, ...)."""
+    return int(np.random.SeedSequence([int(seed), int(purpose)]).generate_state(2, np.uint64)[0] >> 1)
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """The tensors of one training run, already at the model's input resolution.
+
+    train_images / eval_images: uint8 [N, 3, R, R]; train_labels / eval_labels: int64 [N].
+    mean, std: per channel in [0, 1] units (from the data set's train split).
+    eval_split: what the evaluation tensors are ("val" or "test"), recorded in results.
+    """
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    eval_images: torch.Tensor
+    eval_labels: torch.Tensor
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    num_classes: int = 10
+    eval_split: str = "val"
+
+    def __post_init__(self) -> None:
+        for prefix in ("train", "eval"):
+            images, labels = getattr(self, f"{prefix}_images"), getattr(self, f"{prefix}_labels")
+            if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
+                raise ValueError(f"`{prefix}_images` must be uint8 [N, 3, R, R], but got "
+                                 f"dtype={images.dtype}, shape={tuple(images.shape)}")
+            if labels.dtype != torch.int64 or labels.shape != images.shape[:1]:
+                raise ValueError(f"`{prefix}_labels` must be int64 [N] matching the images, but got "
+                                 f"dtype={labels.dtype}, shape={tuple(labels.shape)} for "
+                                 f"{images.shape[0]} images")
+            if images.shape[0] == 0:
+                raise ValueError(f"`{prefix}_images` is empty")
+        if self.train_images.shape[2:] != self.eval_images.shape[2:]:
+            raise ValueError(f"train and eval resolutions differ: {tuple(self.train_images.shape)} "
+                             f"vs {tuple(self.eval_images.shape)}")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ValueError(f"`mean`/`std` must be 3 values with std > 0, but got mean={self.mean}, "
+                             f"std={self.std}")
+
+    @property
+    def resolution(self) -> int:
+        """Input resolution in pixels."""
+        return int(self.train_images.shape[-1])
+
+    def to(self, device: torch.device | str) -> "TrainData":
+        """The same data on ``device`` (self if already there)."""
+        device = torch.device(device)
+        if self.train_images.device == device and self.eval_images.device == device:
+            return self
+        return TrainData(
+            self.train_images.to(device), self.train_labels.to(device),
+            self.eval_images.to(device), self.eval_labels.to(device),
+            self.mean, self.std, self.num_classes, self.eval_split,
+        )
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one training run did.
+
+    status: "ok", "diverged" (a non-finite loss stopped the run) or "oom" (CUDA out of memory).
+    accuracy: the final model's accuracy on the evaluation split, in [0, 1]; 0.0 when the run
+        failed (a diverged model is not scored).
+    train_seconds: on-clock training time, up to the end of the last step.
+    overrun_seconds: train_seconds beyond a time budget (0 for epoch budgets); less than the last
+        step's time by construction.
+    step_seconds: on-clock time of every step, in order (from the clock check before the step to
+        the finished step).
+    history: the per-epoch metrics also sent to the report callback.
+    """
+
+    status: str
+    accuracy: float
+    split: str
+    budget: str
+    steps: int
+    epochs: float
+    batch_size: int
+    train_seconds: float
+    overrun_seconds: float
+    final_lr: float
+    images_per_second: float
+    warmup_seconds: float
+    eval_seconds: float
+    device: str
+    step_seconds: tuple[float, ...] = ()
+    history: tuple[dict, ...] = ()
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished its budget."""
+        return self.status == OK
+
+    def to_dict(self, step_seconds: bool = False) -> dict:
+        """Plain data; the per-step times only on request (they can be long)."""
+        data = asdict(self)
+        data["history"] = [dict(h) for h in self.history]
+        if step_seconds:
+            data["step_seconds"] = list(self.step_seconds)
+        else:
+            del data["step_seconds"]
+        return data
+
+
+def _sync_function(device: torch.device) -> Callable[[], None]:
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+class _Clock:
+    """On-clock seconds: perf_counter after a device synchronise, with pause/resume."""
+
+    def __init__(self, sync: Callable[[], None]):
+        self._sync = sync
+        self._spent = 0.0
+        self._since: float | None = None
+
+    def resume(self) -> None:
+        self._sync()
+        self._since = time.perf_counter()
+
+    def pause(self) -> float:
+        self._spent = self.elapsed()
+        self._since = None
+        return self._spent
+
+    def elapsed(self) -> float:
+        if self._since is None:
+            return self._spent
+        self._sync()
+        return self._spent + (time.perf_counter() - self._since)
+
+
+@dataclass
+class _Progress:
+    """Mutable record of a run in flight, so a failure can still report how far it got."""
+
+    steps: int = 0
+    train_seconds: float = 0.0
+    warmup_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    final_lr: float = 0.0
+    step_seconds: list[float] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+
+
+class _Normalize:
+    """uint8 batch -> normalised float batch in one fused multiply-add (per-channel scale/shift)."""
+
+    def __init__(self, mean, std, device: torch.device, channels_last: bool):
+        std_t = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self.scale = 1.0 / (255.0 * std_t)
+        self.shift = -mean_t / std_t
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        out = torch.addcmul(self.shift, images.to(torch.float32), self.scale)
+        return out.contiguous(memory_format=self.memory_format)
+
+
+def evaluate_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                      mean, std, batch_size: int = 1024, bf16: bool | None = None,
+                      channels_last: bool | None = None) -> float:
+    """Top-1 accuracy of ``model`` (eval mode, no grad) on uint8 ``images``; restores train mode.
+
+    Runs on the device of ``images``; ``bf16=None`` means "on CUDA", ``channels_last=None`` on.
+    """
+    device = images.device
+    bf16 = device.type == "cuda" if bf16 is None else bf16
+    channels_last = True if channels_last is None else channels_last
+    normalize = _Normalize(mean, std, device, channels_last)
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    try:
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            for start in range(0, images.shape[0], batch_size):
+                logits = model(normalize(images[start:start + batch_size]))
+                correct += (logits.argmax(dim=1) == labels[start:start + batch_size]).sum()
+    finally:
+        model.train(was_training)
+    return correct.item() / images.shape[0]
+
+
+def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget | str,
+          report: Report | None = None, device: str | torch.device | None = None,
+          seed: int = 0) -> TrainResult:
+    """Train ``model`` on ``data`` within ``budget``; return the final model's evaluation.
+
+    model: any classifier taking normalised float [B, 3, R, R]; trained in place, on ``device``
+        (None: CUDA when available), in channels_last, with bf16 autocast on CUDA.
+    data: TrainData (moved to ``device`` when not there yet).
+    report: called as ``report(**metrics)`` after every epoch, off the clock, with epoch, step,
+        epochs, loss, train_acc, val_acc (None when config.eval_each_epoch is off), lr (the
+        schedule's value at the epoch's end), epoch_seconds, images_per_second, elapsed, progress.
+    seed: seeds batch order, augmentation and torch's RNGs inside the call (the caller's RNG state
+        is restored afterwards); the same seed on CPU gives the same result. The model's
+        initialisation is the caller's (see train_one_seed).
+
+    A non-finite loss stops the run with status "diverged" and a CUDA out-of-memory error with
+    status "oom"; neither raises. The model trains with the caller's torch CPU thread count
+    (torch.set_num_threads); on CPU, batch preparation (cut, augment, normalise) uses at most
+    ``config.augment_threads`` of them. The count is the caller's again after the call.
+    """
+    budget = parse_budget(budget)
+    device = resolve_device(device)
+    data = data.to(device)
+    progress = _Progress()
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    cudnn_benchmark = torch.backends.cudnn.benchmark
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(derive_seed(seed, 0))
+        try:
+            if device.type == "cuda":
+                torch.backends.cudnn.benchmark = True  # fixed shapes: autotuning pays off
+            status, message, accuracy = _train(model, data, config, budget, report, device, seed,
+                                               progress)
+        except torch.OutOfMemoryError as exc:
+            status, message, accuracy = OOM, str(exc).splitlines()[0], 0.0
+            logger.warning("training ran out of device memory after %d steps: %s", progress.steps,
+                           message)
+            model.zero_grad(set_to_none=True)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        finally:
+            torch.backends.cudnn.benchmark = cudnn_benchmark
+    n = data.train_images.shape[0]
+    batch = min(config.batch_size, n)
+    overrun = max(0.0, progress.train_seconds - budget.amount) if budget.is_time else 0.0
+    return TrainResult(
+        status=status,
+        accuracy=accuracy,
+        split=data.eval_split,
+        budget=str(budget),
+        steps=progress.steps,
+        epochs=progress.steps * batch / n,
+        batch_size=batch,
+        train_seconds=progress.train_seconds,
+        overrun_seconds=overrun,
+        final_lr=progress.final_lr,
+        images_per_second=(progress.steps * batch / progress.train_seconds
+                           if progress.train_seconds > 0 else 0.0),
+        warmup_seconds=progress.warmup_seconds,
+        eval_seconds=progress.eval_seconds,
+        device=str(device),
+        step_seconds=tuple(progress.step_seconds),
+        history=tuple(progress.history),
+        message=message,
+    )
+
+
+def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget,
+           report: Report | None, device: torch.device, seed: int,
+           progress: _Progress) -> tuple[str, str, float]:
+    """The training loop proper; returns (status, message, final accuracy)."""
+    from hsearch.data import BatchAugmenter
+
+    on_cuda = device.type == "cuda"
+    channels_last = True if config.channels_last is None else config.channels_last
+    bf16 = on_cuda if config.bf16 is None else config.bf16
+
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format)
+    model.train()
+    step_model = torch.compile(model) if config.compile else model
+    optimizer = build_optimizer(model.parameters(), config)
+    schedule = LRSchedule(config.lr, config.warmup_fraction, config.final_lr_fraction,
+                          kind=config.schedule)
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    normalize = _Normalize(data.mean, data.std, device, channels_last)
+    augment = BatchAugmenter(config.augment, data.resolution, seed=derive_seed(seed, 1), device=device)
+    batches = _BatchStream(data.train_images.shape[0], config.batch_size, device,
+                           seed=derive_seed(seed, 2))
+    images, labels = data.train_images, data.train_labels
+    n, batch = batches.n, batches.batch
+    total_steps = budget.total_steps(n / batch)
+    sync = _sync_function(device)
+
+    def forward_backward(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = step_model(x)
+        loss = criterion(logits.float(), y)
+        loss.backward()
+        return loss.detach(), logits.detach()
+
+    # Fewer CPU threads for the small batch-preparation ops (TrainConfig.augment_threads).
+    prepare_threads = config.augment_threads if device.type == "cpu" else None
+
+    def prepare(idx: torch.Tensor, augmenter) -> torch.Tensor:
+        with _at_most_threads(prepare_threads):
+            return normalize(augmenter(images[idx]))
+
+    # Warm-up off the clock: allocator, cuDNN autotuning and compilation see the real shapes,
+    # and the augmentation's first call (lazy imports, kernel set-up: seconds in a fresh
+    # process) is made by a throwaway augmenter, so the seeded stream stays as it is. The
+    # parameters are untouched (no optimiser step) and BatchNorm statistics are restored.
+    start = time.perf_counter()
+    if config.warmup_passes:
+        saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        spare = BatchAugmenter(config.augment, data.resolution, seed=derive_seed(seed, 4),
+                               device=device)
+        warm_idx = torch.arange(batch, device=device)
+        for _ in range(config.warmup_passes):
+            forward_backward(prepare(warm_idx, spare), labels[warm_idx])
+            model.zero_grad(set_to_none=True)
+        model.load_state_dict(saved)
+        sync()
+    progress.warmup_seconds = time.perf_counter() - start
+
+    clock = _Clock(sync)
+    status, message = OK, ""
+    epoch = _EpochStats(device)
+
+    def end_epoch(number: float) -> None:
+        """Per-epoch metrics to history and report; runs with the clock paused."""
+        off_start = time.perf_counter()
+        seconds = progress.train_seconds - epoch.start_seconds
+        at = budget.progress(progress.train_seconds, progress.steps, total_steps)
+        val_acc = (evaluate_accuracy(model, data.eval_images, data.eval_labels, data.mean, data.std,
+                                     config.eval_batch_size, bf16, channels_last)
+                   if config.eval_each_epoch else None)
+        metrics = {
+            "epoch": number,
+            "step": progress.steps,
+            "epochs": progress.steps * batch / n,
+            "loss": epoch.loss_sum.item() / epoch.steps,
+            "train_acc": epoch.correct.item() / (epoch.steps * batch),
+            "val_acc": val_acc,
+            "lr": schedule(at),
+            "epoch_seconds": seconds,
+            "images_per_second": epoch.steps * batch / seconds if seconds > 0 else 0.0,
+            "elapsed": progress.train_seconds,
+            "progress": at,
+        }
+        progress.history.append(metrics)
+        if report is not None:
+            report(**metrics)
+        progress.eval_seconds += time.perf_counter() - off_start
+
+    clock.resume()
+    while True:
+        t0 = clock.elapsed()
+        if budget.is_time and t0 >= budget.amount:
+            break  # the deadline: no step may start past it
+        if total_steps is not None and progress.steps >= total_steps:
+            break
+        lr = schedule(budget.progress(t0, progress.steps, total_steps))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        idx = batches.next()
+        x = prepare(idx, augment)
+        y = labels[idx]
+        loss, logits = forward_backward(x, y)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = loss.item()  # also the per-step synchronisation on CUDA
+        t1 = clock.elapsed()
+        progress.step_seconds.append(t1 - t0)
+        progress.train_seconds = t1
+        progress.steps += 1
+        if not math.isfinite(loss_value):
+            status = DIVERGED
+            message = f"non-finite training loss {loss_value} at step {progress.steps}"
+            logger.warning("training diverged: %s", message)
+            break
+        epoch.add(loss, logits, y)
+        if progress.steps * batch >= (epoch.number + 1) * n:  # this step completed an epoch
+            clock.pause()
+            end_epoch(epoch.number + 1)
+            epoch.next(progress.train_seconds)
+            clock.resume()
+    clock.pause()
+    if status == OK and epoch.steps:
+        end_epoch(epoch.number + 1)  # the last, partial epoch
+
+    progress.final_lr = schedule(budget.progress(progress.train_seconds, progress.steps, total_steps))
+    if status != OK:
+        return status, message, 0.0
+    start = time.perf_counter()
+    accuracy = evaluate_accuracy(model, data.eval_images, data.eval_labels, data.mean, data.std,
+                                 config.eval_batch_size, bf16, channels_last)
+    progress.eval_seconds += time.perf_counter() - start
+    return status, message, accuracy
+
+
+@contextlib.contextmanager
+def _at_most_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with at most ``threads`` torch CPU threads (None: unchanged); restores the
+    caller's setting afterwards, whatever happens."""
+    before = torch.get_num_threads()
+    if threads is None or threads >= before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _BatchStream:
+    """Batch indices cut from an endless stream of seeded permutations of the training set.
+
+    Batches run across permutation boundaries, so every batch has the same size (static shapes
+    for cuDNN autotuning and compilation) and no image sits out an epoch even when the batch
+    size does not divide the set size. The batch is capped at the set size.
+    """
+
+    def __init__(self, n: int, batch_size: int, device: torch.device, seed: int):
+        self.n = n
+        self.batch = min(batch_size, n)
+        self._device = device
+        self._generator = torch.Generator(device="cpu").manual_seed(seed)
+        self._pending = torch.empty(0, dtype=torch.int64, device=device)
+
+    def next(self) -> torch.Tensor:
+        if self._pending.numel() < self.batch:
+            fresh = torch.randperm(self.n, generator=self._generator).to(self._device)
+            self._pending = torch.cat([self._pending, fresh])
+        idx, self._pending = self._pending[:self.batch], self._pending[self.batch:]
+        return idx
+
+
+class _EpochStats:
+    """Running loss and accuracy of the current epoch, kept on the device (no per-step sync).
+
+    ``number`` counts the completed epochs.
+    """
+
+    def __init__(self, device: torch.device):
+        self.number = 0
+        self._device = device
+        self._reset(0.0)
+
+    def next(self, start_seconds: float) -> None:
+        self.number += 1
+        self._reset(start_seconds)
+
+    def _reset(self, start_seconds: float) -> None:
+        self.start_seconds = start_seconds
+        self.steps = 0
+        self.loss_sum = torch.zeros((), dtype=torch.float32, device=self._device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=self._device)
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        self.steps += 1
+        self.loss_sum += loss
+        self.correct += (logits.argmax(dim=1) == labels).sum()
