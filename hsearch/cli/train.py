@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import logging
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -203,9 +202,12 @@ def run(args: argparse.Namespace) -> int:
         raise
     summary = aggregate(arch, config, budget, dataset.name, args.split, results, cost)
     print(format_summary(summary))
+    from hsearch.configs import write_atomic
+    from hsearch.workflows.runner import code_version
+
     record = {
         "options": {k: v for k, v in vars(args).items() if k not in ("run", "command")},
-        "version": _version(),
+        "version": code_version(),
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
@@ -215,8 +217,6 @@ def run(args: argparse.Namespace) -> int:
                            "test_per_class": sizes.test_per_class}},
         **summary.to_dict(),
     }
-    from hsearch.configs import write_atomic
-
     write_atomic(out / RESULT_FILE,
                  json.dumps(record, indent=2, default=_json_default) + "\n")
     print(f"wrote {out / RESULT_FILE} and TensorBoard events in {out}/seed_*")
@@ -290,25 +290,6 @@ def format_table(result) -> str:
     """The whole per-seed table and the summary of an EvaluationResult."""
     return "\n".join([table_header(result.split), *map(table_row, result.seed_results),
                       format_summary(result)])
-
-
-def _version() -> dict:
-    """hsearch's version and, inside a git checkout, the commit (with a dirty flag)."""
-    import hsearch
-
-    info = {"hsearch": hsearch.__version__}
-    repo = Path(hsearch.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5)
-        if commit.returncode == 0:
-            info["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
-                                    capture_output=True, text=True, timeout=5)
-            info["git_dirty"] = bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
 
 
 def _json_default(value):

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from hsearch.configs import write_atomic
 from hsearch.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ def restore_snapshot(run_dir: str | Path) -> bool:
         target = experiment / name
         if not target.exists() or target.read_bytes() != content:
             logger.info("restoring %s from the run's snapshot", name)
-            write_bytes_atomic(target, content)
+            write_atomic(target, content)
     return True
 
 
@@ -247,7 +248,7 @@ def save_snapshot(run_dir: str | Path, staging_dir: str | Path) -> None:
     if not any(fnmatch.fnmatch(name, TUNE_STATE_PATTERNS[0]) for name in files):
         return  # no experiment state yet: nothing a restore could use
     blob = pickle.dumps({"version": 1, "files": files}, protocol=pickle.HIGHEST_PROTOCOL)
-    write_bytes_atomic(Path(run_dir) / SNAPSHOT_FILE, blob)
+    write_atomic(Path(run_dir) / SNAPSHOT_FILE, blob)
 
 
 def unreadable_state_files(experiment: str | Path) -> list[str]:
@@ -305,22 +306,6 @@ def _state_files(folder: Path) -> list[str]:
         return []
     return sorted(entry.name for entry in folder.iterdir() if entry.is_file()
                   and any(fnmatch.fnmatch(entry.name, p) for p in TUNE_STATE_PATTERNS))
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old or the new file, never a torn
-    one (a temporary file in the same folder, flushed to disk, renamed over ``path``)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @contextlib.contextmanager
@@ -492,7 +477,7 @@ def write_run_config(run_dir: Path, workflow: str, settings, extra: Mapping | No
     """``config.yaml``: the workflow, the resolved settings and the code version."""
     import yaml
 
-    from hsearch.configs import to_mapping, write_atomic
+    from hsearch.configs import to_mapping
 
     document = {"workflow": workflow, "version": code_version(),
                 "created": datetime.datetime.now().isoformat(timespec="seconds"),

@@ -3,7 +3,7 @@ cannot read: evaluations.csv, best.json and the experiment snapshot are each the
 version, whole.
 
 The writer is a real process that records evaluations as the driver's recorder does
-(hsearch.results.EvaluationLog, hsearch.workflows.runner.write_bytes_atomic) and is SIGKILLed:
+(hsearch.results.EvaluationLog, hsearch.configs.write_atomic) and is SIGKILLed:
 first deterministically *inside* a write (its file handle writes half the data, syncs it to disk
 and kills the process: a writer that wrote the file in place would leave it truncated), then at
 random moments of a tight write loop. No Ray here.
@@ -61,7 +61,8 @@ def fdopen(*args, **kwargs):  # the atomic writers open their temporary file wit
 
 os.fdopen = fdopen
 from hsearch.results import EvaluationLog
-from hsearch.workflows.runner import SNAPSHOT_FILE, write_bytes_atomic
+from hsearch.configs import write_atomic
+from hsearch.workflows.runner import SNAPSHOT_FILE
 
 log = EvaluationLog(run, "macs", "min")
 n = len(log)
@@ -70,7 +71,7 @@ while True:
         n += 1
         log.record({**row, "trial_id": f"t{n:05d}"})  # evaluations.csv, then best.json
         snapshot = {"version": 1, "files": {"experiment_state-x.json": b"{}" * 4000 * n}}
-        write_bytes_atomic(run / SNAPSHOT_FILE, pickle.dumps(snapshot))
+        write_atomic(run / SNAPSHOT_FILE, pickle.dumps(snapshot))
     if sys.argv[4:] != ["loop"]:
         break
 """
