@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 from hsearch.errors import UserError
@@ -159,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hsearch.data import SubsetSizes, default_sizes, list_datasets, load_dataset, make_subset
     from hsearch.train import aggregate, resolve_device, train_one_seed
+    from hsearch.workflows.runner import code_version, discard_run_dir, make_writable_dir
 
     if args.data not in list_datasets():
         raise UserError(f"unknown data set {args.data!r}; known data sets: "
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
     created = not out.exists()
     try:
-        make_out(out)
+        make_writable_dir(out)
         print(f"hsearch train: {arch.model} width={arch.width:g} depth={arch.depth:g} "
               f"resolution={arch.resolution:g} ({arch.input_size} px, {cost.macs / 1e6:.2f} M "
               f"MACs) on {dataset.name}, budget {budget} per seed, seeds {list(seeds)}, device "
@@ -198,12 +198,11 @@ def run(args: argparse.Namespace) -> int:
             print(table_row(result), flush=True)
     except BaseException:
         if created:
-            discard_empty(out)
+            discard_run_dir(out)
         raise
     summary = aggregate(arch, config, budget, dataset.name, args.split, results, cost)
     print(format_summary(summary))
     from hsearch.configs import write_atomic
-    from hsearch.workflows.runner import code_version
 
     record = {
         "options": {k: v for k, v in vars(args).items() if k not in ("run", "command")},
@@ -244,25 +243,6 @@ def check_out(out: Path) -> None:
         shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
         raise UserError(f"{out} holds results of a run already ({shown}); choose another --out "
                         f"or remove them")
-
-
-def make_out(out: Path) -> None:
-    """Create ``out`` and check that files can be written there (before any training)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r} is not a writable directory: "
-                        f"{exc.strerror or exc}") from None
-
-
-def discard_empty(out: Path) -> None:
-    """Remove ``out`` if it is an empty directory; anything else is left alone."""
-    try:
-        out.rmdir()
-    except OSError:
-        pass
 
 
 def table_header(split: str) -> str:

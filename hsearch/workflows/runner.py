@@ -454,6 +454,12 @@ def new_run_dir(out: str | None, workflow: str) -> Path:
     if found:
         raise UserError(f"{path} holds results of a run already ({', '.join(found)}); choose "
                         f"another --out or remove them")
+    make_writable_dir(path)
+    return path
+
+
+def make_writable_dir(path: Path) -> None:
+    """Create ``path`` and check that files can be written there (before any training)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
@@ -461,7 +467,6 @@ def new_run_dir(out: str | None, workflow: str) -> Path:
     except OSError as exc:
         raise UserError(f"--out {str(path)!r} is not a writable directory: "
                         f"{exc.strerror or exc}") from None
-    return path
 
 
 def discard_run_dir(path: str | Path) -> None:
