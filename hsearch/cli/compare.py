@@ -8,10 +8,13 @@ Example (the tabulated NAS benchmark: minutes on 2 CPU cores)::
 runs every (searcher, repetition) as a Ray task that replays the problem (the table answers each
 trial and a simulated clock charges its recorded training time; hsearch.compare.replay) and writes
 ``runs.csv``, ``summary.md`` and the convergence and data-profile PNGs into ``--out``. Problems:
-``tabular`` (the shipped table, or ``--table FILE``), the analytic ones (``g06``, ``g04``,
-``pressure_vessel``, ``g07``) and ``nas``, the real NAS of the workflows (trains every
-evaluation: keep ``--budget`` and ``--repeats`` small). Searchers whose package is missing are
-skipped with one line (``pip install "hsearch[compare]"`` installs them); ``--list`` shows which.
+``suite`` (every instance of hsearch.compare.suite, one directory each, and a suite summary),
+``tabular`` (the shipped table, or ``--table FILE``; ``--threshold 0.95`` picks the instance
+whose accuracy level is 0.95), the analytic ones (``g06``, ``g04``, ``pressure_vessel``,
+``g07``) and ``nas``, the real NAS of the workflows (trains every evaluation: keep ``--budget``
+and ``--repeats`` small). Searchers whose package is missing are skipped with one line
+(``pip install "hsearch[compare]"`` installs them); ``--list`` shows which. ``--merge A --merge
+B`` joins result sets of the same protocol (hsearch.compare.merge).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ def register(subparsers) -> None:
                     "budget, search space, starting point and concurrency, R repetitions with "
                     "different searcher seeds. Writes runs.csv, summary.md and PNG plots.")
     p.add_argument("--problem", default="tabular",
-                   help="tabular (default), an analytic problem (g06, g04, pressure_vessel, g07) "
-                        "or nas (real training)")
+                   help="tabular (default), suite (every instance), an analytic problem (g06, "
+                        "g04, pressure_vessel, g07) or nas (real training)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="tabular: the mean accuracy to reach, absolute (default: the "
+                        "baseline's); e.g. 0.95")
     p.add_argument("--searchers", default="all",
                    help="comma-separated searcher names, or 'all' (default; the ones not "
                         "installed are skipped)")
@@ -63,6 +69,9 @@ def register(subparsers) -> None:
                    help="run the repetitions one after the other in this process, without Ray")
     p.add_argument("--out", default=None,
                    help="output directory (default runs/compare-<problem>-<date>-<time>)")
+    p.add_argument("--merge", action="append", default=None, metavar="DIR",
+                   help="merge result directories of the same protocol into --out instead of "
+                        "running (repeatable)")
     p.add_argument("--list", action="store_true",
                    help="list the searchers and problems, and whether each searcher is installed")
     p.set_defaults(run=run)
@@ -89,7 +98,8 @@ def settings_from_args(args: argparse.Namespace):
         repeats=args.repeats, concurrency=args.concurrency, seed=args.seed, rule=args.rule,
         penalty=args.penalty, table=args.table,
         tolerance=0.0 if args.tolerance is None else args.tolerance, num_cpus=args.num_cpus,
-        nas_config=args.nas_config, nomad_params=tuple(args.nomad_param or ()))
+        nas_config=args.nas_config, nomad_params=tuple(args.nomad_param or ()),
+        threshold=args.threshold)
 
 
 def command_line(settings, out: str | Path) -> str:
@@ -98,7 +108,8 @@ def command_line(settings, out: str | Path) -> str:
              "--searchers", ",".join(settings.searchers), "--budget", str(settings.budget),
              "--repeats", str(settings.repeats), "--concurrency", str(settings.concurrency),
              "--seed", str(settings.seed)]
-    for flag, value in (("--rule", settings.rule), ("--penalty", settings.penalty),
+    for flag, value in (("--threshold", settings.threshold),
+                        ("--rule", settings.rule), ("--penalty", settings.penalty),
                         ("--table", settings.table), ("--nas-config", settings.nas_config)):
         if value is not None:
             parts += [flag, str(value)]
@@ -139,6 +150,17 @@ def run(args: argparse.Namespace) -> int:
     """Run the comparison and print the summary."""
     if args.list:
         print(_listing())
+        return 0
+    if args.merge:
+        if not args.out:
+            raise UserError("--merge needs --out (the merged directory)")
+        out = _out_dir(args.out, "merge")
+        from hsearch.compare.merge import merge_comparisons
+
+        line = shlex.join(["hsearch", "compare", *[x for d in args.merge for x in ("--merge", d)],
+                           "--out", str(out)])
+        result = merge_comparisons(args.merge, out, command=line, echo=True)
+        print(result.summary)
         return 0
     settings = settings_from_args(args)
     out = _out_dir(args.out, settings.problem)

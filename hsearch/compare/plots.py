@@ -49,6 +49,16 @@ def _line_style(i: int, name: str) -> dict:
     return {"color": colors[i % len(colors)], "lw": 1.3, "ls": ("-", "--", "-.", ":")[i % 4]}
 
 
+def _running_best(run: Sequence[Mapping]) -> list[float]:
+    """Best feasible objective after each row (trained or free)."""
+    out, best = [], math.inf
+    for r in run:
+        if str(r["feasible"]) == "True" or r["feasible"] is True:
+            best = min(best, float(r["objective"]))
+        out.append(best)
+    return out
+
+
 def _bands(curves: Sequence[Sequence[float]]):
     arr = np.array(curves, dtype=float)
     med, q1, q3 = [], [], []
@@ -86,7 +96,7 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
             med, q1, q3 = _bands(curves)
             line, = ax.step(xs, med, where="post", label=name, **_line_style(i, name))
             ax.fill_between(xs, q1, q3, step="post", alpha=0.15, color=line.get_color())
-        ax.set_xlabel("evaluations")
+        ax.set_xlabel("trained evaluations")
     else:
         end = max((float(r["finish"]) for r in rows), default=1.0) or 1.0
         ts = np.linspace(0.0, end, 300)
@@ -94,7 +104,7 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
             curves = []
             for run in runs.values():
                 finish = np.array([float(r["finish"]) for r in run])
-                best = [best_after(run, k) for k in range(1, len(run) + 1)]
+                best = _running_best(run)
                 idx = np.searchsorted(finish, ts, side="right")  # evaluations done by t
                 curves.append([best[i - 1] if i > 0 else math.inf for i in idx])
             med, q1, q3 = _bands(curves)
@@ -125,7 +135,7 @@ def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) 
                 ax.step(ks, data_profile(runs, reference, level, budget), where="post",
                         label=name, **_line_style(i, name))
         ax.set_title(f"within {level:.0%} of f* ({kind})", fontsize=10)
-        ax.set_xlabel("evaluations")
+        ax.set_xlabel("trained evaluations")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("share of runs solved")

@@ -44,19 +44,27 @@ from typing import Any
 
 from hsearch.errors import UserError
 
-__all__ = ["CompareSettings", "InfeasibleRule", "ProblemSpec", "REAL_PROBLEMS",
-           "list_compare_problems", "default_rule", "violation"]
+__all__ = ["CompareSettings", "InfeasibleRule", "ProblemSpec", "REAL_PROBLEMS", "SUITE",
+           "list_compare_problems", "default_rule", "is_tabular", "violation"]
 
 #: Problems evaluated by real training through the workflows (not replayed).
 REAL_PROBLEMS = ("nas",)
+#: The problem name that runs the whole suite (hsearch.compare.suite).
+SUITE = "suite"
 RULES = ("penalty", "barrier")
 
 
 def list_compare_problems() -> list[str]:
-    """Problem names ``hsearch compare`` knows: the table, the analytic ones, the real NAS."""
+    """Problem names ``hsearch compare`` knows: the suite, the table, the analytic ones, the
+    real NAS."""
     from hsearch.problems import list_problems
 
-    return ["tabular", *list_problems(), *REAL_PROBLEMS]
+    return [SUITE, "tabular", *list_problems(), *REAL_PROBLEMS]
+
+
+def is_tabular(problem) -> bool:
+    """True for an instance of the tabular NAS problem (``tabular`` or ``tabular@<level>``)."""
+    return problem.name.split("@")[0] == "tabular"
 
 
 @dataclass(frozen=True)
@@ -64,22 +72,40 @@ class ProblemSpec:
     """A replayable problem by name (picklable: Ray tasks rebuild the problem from it).
 
     table: the tabular problem's CSV (None: the shipped one). tolerance: tabular accuracy slack.
+    threshold: the tabular problem's absolute mean accuracy to reach (None: the baseline's).
     """
 
     name: str
     table: str | None = None
     tolerance: float = 0.0
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
-        known = list_compare_problems()
+        known = [n for n in list_compare_problems() if n != SUITE]
         if self.name not in known:
             raise UserError(f"unknown problem {self.name!r}; known problems: {', '.join(known)}")
         if not (math.isfinite(self.tolerance) and 0.0 <= self.tolerance < 1.0):
             raise UserError(f"`0 <= tolerance < 1` must hold, but got tolerance={self.tolerance!r}")
+        if self.threshold is not None:
+            if self.name != "tabular":
+                raise UserError(f"`threshold` applies to the tabular problem only, but got "
+                                f"problem={self.name!r}")
+            from hsearch.problems.tabular import check_level
+
+            check_level(self.threshold)
 
     @property
     def real(self) -> bool:
         return self.name in REAL_PROBLEMS
+
+    @property
+    def label(self) -> str:
+        """The instance's name in outputs (``tabular@0.95`` for a threshold)."""
+        if self.name == "tabular":
+            from hsearch.problems.tabular import instance_name
+
+            return instance_name(self.threshold)
+        return self.name
 
     def build(self):
         """The :class:`hsearch.problems.Problem` (not for real problems)."""
@@ -88,7 +114,7 @@ class ProblemSpec:
         if self.name == "tabular":
             from hsearch.problems.tabular import tabular_problem
 
-            return tabular_problem(self.table, self.tolerance)
+            return tabular_problem(self.table, self.tolerance, self.threshold)
         from hsearch.problems import get_problem
 
         return get_problem(self.name)
@@ -143,7 +169,7 @@ def default_rule(problem, kind: str | None = None, weight: float | None = None) 
     """The rule for ``problem``: ``penalty`` (weight 100) for NAS problems, ``barrier`` for the
     analytic ones (``bound``: the objective's maximum over the box, see :func:`objective_bound`)."""
     if kind is None:
-        kind = "penalty" if problem.name in ("tabular", *REAL_PROBLEMS) else "barrier"
+        kind = "penalty" if is_tabular(problem) or problem.name in REAL_PROBLEMS else "barrier"
     if kind == "penalty":
         return InfeasibleRule("penalty", weight=100.0 if weight is None else float(weight))
     return InfeasibleRule("barrier", bound=objective_bound(problem))
@@ -156,7 +182,7 @@ def objective_bound(problem) -> float:
     maximum over the box's vertices, which is the maximum over the box for the shipped problems
     (their objectives are monotone in every variable or convex).
     """
-    if problem.name == "tabular":
+    if is_tabular(problem):
         table = problem.evaluate.table
         return max(c.macs for c in table.cells.values()) / table.baseline.macs
     from ray.tune.search.sample import Categorical, Domain, Float, Integer
@@ -185,7 +211,9 @@ def objective_bound(problem) -> float:
 class CompareSettings:
     """One comparison: which problem and searchers, and the protocol's numbers.
 
-    problem: a :func:`list_compare_problems` name. searchers: names of
+    problem: a :func:`list_compare_problems` name (``suite``: every instance of
+    hsearch.compare.suite). threshold: the tabular problem's absolute mean accuracy to reach
+    (None: the baseline's). searchers: names of
     hsearch.search.factory.SEARCHERS (missing packages are skipped with a message). budget:
     evaluations per run. repeats: runs per searcher (seeds ``seed .. seed + repeats - 1``).
     concurrency: trials at once. rule / penalty: constraint handling for searchers without
@@ -209,10 +237,17 @@ class CompareSettings:
     num_cpus: int | None = None
     nas_config: str | None = None
     nomad_params: tuple[str, ...] = ()
+    threshold: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        ProblemSpec(self.problem, self.table, self.tolerance)  # validates name and tolerance
+        if self.problem == SUITE:
+            if self.threshold is not None:
+                raise UserError("`threshold` picks one tabular instance; the suite has its own "
+                                "thresholds (drop --threshold or pick --problem tabular)")
+            ProblemSpec("tabular", self.table, self.tolerance)  # validates tolerance
+        else:
+            self.spec  # validates name, tolerance and threshold
         if not self.searchers:
             raise UserError("`searchers` must name at least one searcher")
         if len(set(self.searchers)) != len(self.searchers):
@@ -245,4 +280,16 @@ class CompareSettings:
 
     @property
     def spec(self) -> ProblemSpec:
-        return ProblemSpec(self.problem, self.table, self.tolerance)
+        """The one problem (not for the suite: :attr:`specs`)."""
+        if self.problem == SUITE:
+            raise ValueError("the suite has several problems: use `specs`")
+        return ProblemSpec(self.problem, self.table, self.tolerance, self.threshold)
+
+    @property
+    def specs(self) -> tuple[ProblemSpec, ...]:
+        """Every problem these settings run: the suite's instances, or the one problem."""
+        if self.problem == SUITE:
+            from hsearch.compare.suite import suite_specs
+
+            return suite_specs(self.table, self.tolerance)
+        return (self.spec,)

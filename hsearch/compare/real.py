@@ -65,7 +65,7 @@ def real_rows(run_dir: str | Path, searcher: str, repeat: int, seed: int, concur
     from hsearch.compare.run import _json
     from hsearch.results import EvaluationLog
 
-    rows, best, clock = [], math.inf, 0.0
+    rows, best, clock, n_trained = [], math.inf, 0.0, 0
     for i, r in enumerate(EvaluationLog(run_dir, "macs", "min").rows, start=1):
         objective = _float(r.get("macs_ratio"))
         gap = _float(r.get("acc_gap"))
@@ -78,13 +78,16 @@ def real_rows(run_dir: str | Path, searcher: str, repeat: int, seed: int, concur
         cost = _float(r.get("train_seconds"), 0.0) * (trained / done if done else 0.0)
         start = clock
         clock += cost / concurrency
+        kind = "duplicate" if trained == 0 and done > 0 else "trained"
+        n_trained += kind == "trained"
         config = {k: r.get(k) for k in ("width", "depth", "resolution") if r.get(k) is not None}
         row = {
             "problem": "nas", "searcher": searcher, "repeat": repeat, "seed": seed, "eval": i,
             "trial_id": r.get("trial_id"), "config": _json(config), "suggested": "",
             "objective": objective, "violation": violation, "feasible": feasible,
             "penalized": _float(r.get("penalized")), "best_feasible": best, "start": start,
-            "finish": clock, "cost": cost, "cached": trained == 0 and done > 0,
+            "finish": clock, "cost": cost,
+            "kind": kind, "trained": n_trained,
             "suggest_ms": math.nan, "complete_ms": math.nan, "end_ms": math.nan,
             "stop_reason": stop_reason,
         }
@@ -106,7 +109,8 @@ def run_real_comparison(settings, out_dir: Path, *, echo: bool = False,
                         command: str | None = None):
     """Run the real NAS comparison of ``settings`` (a CompareSettings) into ``out_dir``."""
     from hsearch.compare.protocol import InfeasibleRule
-    from hsearch.compare.run import _load, _say, package_versions, write_outputs
+    from hsearch.compare.outputs import package_versions, write_outputs
+    from hsearch.compare.run import _load, _say
     from hsearch.search.factory import SEARCHERS, is_available
     from hsearch.workflows.nas import BASELINE_FILE, run_nas
     from hsearch.workflows.runner import code_version

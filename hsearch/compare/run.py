@@ -1,24 +1,28 @@
-"""Run a comparison: every (searcher, repetition) as one Ray task replaying the problem.
+"""Run a comparison: every (problem, searcher, repetition) as one Ray task replaying the problem.
 
 :func:`run_comparison` checks which searchers can run here (a missing package skips the searcher
-with one line), starts one Ray task per (searcher, repetition) -- each builds its searcher
-(hsearch.compare.searchers), replays ``budget`` evaluations (hsearch.compare.replay) and returns
-its rows -- and writes the output directory:
+with one line), starts one Ray task per (problem, searcher, repetition) -- each builds its
+searcher (hsearch.compare.searchers), replays ``budget`` trained evaluations
+(hsearch.compare.replay, with the free-point rule of hsearch.compare.free) and returns its rows --
+and writes, per problem (hsearch.compare.outputs):
 
     runs.csv         one row per evaluation of every run (RUN_COLUMNS, then the problem's metrics)
     comparison.json  settings, protocol, problem (optimum), searchers run and skipped, versions
     summary.md       hsearch.compare.summary; summary.json: the same numbers as data
     convergence_evals.png, convergence_time.png, data_profile.png   (hsearch.compare.plots)
 
-A searcher that fails at run time (an exception in any of its repetitions) is reported and left
-out of the summary, so a broken optional package cannot spoil the comparison of the others. The
-real NAS problem (``problem="nas"``) goes through the workflows instead (hsearch.compare.real).
+One problem writes into the output directory itself; the suite (``problem="suite"``,
+hsearch.compare.suite) writes one such directory per instance and the suite's own summary.md,
+summary.json and data_profile.png on top (hsearch.compare.suite_summary).
+
+A repetition that raises is a *crash*: it is reported (comparison.json ``errors``, summary.md) and
+counts as an unsolved run; a searcher whose every repetition crashes (e.g. a broken optional
+package) is left out of the summary with its error. The real NAS problem (``problem="nas"``) goes
+through the workflows instead (hsearch.compare.real).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
@@ -27,24 +31,25 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from hsearch.compare.protocol import CompareSettings, InfeasibleRule, ProblemSpec, violation
+from hsearch.compare.outputs import (  # noqa: F401 - re-exported (hsearch.compare)
+    RUN_COLUMNS,
+    ComparisonResult,
+    comparison_metadata,
+    read_runs,
+    write_outputs,
+)
+from hsearch.compare.protocol import SUITE, CompareSettings, InfeasibleRule, ProblemSpec, violation
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["RUN_COLUMNS", "ComparisonResult", "RunOutcome", "read_runs", "run_comparison",
-           "run_one", "runs_to_rows", "write_runs"]
+           "run_one", "runs_to_rows"]
 
 #: Searchers whose suggestions take seconds (a GP fitted per step): scheduled first.
 SLOW_SEARCHERS = ("ax", "hebo", "bayesopt")
-#: The leading columns of runs.csv (the problem's metrics follow).
-RUN_COLUMNS = ("problem", "searcher", "repeat", "seed", "eval", "trial_id", "config",
-               "suggested", "objective", "violation", "feasible", "penalized", "best_feasible",
-               "start", "finish", "cost", "cached", "suggest_ms", "complete_ms", "end_ms",
-               "stop_reason")
 
 
 @dataclass
@@ -57,16 +62,7 @@ class RunOutcome:
     stop_reason: str = ""
     error: str | None = None
     wall_seconds: float = 0.0
-
-
-@dataclass
-class ComparisonResult:
-    """What :func:`run_comparison` wrote: the directory, rows, summary text and skip reasons."""
-
-    out_dir: Path
-    rows: list[dict]
-    summary: str
-    skipped: dict[str, str]
+    problem: str = ""
 
 
 def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurrency: int,
@@ -77,6 +73,7 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
     ``one_thread``: limit torch to one thread (in a one-CPU Ray task; not in a caller's process).
     ``nomad_params``: extra NOMAD parameter lines (NOMAD only).
     """
+    from hsearch.compare.free import CostRule
     from hsearch.compare.replay import ReplayBackend, replay_run
     from hsearch.compare.searchers import prepare_searcher, snap
 
@@ -90,8 +87,7 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
             _limit_threads()
             _quiet_worker()
         meta = problem.metadata or {}
-        backend = ReplayBackend(problem.evaluate, concurrency, cost_metric=meta.get("cost_metric"),
-                                cache_metric=meta.get("cache_metric"))
+        backend = ReplayBackend(problem.evaluate, concurrency, cost_metric=meta.get("cost_metric"))
 
         def result_of(metrics: dict) -> dict:
             v = violation(metrics, problem.constraints)
@@ -100,18 +96,29 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
         prepare = None
         if prepared.relaxed:
             prepare = lambda c: snap(c, prepared.relaxed, prepared.space)  # noqa: E731
-        run = replay_run(prepared.searcher, backend, budget, result_of, prepare)
+        run = replay_run(prepared.searcher, backend, budget, result_of, prepare,
+                         rule=CostRule(problem, _points(problem)))
         rows = runs_to_rows(problem, searcher, repeat, seed, run.records, run.stop_reason)
         return RunOutcome(searcher, repeat, rows, run.stop_reason,
-                          wall_seconds=time.perf_counter() - started)
-    except Exception as exc:  # noqa: BLE001 - reported per searcher, the others go on
+                          wall_seconds=time.perf_counter() - started, problem=spec.label)
+    except Exception as exc:  # noqa: BLE001 - reported per run, the others go on
         logger.debug("run %s/%d failed:\n%s", searcher, repeat, traceback.format_exc())
         text = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
         return RunOutcome(searcher, repeat, [], error=text[:300],
-                          wall_seconds=time.perf_counter() - started)
+                          wall_seconds=time.perf_counter() - started, problem=spec.label)
     finally:
         if prepared is not None:
             prepared.close()
+
+
+def _points(problem) -> list | None:
+    """The tabular problem's cells as (network, known objective); None for other problems."""
+    from hsearch.compare.protocol import is_tabular
+
+    if not is_tabular(problem):
+        return None
+    table = problem.evaluate.table
+    return [(cell.network, cell.macs / table.baseline.macs) for cell in table.cells.values()]
 
 
 def _limit_threads() -> None:
@@ -135,22 +142,25 @@ def _quiet_worker() -> None:
 def runs_to_rows(problem, searcher: str, repeat: int, seed: int, records: Sequence[Mapping],
                  stop_reason: str) -> list[dict]:
     """runs.csv rows of one replayed run (records in finish order)."""
-    rows, best = [], math.inf
+    rows, best, trained = [], math.inf, 0
     for i, rec in enumerate(records, start=1):
         metrics = rec["metrics"]
+        kind = rec.get("kind", "trained")
+        trained += kind == "trained"
         objective = float(metrics.get(problem.objective, math.nan))
         v = violation(metrics, problem.constraints)
-        feasible = problem.is_feasible(metrics)
+        feasible = problem.is_feasible(metrics) and kind != "screened"
         if feasible:
             best = min(best, objective)
         row = {
             "problem": problem.name, "searcher": searcher, "repeat": repeat, "seed": seed,
             "eval": i, "trial_id": rec["trial_id"], "config": _json(rec["evaluated"]),
             "suggested": "" if rec["config"] == rec["evaluated"] else _json(rec["config"]),
+            "kind": kind, "trained": trained,
             "objective": objective, "violation": v, "feasible": feasible,
             "penalized": rec["result"].get("penalized"),
             "best_feasible": best, "start": rec["start"], "finish": rec["finish"],
-            "cost": rec["cost"], "cached": bool(rec["cached"]),
+            "cost": rec["cost"],
             "suggest_ms": 1000.0 * rec["suggest_seconds"],
             "complete_ms": 1000.0 * rec["complete_seconds"],
             "end_ms": 1000.0 * rec.get("end_seconds", 0.0), "stop_reason": stop_reason,
@@ -172,7 +182,8 @@ def _json(config: Mapping) -> str:
 
 def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: bool = True,
                    echo: bool = False, command: str | None = None) -> ComparisonResult:
-    """Run ``settings`` and write ``out_dir`` (module docstring); returns what was written.
+    """Run ``settings`` and write ``out_dir`` (module docstring); returns what was written
+    (for the suite: the suite's summary and every instance's rows).
 
     ``use_ray=False`` runs the repetitions one after the other in this process (tests, debugging).
     ``command`` is recorded in the outputs (the CLI passes its command line).
@@ -182,13 +193,14 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = settings.spec
-    if spec.real:
+    if settings.problem != SUITE and settings.spec.real:
         from hsearch.compare.real import run_real_comparison
 
         return run_real_comparison(settings, out_dir, echo=echo, command=command)
-    problem = spec.build()
-    rule = default_rule(problem, settings.rule, settings.penalty)
+    specs = settings.specs
+    problems = {spec.label: spec.build() for spec in specs}
+    rules = {label: default_rule(p, settings.rule, settings.penalty)
+             for label, p in problems.items()}
     skipped: dict[str, str] = {}
     names = []
     for name in settings.searchers:
@@ -200,30 +212,57 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
         else:
             names.append(name)
     # the slowest searchers first, so that they do not end up alone at the end on a few cores
-    jobs = sorted(((name, r) for name in names for r in range(settings.repeats)),
-                  key=lambda job: (job[0] not in SLOW_SEARCHERS, job[1]))
-    _say(echo, f"compare: {problem.name}, {len(names)} searchers x {settings.repeats} repeats, "
-               f"{settings.budget} evaluations each, concurrency {settings.concurrency}; "
-               f"constraints for the others: {rule.describe()}")
+    jobs = sorted(((spec, name, r) for spec in specs for name in names
+                   for r in range(settings.repeats)),
+                  key=lambda job: (job[1] not in SLOW_SEARCHERS, job[2]))
+    _say(echo, f"compare: {', '.join(problems)}; {len(names)} searchers x {settings.repeats} "
+               f"repeats, {settings.budget} trained evaluations each, concurrency "
+               f"{settings.concurrency}")
     load_before = _load()
     started = time.perf_counter()
-    outcomes = _execute(spec, jobs, settings, rule, use_ray, echo)
+    outcomes = _execute(jobs, settings, rules, use_ray, echo)
     wall = time.perf_counter() - started
+    machine = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load(),
+               "ray": use_ray}
+    _say(echo, f"{len(jobs)} runs in {wall:.1f} s wall")
+    results = {}
+    for spec in specs:
+        label = spec.label
+        mine = [o for o in outcomes if o.problem == label]
+        one = replace(settings, problem=spec.name, threshold=spec.threshold)
+        where = out_dir if settings.problem != SUITE else out_dir / _dirname(label)
+        results[label] = _write_problem(where, one, problems[label], rules[label], names,
+                                        dict(skipped), mine, command, wall, machine, echo)
+    if settings.problem != SUITE:
+        return results[specs[0].label]
+    from hsearch.compare.suite_summary import write_suite
+
+    return write_suite(out_dir, settings, results, command, wall, machine, echo=echo)
+
+
+def _dirname(label: str) -> str:
+    return label.replace("@", "-")
+
+
+def _write_problem(out_dir: Path, settings, problem, rule, names, skipped, outcomes,
+                   command, wall, machine, echo) -> ComparisonResult:
     rows: list[dict] = []
+    errors: dict[str, dict[int, str]] = {}
     for name in names:
         mine = sorted((o for o in outcomes if o.searcher == name), key=lambda o: o.repeat)
-        errors = [o.error for o in mine if o.error]
-        if errors:
-            skipped[name] = f"failed at run time: {errors[0]}"
-            _say(echo, f"skipping {name}: {skipped[name]}")
+        failed = {o.repeat: o.error for o in mine if o.error}
+        if mine and len(failed) == len(mine):
+            skipped[name] = f"failed at run time: {next(iter(failed.values()))}"
+            _say(echo, f"{problem.name}: skipping {name}: {skipped[name]}")
             continue
+        if failed:
+            errors[name] = failed
         for o in mine:
             rows.extend(o.rows)
     ran = [n for n in names if n not in skipped]
-    meta = comparison_metadata(settings, problem, rule, ran, skipped, command, wall)
-    meta["machine"] = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load(),
-                       "ray": use_ray}
-    _say(echo, f"{len(jobs)} runs in {wall:.1f} s wall")
+    meta = comparison_metadata(settings, problem, rule, ran, skipped, command, wall, errors)
+    meta["machine"] = dict(machine)
+    out_dir.mkdir(parents=True, exist_ok=True)
     return write_outputs(out_dir, rows, meta, echo=echo)
 
 
@@ -235,14 +274,16 @@ def _load() -> list[float] | None:
         return None
 
 
-def _execute(spec, jobs, settings, rule, use_ray: bool, echo: bool) -> list[RunOutcome]:
-    args = lambda name, r: (spec, name, r, settings.budget, settings.concurrency,  # noqa: E731
-                            settings.seed + r, rule)
+def _execute(jobs, settings, rules, use_ray: bool, echo: bool) -> list[RunOutcome]:
+    def args(spec, name, r):
+        return (spec, name, r, settings.budget, settings.concurrency, settings.seed + r,
+                rules[spec.label])
+
     extra = {"nomad_params": tuple(settings.nomad_params)}
     if not use_ray:
         out = []
-        for name, r in jobs:
-            out.append(run_one(*args(name, r), **extra))
+        for job in jobs:
+            out.append(run_one(*args(*job), **extra))
             _progress(echo, out[-1], len(out), len(jobs))
         return out
     import ray
@@ -251,7 +292,7 @@ def _execute(spec, jobs, settings, rule, use_ray: bool, echo: bool) -> list[RunO
 
     ensure_ray(num_cpus=settings.num_cpus)
     task = ray.remote(num_cpus=1, max_retries=0)(run_one)
-    pending = [task.remote(*args(name, r), one_thread=True, **extra) for name, r in jobs]
+    pending = [task.remote(*args(*job), one_thread=True, **extra) for job in jobs]
     out = []
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
@@ -263,173 +304,15 @@ def _execute(spec, jobs, settings, rule, use_ray: bool, echo: bool) -> list[RunO
 def _progress(echo: bool, outcome: RunOutcome, done: int, total: int) -> None:
     if not echo:
         return
+    trained = outcome.rows[-1]["trained"] if outcome.rows else 0
     what = f"error: {outcome.error}" if outcome.error else (
-        f"{len(outcome.rows)} evaluations ({outcome.stop_reason})")
-    print(f"[{done}/{total}] {outcome.searcher} repeat {outcome.repeat}: {what}, "
-          f"{outcome.wall_seconds:.1f} s", flush=True)
+        f"{trained} trained + {len(outcome.rows) - trained} free evaluations "
+        f"({outcome.stop_reason})")
+    print(f"[{done}/{total}] {outcome.problem} {outcome.searcher} repeat {outcome.repeat}: "
+          f"{what}, {outcome.wall_seconds:.1f} s", flush=True)
 
 
 def _say(echo: bool, text: str) -> None:
     logger.info(text)
     if echo:
         print(text, flush=True)
-
-
-def comparison_metadata(settings: CompareSettings, problem, rule: InfeasibleRule,
-                        searchers: Sequence[str], skipped: Mapping[str, str],
-                        command: str | None, wall_seconds: float) -> dict:
-    """comparison.json: what was compared, how, and the reference value (the optimum)."""
-    from hsearch.compare.searchers import start_point
-    from hsearch.search.factory import SEARCHERS
-    from hsearch.workflows.runner import code_version
-
-    return {
-        "command": command,
-        "settings": {k: v for k, v in asdict(settings).items() if k != "extra"},
-        "problem": {
-            "name": problem.name, "objective": problem.objective,
-            "constraints": list(problem.constraints), "optimum": problem.best_value,
-            "optimum_known": True, "best_config": dict(problem.best_config or {}),
-            "x0": start_point(problem), "source": problem.source,
-            "dimension": problem.dimension,
-            "details": _plain(dict(problem.metadata or {})),
-        },
-        "rule": {**asdict(rule), "text": rule.describe(),
-                 "exact": _rule_exact(problem, rule)},
-        "searchers": list(searchers),
-        "native_constraints": [s for s in searchers if SEARCHERS[s].constraints],
-        "skipped": dict(skipped),
-        "wall_seconds": wall_seconds,
-        "version": code_version(),
-        "packages": package_versions(),
-    }
-
-
-#: Distributions whose versions a comparison records (the searchers' packages and their hosts).
-PACKAGES = ("ray", "PyNomadBBO", "optuna", "hyperopt", "bayesian-optimization", "HEBO",
-            "nevergrad", "zoopt", "hpbandster", "ConfigSpace", "ax-platform", "botorch", "numpy",
-            "torch")
-
-
-def package_versions() -> dict[str, str]:
-    """Installed versions of PACKAGES (missing ones left out)."""
-    from importlib import metadata
-
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def _rule_exact(problem, rule: InfeasibleRule) -> dict | None:
-    """For the tabular problem: the cell minimising the penalised objective, and whether it is
-    the constrained optimum (a static penalty need not be exact)."""
-    if problem.name != "tabular":
-        return None
-    table = problem.evaluate.table
-    best = None
-    for cell in table.cells.values():
-        m = table.metrics(cell)
-        value = rule.value(m["macs_ratio"], violation(m, problem.constraints))
-        if best is None or value < best[0]:
-            best = (value, cell, m)
-    value, cell, m = best
-    return {"penalized_minimiser": dict(zip(("width", "depth", "resolution"), cell.multipliers)),
-            "its_macs_ratio": m["macs_ratio"], "its_acc_gap": m["acc_gap"],
-            "penalized_value": value, "is_optimum": bool(m["feasible"]) and
-            math.isclose(m["macs_ratio"], problem.best_value)}
-
-
-def _plain(value):
-    return json.loads(json.dumps(value, default=str))
-
-
-def write_outputs(out_dir: Path, rows: list[dict], meta: dict, echo: bool = False
-                  ) -> ComparisonResult:
-    """runs.csv, comparison.json, summary.md/.json and the plots (from the rows as written)."""
-    from hsearch.compare.plots import plot_all
-    from hsearch.compare.summary import summarize, summary_markdown
-    from hsearch.configs import write_atomic
-
-    write_runs(out_dir / "runs.csv", rows)
-    write_atomic(out_dir / "comparison.json", json.dumps(_plain(meta), indent=2) + "\n")
-    rows = read_runs(out_dir / "runs.csv")  # summarise what was written, not what was meant
-    stats = summarize(rows, meta)
-    write_atomic(out_dir / "summary.json", json.dumps(_plain(stats), indent=2) + "\n")
-    text = summary_markdown(stats, meta)
-    write_atomic(out_dir / "summary.md", text)
-    plot_all(rows, meta, out_dir)
-    _say(echo, f"wrote {out_dir}/runs.csv ({len(rows)} evaluations), summary.md and plots")
-    return ComparisonResult(out_dir, rows, text, dict(meta.get("skipped", {})))
-
-
-def write_runs(path: Path, rows: Sequence[Mapping]) -> None:
-    """runs.csv: RUN_COLUMNS first, then every other key in first-seen order."""
-    from hsearch.configs import write_atomic
-
-    columns = list(RUN_COLUMNS)
-    for row in rows:
-        for key in row:
-            if key not in columns:
-                columns.append(key)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in columns})
-    write_atomic(path, buffer.getvalue())
-
-
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
-_INT_COLUMNS = ("repeat", "seed", "eval")
-_FLOAT_COLUMNS = ("objective", "violation", "penalized", "best_feasible", "start", "finish",
-                  "cost", "suggest_ms", "complete_ms", "end_ms")
-_BOOL_COLUMNS = ("feasible", "cached")
-
-
-def read_runs(path: str | Path) -> list[dict]:
-    """runs.csv back as rows: the RUN_COLUMNS typed (ints, floats incl. inf, booleans); other
-    columns as numbers where they parse, else strings."""
-    with Path(path).open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    out = []
-    for row in rows:
-        typed: dict[str, Any] = {}
-        for key, text in row.items():
-            if key in _INT_COLUMNS:
-                typed[key] = int(text)
-            elif key in _FLOAT_COLUMNS:
-                typed[key] = float(text) if text != "" else math.nan
-            elif key in _BOOL_COLUMNS:
-                typed[key] = text == "True"
-            elif key in ("config", "suggested", "trial_id", "problem", "searcher",
-                         "stop_reason"):
-                typed[key] = text
-            else:
-                typed[key] = _number(text)
-        out.append(typed)
-    return out
-
-
-def _number(text: str):
-    if text == "":
-        return None
-    if text in ("True", "False"):
-        return text == "True"
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text

@@ -50,6 +50,10 @@ class Problem:
         x0: Starting config given to the searchers, or None (box centre).
         mode: ``"min"`` or ``"max"``.
         source: Where the problem and its optimum come from.
+        metadata: Facts for reports (picklable values).
+        cost_report: ``config -> metrics`` known *before* evaluating (the objective, e.g. MACs),
+            with the constraints as an untrained point reports them; None when nothing is known
+            before evaluating (then no point is screened: hsearch.compare.free).
     """
 
     name: str
@@ -63,6 +67,7 @@ class Problem:
     mode: str = "min"
     source: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    cost_report: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("min", "max"):

@@ -9,11 +9,19 @@ after a fixed epoch budget, the network's MACs, and the measured training second
 The problem is the NAS workflow's (hsearch.workflows.nas) on that grid::
 
     minimise  macs_ratio = MACs / MACs(baseline)
-    subject to acc_gap = threshold - acc_mean <= 0,   threshold = acc_mean(baseline) - tolerance
+    subject to acc_gap = threshold - acc_mean <= 0,   threshold = level - tolerance
 
-where the baseline is the cell at multipliers (1, 1, 1) and ``acc_mean`` is the mean over the
-table's seeds. Because every cell is known, so is the true best feasible cell (``best_value``),
-and the distance of any search result to the optimum is exact.
+where the baseline is the cell at multipliers (1, 1, 1), ``acc_mean`` is the mean over the
+table's seeds and ``level`` is the baseline's ``acc_mean`` (the workflow's rule) or an absolute
+mean accuracy given as ``threshold=`` (one problem family: higher levels move the optimum from
+the cheap edge of the box into its inside; :meth:`NasTable.optimum_position`). Because every cell
+is known, so is the true best feasible cell (``best_value``), and the distance of any search
+result to the optimum is exact. A level no cell reaches is refused (UserError).
+
+The objective is known before training (MACs come from the network, not from training):
+:meth:`TabularEvaluator.cost_report` answers what the workflow's cost report says before a trial
+trains (hsearch.workflows.trial: accuracy counted as 0, so ``acc_gap = threshold``), which is
+what a searcher is told about a point that is not trained (hsearch.compare.free).
 
 Search space: one integer **grid index** per axis (``tune.randint(0, n)``, i.e. 0..n-1), so every
 suggestion of every searcher is a table entry; :meth:`NasTable.multipliers` maps indices to the
@@ -44,8 +52,8 @@ from typing import Any
 from hsearch.errors import UserError
 from hsearch.problems.analytic import Problem
 
-__all__ = ["AXES", "DEFAULT_TABLE", "NasTable", "TableCell", "TabularEvaluator",
-           "tabular_problem"]
+__all__ = ["AXES", "DEFAULT_TABLE", "NasTable", "TableCell", "TabularEvaluator", "check_level",
+           "instance_name", "tabular_problem"]
 
 #: The searched axes, in the table's column order.
 AXES = ("width", "depth", "resolution")
@@ -86,12 +94,15 @@ class NasTable:
 
     Args:
         path: the CSV file (default: the shipped table).
-        tolerance: accuracy below the baseline's mean still counted feasible.
+        tolerance: accuracy below the level still counted feasible.
+        level: the absolute mean accuracy to reach (None: the baseline's ``acc_mean``).
     """
 
-    def __init__(self, path: str | Path | None = None, tolerance: float = 0.0):
+    def __init__(self, path: str | Path | None = None, tolerance: float = 0.0,
+                 level: float | None = None):
         if not (math.isfinite(tolerance) and 0.0 <= tolerance < 1.0):
             raise ValueError(f"`0 <= tolerance < 1` must hold, but got tolerance={tolerance!r}")
+        check_level(level)
         self.path = Path(path) if path is not None else DEFAULT_TABLE
         self.tolerance = float(tolerance)
         rows = _read_csv(self.path)
@@ -102,7 +113,14 @@ class NasTable:
             name: tuple(sorted({float(r[name]) for r in rows})) for name in AXES}
         self.cells = _build_cells(rows, self.axes, self.path)
         self.baseline = self.cell_at_multipliers(1.0, 1.0, 1.0)
-        self.threshold = self.baseline.acc_mean - self.tolerance
+        self.level = None if level is None else float(level)
+        base = self.baseline.acc_mean if level is None else float(level)
+        self.threshold = base - self.tolerance
+        if not self.feasible_cells():
+            top = max(c.acc_mean for c in self.cells.values())
+            raise UserError(f"no cell of {self.path.name} reaches acc_mean >= {self.threshold:.6g}"
+                            f" (threshold {base:.6g} - tolerance {self.tolerance:g}); the best "
+                            f"cell's acc_mean is {top:.6g}")
 
     # --- lookups -------------------------------------------------------------------------------
 
@@ -160,6 +178,13 @@ class NasTable:
             **{f"{a}_mult": m for a, m in zip(AXES, cell.multipliers)},
         }
 
+    def cost_report(self, cell: TableCell) -> dict[str, Any]:
+        """What is known of ``cell`` before training: :meth:`metrics` with the accuracy counted
+        as 0 (``acc_gap = threshold``, infeasible) and no training time (module docstring)."""
+        out = self.metrics(cell)
+        out.update(acc_mean=0.0, acc_gap=self.threshold, feasible=False, train_seconds=0.0)
+        return out
+
     # --- the optimum ---------------------------------------------------------------------------
 
     def feasible_cells(self) -> list[TableCell]:
@@ -170,6 +195,23 @@ class NasTable:
     def optimum(self) -> TableCell:
         """The best feasible cell (fewest MACs; ties: the lowest index)."""
         return self.feasible_cells()[0]
+
+    def optimum_position(self) -> dict[str, str]:
+        """Where the optimum lies in the box, per axis: ``"low"``/``"high"`` when moving that
+        axis to its lower/upper bound builds the same network (rounding makes neighbouring
+        multipliers equal), else ``"inside"``. A corner is low/high on every axis."""
+        best = self.optimum()
+        out = {}
+        for a, name in enumerate(AXES):
+            ends = {"low": 0, "high": self.shape[a] - 1}
+            out[name] = "inside"
+            for label, i in ends.items():
+                index = list(best.index)
+                index[a] = i
+                if self.cells[tuple(index)].network == best.network:
+                    out[name] = label
+                    break
+        return out
 
     def describe(self) -> str:
         """A few lines: grid, seeds, baseline, threshold, feasible cells and the optimum."""
@@ -184,41 +226,68 @@ class NasTable:
                 f"{best.macs / self.baseline.macs:.4f}, acc_mean {best.acc_mean:.4f}")
 
 
+def check_level(level: float | None) -> None:
+    """UserError unless ``level`` is None or a mean accuracy in (0, 1]."""
+    if level is None:
+        return
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not (
+            math.isfinite(level) and 0.0 < level <= 1.0):
+        raise UserError(f"`0 < threshold <= 1` must hold (a mean accuracy), but got "
+                        f"threshold={level!r}")
+
+
+def instance_name(level: float | None) -> str:
+    """The problem name of the table at ``level``: ``tabular`` (the baseline's accuracy) or
+    ``tabular@0.95``."""
+    return "tabular" if level is None else f"tabular@{level:g}"
+
+
 class TabularEvaluator:
     """Picklable ``config -> metrics`` of the table (loads it lazily, once per process copy)."""
 
-    def __init__(self, path: str | Path | None = None, tolerance: float = 0.0):
+    def __init__(self, path: str | Path | None = None, tolerance: float = 0.0,
+                 level: float | None = None):
         self.path = None if path is None else str(path)
         self.tolerance = float(tolerance)
+        self.level = level
         self._table: NasTable | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "tolerance": self.tolerance}
+        return {"path": self.path, "tolerance": self.tolerance, "level": self.level}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], state["tolerance"])
+        self.__init__(state["path"], state["tolerance"], state.get("level"))
 
     @property
     def table(self) -> NasTable:
         if self._table is None:
-            self._table = NasTable(self.path, self.tolerance)
+            self._table = NasTable(self.path, self.tolerance, self.level)
         return self._table
 
     def __call__(self, config: Mapping[str, Any]) -> dict[str, Any]:
         table = self.table
         return table.metrics(table.cell(config))
 
+    def cost_report(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`NasTable.cost_report` of a config of grid indices."""
+        table = self.table
+        return table.cost_report(table.cell(config))
 
-def tabular_problem(path: str | Path | None = None, tolerance: float = 0.0) -> Problem:
-    """The table as a :class:`~hsearch.problems.Problem` (objective ``macs_ratio``, constraint
-    ``acc_gap``), with the exact optimum and the baseline as ``x0``."""
+
+def tabular_problem(path: str | Path | None = None, tolerance: float = 0.0,
+                    level: float | None = None) -> Problem:
+    """The table as a :class:`~hsearch.problems.Problem` (objective ``macs_ratio``, known before
+    training; constraint ``acc_gap``), with the exact optimum and the baseline as ``x0``.
+
+    ``level``: the mean accuracy to reach (None: the baseline's); the problem is then named
+    :func:`instance_name` of it."""
     from ray import tune
 
-    evaluator = TabularEvaluator(path, tolerance)
+    evaluator = TabularEvaluator(path, tolerance, level)
     table = evaluator.table
     best = table.optimum()
     return Problem(
-        name="tabular",
+        name=instance_name(level),
         space={a: tune.randint(0, n) for a, n in zip(AXES, table.shape)},
         evaluate=evaluator,
         objective="macs_ratio",
@@ -228,9 +297,12 @@ def tabular_problem(path: str | Path | None = None, tolerance: float = 0.0) -> P
         x0=table.index_config(table.baseline),
         source=f"{table.path.name} "
                f"({table.metadata.get('generator', 'experiments/make_tabular.py')})",
+        cost_report=evaluator.cost_report,
         metadata={"cost_metric": "train_seconds", "cache_metric": "network",
                   "threshold": table.threshold, "axes": {a: list(v) for a, v in table.axes.items()},
-                  "n_feasible": len(table.feasible_cells()), "n_cells": len(table.cells)},
+                  "n_feasible": len(table.feasible_cells()), "n_cells": len(table.cells),
+                  "n_networks": len({c.network for c in table.cells.values()}),
+                  "optimum_position": table.optimum_position()},
     )
 
 

@@ -1,0 +1,123 @@
+"""Merge result sets made at different times into one comparison (``hsearch compare --merge``).
+
+A long comparison can be run in parts (e.g. the slow searchers early, NOMAD later) only if the
+parts are one protocol. Every part's comparison.json records the settings and a fingerprint of the
+shared code and of the problem's answers (hsearch.compare.outputs.protocol_fingerprint); a merge
+is refused unless, per instance, every part has the same settings (problem, threshold, table,
+tolerance, budget, repeats, seed, concurrency, rule, penalty), the same fingerprint, and no
+searcher in two parts. The merged comparison.json lists the parts (directory, command, code
+version, searchers), and summary.md says that it is a merge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from hsearch.errors import UserError
+
+__all__ = ["PROTOCOL_KEYS", "merge_comparisons"]
+
+#: Settings that must agree between merged parts.
+PROTOCOL_KEYS = ("problem", "threshold", "table", "tolerance", "budget", "repeats", "seed",
+                 "concurrency", "rule", "penalty")
+
+
+def _kind(path: Path) -> str:
+    if (path / "comparison.json").is_file():
+        return "problem"
+    summary = path / "summary.json"
+    if summary.is_file() and "instances" in json.loads(summary.read_text()):
+        return "suite"
+    raise UserError(f"{path} is not a comparison directory (no comparison.json, no suite "
+                    f"summary.json)")
+
+
+def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
+                      command: str | None = None, echo: bool = False):
+    """Merge ``sources`` (all single-problem directories, or all suite directories) into
+    ``out_dir`` (module docstring); returns the ComparisonResult of the merged outputs."""
+    from hsearch.compare.run import _dirname
+    from hsearch.compare.suite_summary import write_suite
+
+    paths = [Path(s) for s in sources]
+    if len(paths) < 2:
+        raise UserError(f"--merge needs at least two result directories, but got {len(paths)}")
+    kinds = {_kind(p) for p in paths}
+    if len(kinds) != 1:
+        raise UserError("--merge: mix of suite and single-problem directories; merge like "
+                        "with like")
+    out_dir = Path(out_dir)
+    if kinds == {"problem"}:
+        return _merge_problem(paths, out_dir, command, echo)
+    suites = [json.loads((p / "summary.json").read_text()) for p in paths]
+    labels = suites[0]["instances"]
+    for p, s in zip(paths, suites):
+        if s["instances"] != labels:
+            raise UserError(f"--merge: {p} has instances {s['instances']}, {paths[0]} has "
+                            f"{labels}")
+    for label in labels:
+        _merge_problem([p / _dirname(label) for p in paths], out_dir / _dirname(label), None,
+                       echo)
+    settings = dict(suites[0]["settings"])
+    settings["searchers"] = [n for s in suites for n in s["settings"]["searchers"]]
+    note = "Merged from: " + "; ".join(
+        f"`{s.get('command') or p}` ({', '.join(s['settings']['searchers'])})"
+        for p, s in zip(paths, suites)) + " (same protocol fingerprint per instance)."
+    wall = sum(float(s.get("wall_seconds") or 0.0) for s in suites)
+    machines = [s.get("machine") or {} for s in suites]
+    machine = {"cpus": machines[0].get("cpus"),
+               "load_before": [m.get("load_before") for m in machines],
+               "load_after": [m.get("load_after") for m in machines]}
+    return write_suite(out_dir, settings, None, command, wall, machine, echo=echo,
+                       instances=labels, note=note)
+
+
+def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, echo: bool):
+    from hsearch.compare.outputs import read_runs, write_outputs
+
+    metas = [json.loads((p / "comparison.json").read_text()) for p in paths]
+    first = metas[0]
+    seen: dict[str, Path] = {}
+    for p, m in zip(paths, metas):
+        for key in PROTOCOL_KEYS:
+            if m["settings"].get(key) != first["settings"].get(key):
+                raise UserError(f"--merge: {p} has {key}={m['settings'].get(key)!r}, "
+                                f"{paths[0]} has {first['settings'].get(key)!r}: not one protocol")
+        if m.get("fingerprint") != first.get("fingerprint") or not m.get("fingerprint"):
+            raise UserError(f"--merge: {p} was replayed with other shared code or problem data "
+                            f"(fingerprint {m.get('fingerprint')} vs {first.get('fingerprint')})")
+        for name in m["searchers"]:
+            if name in seen:
+                raise UserError(f"--merge: searcher {name!r} is in both {seen[name]} and {p}")
+            seen[name] = p
+    rows = [row for p in paths for row in read_runs(p / "runs.csv")]
+    meta = dict(first)
+    meta["command"] = command or first.get("command")
+    meta["searchers"] = [n for m in metas for n in m["searchers"]]
+    meta["native_constraints"] = [n for m in metas for n in m.get("native_constraints", [])]
+    meta["skipped"] = {k: v for m in metas for k, v in (m.get("skipped") or {}).items()
+                       if k not in meta["searchers"]}
+    meta["errors"] = {k: v for m in metas for k, v in (m.get("errors") or {}).items()}
+    meta["settings"] = dict(first["settings"])
+    meta["settings"]["searchers"] = list(meta["searchers"])
+    nomad = [m for m in metas if "nomad" in m["searchers"]]
+    meta["settings"]["nomad_params"] = nomad[0]["settings"].get("nomad_params", []) if nomad \
+        else first["settings"].get("nomad_params", [])
+    meta["parts"] = [{"dir": str(p), "command": m.get("command"), "version": m.get("version"),
+                      "searchers": m["searchers"], "wall_seconds": m.get("wall_seconds"),
+                      "machine": m.get("machine")} for p, m in zip(paths, metas)]
+    meta["wall_seconds"] = sum(float(m.get("wall_seconds") or 0.0) for m in metas)
+    meta["machine"] = {"cpus": first.get("machine", {}).get("cpus"),
+                       "how": f"merged from {len(paths)} result sets: "
+                              + "; ".join(f"{', '.join(m['searchers'])} at commit "
+                                          f"{_commit(m.get('version'))}" for m in metas)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_outputs(out_dir, rows, meta, echo=echo)
+
+
+def _commit(version) -> str:
+    if not isinstance(version, dict) or "git_commit" not in version:
+        return "?"
+    return version["git_commit"][:10] + ("+dirty" if version.get("git_dirty") else "")

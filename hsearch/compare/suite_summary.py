@@ -1,0 +1,223 @@
+"""The suite's own outputs, on top of one directory per instance: summary.md, summary.json and
+data_profile.png.
+
+Read from the instances' directories as written (their summary.json and comparison.json), so a
+merged suite (hsearch.compare.merge) is summarised by the same code. Numbers:
+
+* per instance and searcher: runs solved within 1% of the optimum and the median of trained
+  evaluations to get there (summary.json ``problems.<instance>.searchers.<name>.reach["1%"]``,
+  the instance's own summary.json);
+* NOMAD against the best other searcher per instance: the other searcher with the lowest median
+  trained evaluations to 1% (ties: more runs solved), and the ratio of the medians (NOMAD / it;
+  below 1: NOMAD needed fewer); NOMAD's median and maximum decision time; stalls and crashes;
+* the data profile over the suite (Moré & Wild 2009): for each searcher, the share of all its
+  (instance, run) pairs solved within 1% after k trained evaluations, k = 1..budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hsearch.compare.markdown import fmt
+from hsearch.compare.summary import quantile
+
+__all__ = ["PROFILE_KS", "suite_stats", "suite_markdown", "write_suite"]
+
+#: Trained-evaluation counts shown in summary.md's data-profile table.
+PROFILE_KS = (5, 10, 15, 20, 30, 45, 60)
+LEVEL = "1%"
+
+
+def write_suite(out_dir: str | Path, settings, results: Mapping[str, Any] | None,
+                command: str | None, wall_seconds: float | None, machine: Mapping | None,
+                echo: bool = False, instances: Sequence[str] | None = None, note: str = ""):
+    """Write the suite's summary.md/.json and data_profile.png from its instance directories
+    (``instances``: their names, default the keys of ``results``); returns a ComparisonResult
+    whose rows are every instance's rows."""
+    from hsearch.compare.outputs import ComparisonResult, read_runs
+    from hsearch.compare.run import _dirname
+    from hsearch.configs import write_atomic
+
+    out_dir = Path(out_dir)
+    labels = list(instances if instances is not None else results)
+    per = {}
+    rows: list[dict] = []
+    skipped: dict[str, str] = {}
+    for label in labels:
+        where = out_dir / _dirname(label)
+        per[label] = {"stats": json.loads((where / "summary.json").read_text()),
+                      "meta": json.loads((where / "comparison.json").read_text())}
+        skipped.update(per[label]["meta"].get("skipped") or {})
+        rows.extend(read_runs(where / "runs.csv"))
+    stats = suite_stats(per)
+    doc = {"command": command, "note": note,
+           "settings": {k: v for k, v in (settings.items() if isinstance(settings, Mapping)
+                                          else _settings(settings).items())},
+           "instances": labels, "wall_seconds": wall_seconds, "machine": dict(machine or {}),
+           **stats}
+    write_atomic(out_dir / "summary.json", json.dumps(_plain(doc), indent=2) + "\n")
+    text = suite_markdown(doc)
+    write_atomic(out_dir / "summary.md", text)
+    plot_suite_profile(doc, out_dir / "data_profile.png")
+    if echo:
+        print(f"wrote {out_dir}/summary.md (the suite: {len(labels)} instances)", flush=True)
+    return ComparisonResult(out_dir, rows, text, skipped)
+
+
+def _settings(settings) -> dict:
+    from dataclasses import asdict
+
+    return {k: v for k, v in asdict(settings).items() if k != "extra"}
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
+    """``problems`` (each instance's summary.json), ``nomad`` (NOMAD vs the best other, per
+    instance) and ``profile`` (the suite's data profile at 1%)."""
+    problems = {label: p["stats"] for label, p in per.items()}
+    budget = max(int(s["budget"]) for s in problems.values())
+    searchers: list[str] = []
+    for s in problems.values():
+        searchers += [n for n in s["searchers"] if n not in searchers]
+    profile = {}
+    for name in searchers:
+        evals = [e for s in problems.values() if name in s["searchers"]
+                 for e in s["searchers"][name]["reach"][LEVEL]["evals"]]
+        n = len(evals)
+        profile[name] = {"pairs": n, "instances": sum(name in s["searchers"]
+                                                      for s in problems.values()),
+                         "share": [sum(float(e) <= k for e in evals) / n if n else math.nan
+                                   for k in range(1, budget + 1)]}
+    nomad = {label: _nomad_row(s, per[label]["meta"]) for label, s in problems.items()}
+    ratios = [r["ratio"] for r in nomad.values() if r and math.isfinite(r.get("ratio", math.nan))]
+    return {"problems": problems, "nomad": nomad, "profile": profile, "budget": budget,
+            "level": LEVEL, "ratio_median": quantile(ratios, 0.5) if ratios else math.nan}
+
+
+def _nomad_row(stats: Mapping, meta: Mapping) -> dict | None:
+    s = stats["searchers"]
+    if "nomad" not in s:
+        return None
+    me = s["nomad"]
+    others = [(float(v["reach"][LEVEL]["median_evals"]), -v["reach"][LEVEL]["solved"], name)
+              for name, v in s.items() if name != "nomad"]
+    row = {"solved": me["reach"][LEVEL]["solved"], "runs": me["runs"],
+           "median_evals": me["reach"][LEVEL]["median_evals"],
+           "decision_ms": me.get("decision_ms"), "crashed": me.get("crashed", 0),
+           "stalled": me["stop_reasons"].get("stalled", 0),
+           "proposal_cap": me["stop_reasons"].get("proposal_cap", 0)}
+    if others:
+        median, neg_solved, name = min(others)
+        row.update(best_other=name, best_other_evals=median, best_other_solved=-neg_solved)
+        mine = float(row["median_evals"])
+        row["ratio"] = (mine / median if math.isfinite(mine) and math.isfinite(median) and median
+                        else math.nan)
+    return row
+
+
+def suite_markdown(doc: Mapping[str, Any]) -> str:
+    """The suite's summary.md (module docstring)."""
+    problems, budget = doc["problems"], doc["budget"]
+    names = list(doc["profile"])
+    lines = ["# Searcher comparison: the suite", ""]
+    if doc.get("command"):
+        lines += ["Made by:", "", f"    {doc['command']}", ""]
+    if doc.get("note"):
+        lines += [doc["note"], ""]
+    st = doc["settings"]
+    lines += [f"{len(problems)} instances, {st.get('repeats')} repetitions per searcher and "
+              f"instance, budget {budget} trained evaluations per run (duplicate networks and "
+              f"screened points are free for every searcher), one trial at a time "
+              f"(concurrency {st.get('concurrency')}). Each instance's directory holds its "
+              f"summary.md (protocol, quartiles, NOMAD's pairwise wins), runs.csv and plots.", ""]
+    lines += [f"Runs solved within {LEVEL} of the optimum, and the median of trained "
+              f"evaluations to get there (\"> {budget}\": fewer than half solved).", "",
+              "| instance | " + " | ".join(f"**{n}**" if n == "nomad" else n for n in names)
+              + " |", "|---|" + "---|" * len(names)]
+    for label, s in problems.items():
+        cells = [label]
+        for name in names:
+            v = s["searchers"].get(name)
+            if v is None:
+                cells.append("not run")
+                continue
+            r = v["reach"][LEVEL]
+            med = r["median_evals"]
+            cells.append(f"{r['solved']}/{v['runs']}, "
+                         f"{'> ' + str(budget) if not math.isfinite(med) else f'{med:g}'}")
+        lines.append("| " + " | ".join(cells) + " |")
+    if any(doc["nomad"].values()):
+        lines += ["", f"NOMAD per instance: runs solved within {LEVEL} (target 10/10), median "
+                      f"trained evaluations against the best other searcher's (target ratio "
+                      f"<= 0.5), NOMAD's time per decision, stalls and crashes (target 0).", "",
+                  "| instance | NOMAD solved | NOMAD median | best other | its median (solved) "
+                  "| ratio | decision ms median / max | stalls | crashes |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for label, r in doc["nomad"].items():
+            if not r:
+                continue
+            d = r.get("decision_ms") or {}
+            lines.append(
+                f"| {label} | {r['solved']}/{r['runs']} | {_ev(r['median_evals'], budget)} | "
+                f"{r.get('best_other', '-')} | {_ev(r.get('best_other_evals', math.nan), budget)}"
+                f" ({r.get('best_other_solved', '-')}) | {fmt(r.get('ratio', math.nan), 3)} | "
+                f"{fmt(d.get('median', math.nan), 3)} / {fmt(d.get('max', math.nan), 3)} | "
+                f"{r['stalled']} | {r['crashed']} |")
+        lines += ["", f"Median ratio over the instances where both solved: "
+                      f"{fmt(doc.get('ratio_median', math.nan), 3)}."]
+    ks = [k for k in PROFILE_KS if k <= budget]
+    lines += ["", f"Data profile over the suite: share of (instance, run) pairs solved within "
+                  f"{LEVEL} after k trained evaluations (data_profile.png: every k).", "",
+              "| searcher | pairs | " + " | ".join(f"k={k}" for k in ks) + " |",
+              "|---|---|" + "---|" * len(ks)]
+    for name, p in doc["profile"].items():
+        cells = [f"**{name}**" if name == "nomad" else name,
+                 f"{p['pairs']} ({p['instances']} inst.)"]
+        cells += [f"{100 * p['share'][k - 1]:.0f}%" for k in ks]
+        lines.append("| " + " | ".join(cells) + " |")
+    machine = doc.get("machine") or {}
+    if doc.get("wall_seconds") is not None:
+        lines += ["", f"Wall time: {doc['wall_seconds']:.0f} s ({machine.get('cpus', '?')} CPUs; "
+                      f"load average (1/5/15 min) before {machine.get('load_before')}, after "
+                      f"{machine.get('load_after')})."]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _ev(value, budget: int) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return f"> {budget}" if math.isinf(value) else f"{value:g}"
+
+
+def plot_suite_profile(doc: Mapping[str, Any], path: str | Path) -> Path | None:
+    """The suite's data profile at 1% (one line per searcher)."""
+    if not doc["profile"]:
+        return None
+    from hsearch.compare.plots import _line_style, _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    ks = list(range(1, doc["budget"] + 1))
+    for i, (name, p) in enumerate(doc["profile"].items()):
+        ax.step(ks, p["share"], where="post", label=f"{name} ({p['instances']} inst.)",
+                **_line_style(i, name))
+    ax.set_xlabel("trained evaluations")
+    ax.set_ylabel("share of (instance, run) pairs solved")
+    ax.set_title(f"suite data profile: within {LEVEL} of the optimum", fontsize=10)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
