@@ -69,6 +69,9 @@ def register(subparsers) -> None:
                    help="run the repetitions one after the other in this process, without Ray")
     p.add_argument("--out", default=None,
                    help="output directory (default runs/compare-<problem>-<date>-<time>)")
+    p.add_argument("--instances", default=None,
+                   help="suite: comma-separated instance names to run (default: all), e.g. "
+                        "tabular,tabular@0.952")
     p.add_argument("--merge", action="append", default=None, metavar="DIR",
                    help="merge result directories of the same protocol into --out instead of "
                         "running (repeatable)")
@@ -99,7 +102,8 @@ def settings_from_args(args: argparse.Namespace):
         penalty=args.penalty, table=args.table,
         tolerance=0.0 if args.tolerance is None else args.tolerance, num_cpus=args.num_cpus,
         nas_config=args.nas_config, nomad_params=tuple(args.nomad_param or ()),
-        threshold=args.threshold)
+        threshold=args.threshold,
+        instances=tuple(s.strip() for s in (args.instances or "").split(",") if s.strip()))
 
 
 def command_line(settings, out: str | Path) -> str:
@@ -115,6 +119,8 @@ def command_line(settings, out: str | Path) -> str:
             parts += [flag, str(value)]
     if settings.tolerance:
         parts += ["--tolerance", str(settings.tolerance)]
+    if settings.instances:
+        parts += ["--instances", ",".join(settings.instances)]
     for line in settings.nomad_params:
         parts += ["--nomad-param", line]
     parts += ["--out", str(out)]

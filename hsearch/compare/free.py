@@ -3,8 +3,9 @@
 One rule for every searcher, applied by the replay (hsearch.compare.replay) to every suggestion:
 
 * ``duplicate``: the config builds a network (the problem's ``cache_metric``) that this run has
-  already trained and finished: answered with that evaluation's metrics, no training, no
-  simulated seconds (the workflows' seed cache answers such a trial the same way);
+  already trained and finished: answered with its result, no training, no simulated seconds (the
+  workflows' seed cache answers such a trial the same way; on the table, the cells of one
+  network hold the same results, so the answer is the cell's own row);
 * ``screened``: the problem's objective is known before training (``Problem.cost_report``: MACs
   come from the network) and a feasible point has finished: a point whose known objective is
   ``>=`` the best feasible one cannot improve, so it is not trained. The searcher is told what
@@ -15,11 +16,13 @@ One rule for every searcher, applied by the replay (hsearch.compare.replay) to e
 * ``trained``: everything else; it counts against the budget and its recorded seconds run on the
   simulated clock.
 
-On a finite space whose points are all known (the table: :meth:`CostRule.exhausted`), a run can
-reach the state where every point is free: every network is trained or screened. Nothing can
-change any more (no point can improve, none costs anything), so the replay ends the run there
-("exhausted"): its outcome is the same as going on, without the wall time of a searcher
-proposing free points until the proposal cap.
+Two states end a run early, because nothing reported can change after them (:meth:`CostRule.
+settled`): "optimum", the best feasible value equals the problem's exact optimum (the table's is
+exact: no point can improve, so the best at every later budget, the evaluations and time to reach
+any level, the data profiles and pairwise wins are what they would be at the end of the budget);
+and "exhausted", every point of a finite, enumerated space is free (trained or screened). Going
+on would only spend the wall time of a searcher proposing points that cannot matter. Only the
+count of trained evaluations per run (not reported as a result of the search) would differ.
 
 Duplicates are checked first: their true result is known, and telling it is what a cache does
 (the workflow's pruner would stop a re-proposed incumbent at its cost report and call it
@@ -52,8 +55,16 @@ class CostRule:
         self.problem = problem
         self.cache_metric = (problem.metadata or {}).get("cache_metric")
         self.best_feasible = math.inf
-        self._networks: dict[Any, dict] = {}
+        self._networks: set = set()
         self._points = None if points is None else sorted(points, key=lambda p: p[1])
+
+    def settled(self) -> str | None:
+        """``"optimum"`` or ``"exhausted"`` when nothing can change any more (module docstring),
+        else None."""
+        meta = self.problem.metadata or {}
+        if meta.get("optimum_exact") and self.best_feasible <= self.problem.best_value:
+            return "optimum"
+        return "exhausted" if self.exhausted() else None
 
     def exhausted(self) -> bool:
         """True when every point of the (enumerated) space is free: trained or screened."""
@@ -72,7 +83,7 @@ class CostRule:
         (the replay knows it; only the kind decides what is revealed and charged)."""
         key = metrics.get(self.cache_metric) if self.cache_metric else None
         if key is not None and key in self._networks:
-            return DUPLICATE, dict(self._networks[key])
+            return DUPLICATE, dict(metrics)
         report = self.problem.cost_report
         if report is not None and math.isfinite(self.best_feasible):
             known = report(config)
@@ -85,6 +96,6 @@ class CostRule:
         if kind != TRAINED:
             return
         if self.cache_metric and metrics.get(self.cache_metric) is not None:
-            self._networks.setdefault(metrics[self.cache_metric], dict(metrics))
+            self._networks.add(metrics[self.cache_metric])
         if self.problem.is_feasible(metrics):
             self.best_feasible = min(self.best_feasible, float(metrics[self.problem.objective]))

@@ -95,13 +95,20 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
                               f"{100 * v[label]['loss']:.0f}%" for label in ("50%", "100%")]
             lines.append("| " + " | ".join(cells) + " |")
     early = {n: s["stop_reasons"] for n, s in stats["searchers"].items()
-             if set(s["stop_reasons"]) - {"budget"}}
+             if set(s["stop_reasons"]) - {"budget", "optimum", "exhausted"}}
     notes = []
     for name, reasons in early.items():
         text = ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items()))
         notes.append(f"- {name} ended some runs before the budget ({text}; median "
                      f"{stats['searchers'][name]['evaluations']:g} trained evaluations); its "
                      f"best stays as it was for the rest of the budget.")
+    settled = {n: sum(s["stop_reasons"].get(k, 0) for k in ("optimum", "exhausted"))
+               for n, s in stats["searchers"].items()}
+    if any(settled.values()):
+        notes.append("- Runs end when nothing reported can change any more (\"optimum\": the "
+                     "exact optimum found; \"exhausted\": every point free): "
+                     + ", ".join(f"{n} {k}" for n, k in settled.items() if k)
+                     + " runs (hsearch.compare.free).")
     for name, runs in (meta.get("errors") or {}).items():
         for repeat, error in sorted(runs.items()):
             notes.append(f"- {name} repeat {repeat} crashed (counted unsolved): {error}")

@@ -4,8 +4,10 @@ A long comparison can be run in parts (e.g. the slow searchers early, NOMAD late
 parts are one protocol. Every part's comparison.json records the settings and a fingerprint of the
 shared code and of the problem's answers (hsearch.compare.outputs.protocol_fingerprint); a merge
 is refused unless, per instance, every part has the same settings (problem, threshold, table,
-tolerance, budget, repeats, seed, concurrency, rule, penalty), the same fingerprint, and no
-searcher in two parts. The merged comparison.json lists the parts (directory, command, code
+tolerance, budget, seed, concurrency, rule, penalty), the same fingerprint, and no searcher in two
+parts. Parts may differ in repetitions (a slow searcher run with fewer: each searcher's summary
+counts its own runs) and, for suites, in instances (a part run with ``--instances``: an instance
+holds the searchers of the parts that ran it). The merged comparison.json lists the parts (directory, command, code
 version, searchers), and summary.md says that it is a merge.
 """
 
@@ -20,8 +22,8 @@ from hsearch.errors import UserError
 __all__ = ["PROTOCOL_KEYS", "merge_comparisons"]
 
 #: Settings that must agree between merged parts.
-PROTOCOL_KEYS = ("problem", "threshold", "table", "tolerance", "budget", "repeats", "seed",
-                 "concurrency", "rule", "penalty")
+PROTOCOL_KEYS = ("problem", "threshold", "table", "tolerance", "budget", "seed", "concurrency",
+                 "rule", "penalty")
 
 
 def _kind(path: Path) -> str:
@@ -52,19 +54,19 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
     if kinds == {"problem"}:
         return _merge_problem(paths, out_dir, command, echo)
     suites = [json.loads((p / "summary.json").read_text()) for p in paths]
-    labels = suites[0]["instances"]
-    for p, s in zip(paths, suites):
-        if s["instances"] != labels:
-            raise UserError(f"--merge: {p} has instances {s['instances']}, {paths[0]} has "
-                            f"{labels}")
+    labels: list[str] = []
+    for s in suites:
+        labels += [label for label in s["instances"] if label not in labels]
     for label in labels:
-        _merge_problem([p / _dirname(label) for p in paths], out_dir / _dirname(label), None,
-                       echo)
+        parts = [p / _dirname(label) for p, s in zip(paths, suites) if label in s["instances"]]
+        _merge_problem(parts, out_dir / _dirname(label), None, echo)
     settings = dict(suites[0]["settings"])
     settings["searchers"] = [n for s in suites for n in s["settings"]["searchers"]]
+    settings["repeats"] = sorted({s["settings"]["repeats"] for s in suites})
     note = "Merged from: " + "; ".join(
-        f"`{s.get('command') or p}` ({', '.join(s['settings']['searchers'])})"
-        for p, s in zip(paths, suites)) + " (same protocol fingerprint per instance)."
+        f"`{s.get('command') or p}` ({', '.join(s['settings']['searchers'])}: "
+        f"{len(s['instances'])} instances, {s['settings']['repeats']} repetitions)"
+        for p, s in zip(paths, suites)) + " (same settings and protocol fingerprint per instance)."
     wall = sum(float(s.get("wall_seconds") or 0.0) for s in suites)
     machines = [s.get("machine") or {} for s in suites]
     machine = {"cpus": machines[0].get("cpus"),
@@ -102,6 +104,9 @@ def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, ec
     meta["errors"] = {k: v for m in metas for k, v in (m.get("errors") or {}).items()}
     meta["settings"] = dict(first["settings"])
     meta["settings"]["searchers"] = list(meta["searchers"])
+    meta["settings"]["repeats"] = max(m["settings"]["repeats"] for m in metas)
+    meta["repeats_by_searcher"] = {n: m["settings"]["repeats"] for m in metas
+                                   for n in m["searchers"]}
     nomad = [m for m in metas if "nomad" in m["searchers"]]
     meta["settings"]["nomad_params"] = nomad[0]["settings"].get("nomad_params", []) if nomad \
         else first["settings"].get("nomad_params", [])

@@ -25,7 +25,8 @@ from hsearch.compare.protocol import CompareSettings, InfeasibleRule, is_tabular
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RUN_COLUMNS", "ComparisonResult", "comparison_metadata", "package_versions", "protocol_fingerprint",
+__all__ = ["RUN_COLUMNS", "ComparisonResult", "comparison_metadata", "package_versions",
+           "protocol_fingerprint",
            "read_runs", "write_outputs", "write_runs"]
 
 #: The leading columns of runs.csv (the problem's metrics follow). ``kind``: trained, duplicate
@@ -45,15 +46,17 @@ class ComparisonResult:
     skipped: dict[str, str]
 
 
-#: The code every searcher's runs share (hsearch.compare.searchers is each searcher's own part).
+#: The code every searcher's runs share (hsearch.compare.searchers is each searcher's own part;
+#: the tabular problem's code is covered by the hash of its answers instead).
 SHARED_CODE = ("compare/free.py", "compare/replay.py", "compare/protocol.py",
-               "problems/tabular.py", "problems/analytic.py")
+               "problems/analytic.py")
 
 
 def protocol_fingerprint(problem) -> dict[str, str]:
     """Hashes of the shared code (:data:`SHARED_CODE`) and of the problem's answers (every table
-    cell's metrics for the tabular problem; the source otherwise): equal fingerprints mean runs
-    were replayed under the same protocol on the same problem."""
+    cell's metrics and cost report for the tabular problem; the name, optimum, constraints and
+    space otherwise): equal fingerprints mean runs were replayed under the same protocol on the
+    same problem."""
     root = Path(__file__).resolve().parent.parent
     code = hashlib.sha256()
     for rel in SHARED_CODE:
@@ -62,8 +65,9 @@ def protocol_fingerprint(problem) -> dict[str, str]:
     if is_tabular(problem):
         table = problem.evaluate.table
         for index in sorted(table.cells):
-            m = table.metrics(table.cells[index])
-            data.update(json.dumps([index, m], sort_keys=True, default=str).encode())
+            cell = table.cells[index]
+            data.update(json.dumps([index, table.metrics(cell), table.cost_report(cell)],
+                                   sort_keys=True, default=str).encode())
     else:
         data.update(json.dumps([problem.name, problem.best_value, problem.constraints,
                                 sorted(problem.space)], default=str).encode())

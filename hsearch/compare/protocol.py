@@ -213,7 +213,8 @@ class CompareSettings:
 
     problem: a :func:`list_compare_problems` name (``suite``: every instance of
     hsearch.compare.suite). threshold: the tabular problem's absolute mean accuracy to reach
-    (None: the baseline's). searchers: names of
+    (None: the baseline's). instances: the suite's instances to run (empty: all). searchers:
+    names of
     hsearch.search.factory.SEARCHERS (missing packages are skipped with a message). budget:
     evaluations per run. repeats: runs per searcher (seeds ``seed .. seed + repeats - 1``).
     concurrency: trials at once. rule / penalty: constraint handling for searchers without
@@ -238,6 +239,7 @@ class CompareSettings:
     nas_config: str | None = None
     nomad_params: tuple[str, ...] = ()
     threshold: float | None = None
+    instances: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -246,7 +248,11 @@ class CompareSettings:
                 raise UserError("`threshold` picks one tabular instance; the suite has its own "
                                 "thresholds (drop --threshold or pick --problem tabular)")
             ProblemSpec("tabular", self.table, self.tolerance)  # validates tolerance
+            self.specs  # validates the instance names
         else:
+            if self.instances:
+                raise UserError("`instances` picks instances of the suite: use it with "
+                                "problem 'suite'")
             self.spec  # validates name, tolerance and threshold
         if not self.searchers:
             raise UserError("`searchers` must name at least one searcher")
@@ -291,5 +297,13 @@ class CompareSettings:
         if self.problem == SUITE:
             from hsearch.compare.suite import suite_specs
 
-            return suite_specs(self.table, self.tolerance)
+            specs = suite_specs(self.table, self.tolerance)
+            if not self.instances:
+                return specs
+            labels = [s.label for s in specs]
+            unknown = [i for i in self.instances if i not in labels]
+            if unknown:
+                raise UserError(f"unknown suite instance {unknown[0]!r}; the suite's instances: "
+                                f"{', '.join(labels)}")
+            return tuple(s for s in specs if s.label in self.instances)
         return (self.spec,)

@@ -17,8 +17,9 @@ and fewer than ``budget`` *trained* evaluations have started, ask ``suggest``, c
 the earliest trial finish and call ``on_trial_complete`` with its (flattened) result. Free points
 do not count against the budget, so a searcher that keeps proposing them could run forever: at
 most ``max_proposals`` suggestions (default 10 x budget) are taken, then the run ends
-("proposal_cap"). When every point is free (``CostRule.exhausted``: the finite space is
-trained or screened), the run ends as well ("exhausted"): nothing could change. A ``None`` from ``suggest`` with trials running means "wait for a result"; with
+("proposal_cap"). When nothing reported can change any more (``CostRule.settled``: the exact
+optimum found, or every point free), the run ends as well ("optimum", "exhausted"). A ``None``
+from ``suggest`` with trials running means "wait for a result"; with
 nothing running the call is retried (NOMAD may still be computing its next block: a Tune run would
 wait as well) for at most ``stall_seconds`` of wall time, after which the run ends ("stalled").
 ``Searcher.FINISHED`` ends the suggestions ("finished"). The wall time spent inside ``suggest``
@@ -128,7 +129,7 @@ class ReplayBackend:
 class ReplayRun:
     """What one replayed search did: one record per finished evaluation (trained or free), in
     finish order, and why it ended ("budget", "finished", "stalled", "proposal_cap",
-    "exhausted")."""
+    "optimum", "exhausted")."""
 
     records: list[dict]
     stop_reason: str
@@ -163,8 +164,9 @@ def replay_run(searcher, backend: ReplayBackend, budget: int,
     stop = "budget"
     while True:
         while not finished and backend.free and trained < budget:
-            if rule is not None and not backend.running and rule.exhausted():
-                finished, stop = True, "exhausted"
+            settled = rule.settled() if rule is not None and not backend.running else None
+            if settled:
+                finished, stop = True, settled
                 break
             if proposals >= cap:
                 finished, stop = True, "proposal_cap"

@@ -23,7 +23,8 @@ evaluations (runs.csv ``trained``): duplicate networks and screened points are f
 * ``NOMAD vs X``: over all R x R pairs of a NOMAD run and an X run, how often NOMAD's best is
   lower (win), equal (tie) or higher (loss), at 50% and 100% of the budget.
 
-summary.md is written by hsearch.compare.markdown. The data profile (Moré & Wild 2009) of a searcher at level x% is the share of its runs solved
+summary.md is written by hsearch.compare.markdown. The data profile (Moré & Wild 2009) of a
+searcher at level x% is the share of its runs solved
 within k evaluations, for k = 1..budget (one problem, so k is not divided by n + 1).
 """
 

@@ -8,6 +8,9 @@ import pytest
 from compare_tiny_table import SEEDS, brute_force_optimum, cell_values, write_tiny_table
 from ray.tune.search import Searcher
 
+import dataclasses
+
+from hsearch.compare.free import CostRule
 from hsearch.compare.protocol import InfeasibleRule, violation
 from hsearch.compare.replay import ReplayBackend, replay_run
 from hsearch.compare.searchers import relax_space, snap
@@ -91,14 +94,15 @@ def test_replay_charges_recorded_time_on_a_simulated_clock(table_path):
                {"width": 0, "depth": 1, "resolution": 0},  # the same network as the 3rd
                {"width": 1, "depth": 0, "resolution": 2}]
     searcher = ScriptedSearcher(configs)
-    backend = ReplayBackend(evaluate, concurrency=2, cost_metric="train_seconds",
-                            cache_metric="network")
+    backend = ReplayBackend(evaluate, concurrency=2, cost_metric="train_seconds")
     rule = InfeasibleRule("penalty", weight=100.0)
+    # duplicates only (no screening: the problem's objective is not declared known here)
+    problem = dataclasses.replace(tabular_problem(table_path), cost_report=None)
 
     def result_of(m):
         return {**m, "penalized": rule.value(m["macs_ratio"], violation(m, ("acc_gap",)))}
 
-    run = replay_run(searcher, backend, budget=10, result_of=result_of)
+    run = replay_run(searcher, backend, budget=10, result_of=result_of, rule=CostRule(problem))
     assert run.stop_reason == "finished"
     assert len(run.records) == len(configs)
     # every answer is the table's, and the searcher was told exactly that
@@ -125,7 +129,7 @@ def test_replay_charges_recorded_time_on_a_simulated_clock(table_path):
         assert rec["cost"] == pytest.approx(rec["finish"] - rec["start"])
     finishes = [rec["finish"] for rec in run.records]
     assert finishes == sorted(finishes)  # reported in finish order
-    cached = [rec for rec in run.records if rec["cached"]]
+    cached = [rec for rec in run.records if rec["kind"] == "duplicate"]
     assert [rec["config"] for rec in cached] == [configs[4]]
     assert cached[0]["cost"] == 0.0
     assert backend.clock == max(finishes)

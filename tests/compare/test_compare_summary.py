@@ -43,7 +43,8 @@ def _runs(rows):
 
 
 def _best(run, k):
-    values = [float(r["objective"]) for r in run[:k] if r["feasible"] == "True"]
+    values = [float(r["objective"]) for r in run
+              if int(r["trained"]) <= k and r["feasible"] == "True"]
     return min(values) if values else math.inf
 
 
@@ -63,7 +64,10 @@ def test_runs_csv_holds_every_evaluation(comparison):
         assert sorted(by_repeat) == list(range(REPEATS))
         for repeat, run in by_repeat.items():
             assert [int(r["eval"]) for r in run] == list(range(1, len(run) + 1))
-            assert len(run) == BUDGET or run[-1]["stop_reason"] != "budget"
+            assert int(run[-1]["trained"]) == BUDGET or run[-1]["stop_reason"] != "budget"
+            trained = [int(r["trained"]) for r in run]
+            assert trained == [sum(r["kind"] == "trained" for r in run[:i + 1])
+                               for i in range(len(run))]
             assert run[0]["config"] == json.dumps({"depth": 1, "resolution": 2, "width": 2})
             assert {int(r["seed"]) for r in run} == {repeat}
             best = math.inf
@@ -98,7 +102,7 @@ def test_summary_numbers_recomputed_from_runs_csv(comparison):
         for label, level in (("5%", 0.05), ("1%", 0.01)):
             reached = []
             for run in by_repeat.values():
-                hits = [i for i, r in enumerate(run, 1) if r["feasible"] == "True"
+                hits = [int(r["trained"]) for r in run if r["feasible"] == "True"
                         and float(r["objective"]) <= reference * (1 + level)]
                 reached.append(float(hits[0]) if hits else math.inf)
             assert s["reach"][label]["evals"] == reached
