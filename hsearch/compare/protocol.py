@@ -90,9 +90,10 @@ class ProblemSpec:
             if self.name != "tabular":
                 raise UserError(f"`threshold` applies to the tabular problem only, but got "
                                 f"problem={self.name!r}")
-            from hsearch.problems.tabular import check_level
+            from hsearch.problems.tabular import NasTable, check_level
 
             check_level(self.threshold)
+            NasTable(self.table, self.tolerance, self.threshold)  # a level no cell reaches
 
     @property
     def real(self) -> bool:

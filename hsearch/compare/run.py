@@ -229,7 +229,7 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
     for spec in specs:
         label = spec.label
         mine = [o for o in outcomes if o.problem == label]
-        one = replace(settings, problem=spec.name, threshold=spec.threshold)
+        one = replace(settings, problem=spec.name, threshold=spec.threshold, instances=())
         where = out_dir if settings.problem != SUITE else out_dir / _dirname(label)
         results[label] = _write_problem(where, one, problems[label], rules[label], names,
                                         dict(skipped), mine, command, wall, machine, echo)
