@@ -75,7 +75,7 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
     """
     from hsearch.compare.free import CostRule
     from hsearch.compare.replay import ReplayBackend, replay_run
-    from hsearch.compare.searchers import prepare_searcher, snap
+    from hsearch.compare.searchers import own_free_points, prepare_searcher, snap
 
     started = time.perf_counter()
     prepared = None
@@ -98,7 +98,12 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
             prepare = lambda c: snap(c, prepared.relaxed, prepared.space)  # noqa: E731
         run = replay_run(prepared.searcher, backend, budget, result_of, prepare,
                          rule=CostRule(problem, _points(problem)))
-        rows = runs_to_rows(problem, searcher, repeat, seed, run.records, run.stop_reason)
+        own_free, why = own_free_points(prepared.inner)
+        stop = f"{run.stop_reason}: {why}" if why and run.stop_reason == "finished" \
+            else run.stop_reason
+        rows = runs_to_rows(problem, searcher, repeat, seed, run.records, stop)
+        for row in rows:
+            row["searcher_free"] = own_free
         return RunOutcome(searcher, repeat, rows, run.stop_reason,
                           wall_seconds=time.perf_counter() - started, problem=spec.label)
     except Exception as exc:  # noqa: BLE001 - reported per run, the others go on

@@ -13,6 +13,12 @@ exceptions:
 * searchers whose entry says ``continuous=True`` (BayesOpt) get integer domains relaxed to
   ``uniform(low - 0.5, high + 0.5)``; :func:`snap` rounds their suggestions back to the grid.
 
+NOMAD is given what the NAS workflow gives it (hsearch.workflows.nas): the problem's known
+objective (:class:`KnownObjective`, where the problem has one: the table's MACs ratio) for
+surrogate ordering and screening, and its network key (:class:`NetworkKey`) so that configs of
+one network are one evaluation. It then never suggests the points it screens or answers from its
+own cache (they reach no trial); :func:`own_free_points` counts them for the comparison.
+
 Searchers that draw from the global ``random``/``numpy`` generators (Nevergrad's, ZOOpt's and
 BOHB's internals) are made reproducible by seeding both with the run's seed before building.
 """
@@ -31,8 +37,38 @@ from ray.tune.search import Searcher
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PreparedSearcher", "VariantSampler", "prepare_searcher", "relax_space", "snap",
-           "start_point"]
+__all__ = ["KnownObjective", "NetworkKey", "PreparedSearcher", "VariantSampler",
+           "own_free_points", "prepare_searcher", "relax_space", "snap", "start_point"]
+
+
+class KnownObjective:
+    """``config -> objective`` known before training (the problem's ``cost_report``)."""
+
+    def __init__(self, problem):
+        self.report = problem.cost_report
+        self.objective = problem.objective
+
+    def __call__(self, config) -> float:
+        return float(self.report(config)[self.objective])
+
+
+class NetworkKey:
+    """``config -> the network it builds`` (the problem's ``cache_metric``)."""
+
+    def __init__(self, problem):
+        self.evaluate = problem.evaluate
+        self.metric = problem.metadata["cache_metric"]
+
+    def __call__(self, config):
+        return self.evaluate(config)[self.metric]
+
+
+def own_free_points(inner) -> tuple[int, str]:
+    """(points the searcher answered itself without a trial, its stop reason): NOMAD's screened
+    and duplicate points; (0, "") for searchers that have no such answers."""
+    free = getattr(inner, "free_evaluations", None)
+    reason = getattr(inner, "stop_reason", "")
+    return (len(free) if free is not None else 0), (reason if isinstance(reason, str) else "")
 
 
 class VariantSampler(Searcher):
@@ -156,9 +192,12 @@ def prepare_searcher(name: str, problem, budget: int, concurrency: int, seed: in
     relaxed: tuple[str, ...] = ()
     if entry.continuous:
         space, relaxed = relax_space(space)
+    meta = problem.metadata or {}
     made = make_searcher(name, SearchRequest(
         points_to_evaluate=(x0,), max_evals=budget, max_concurrent=concurrency, seed=seed,
-        constraints=tuple(problem.constraints), nomad_params=tuple(nomad_params)))
+        constraints=tuple(problem.constraints), nomad_params=tuple(nomad_params),
+        known_objective=KnownObjective(problem) if problem.cost_report is not None else None,
+        network_key=NetworkKey(problem) if meta.get("cache_metric") else None))
     inner = made.algorithm
     if isinstance(inner, BasicVariantGenerator):
         inner = VariantSampler(points_to_evaluate=[x0], seed=seed)

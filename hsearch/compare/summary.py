@@ -153,12 +153,13 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
         s: dict[str, Any] = {"runs": len(runs) + crashed, "crashed": crashed}
         lists = list(runs.values())
         s["evaluations"] = quantile([trained_counts(r)[-1] for r in lists], 0.5)
-        s["free"] = quantile([len(r) - trained_counts(r)[-1] for r in lists], 0.5)
+        s["free"] = quantile([len(r) - trained_counts(r)[-1] + _own_free(r) for r in lists],
+                             0.5)
         s["screened"] = sum(row.get("kind") == "screened" for r in lists for row in r)
         s["duplicates"] = sum(row.get("kind") == "duplicate" for r in lists for row in r)
         reasons: dict[str, int] = {}
         for run in lists:
-            reason = str(run[-1].get("stop_reason", "")) if run else ""
+            reason = str(run[-1].get("stop_reason", "")).split(":")[0] if run else ""
             reasons[reason] = reasons.get(reason, 0) + 1
         if crashed:
             reasons["crashed"] = crashed
@@ -191,6 +192,14 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
         out["searchers"][name] = s
     out["versus"] = _versus(out["searchers"], "nomad")
     return out
+
+
+def _own_free(run: Sequence[Mapping]) -> int:
+    """Free points a searcher answered itself (NOMAD's screening; runs.csv ``searcher_free``)."""
+    try:
+        return int(run[-1].get("searcher_free") or 0) if run else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def _ms(value) -> float:
