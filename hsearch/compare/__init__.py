@@ -1,12 +1,15 @@
 """Benchmark NOMAD against Tune's searchers under one protocol (``hsearch compare``).
 
-Same evaluation budget, search space, starting point (x0) and concurrency for every searcher,
-``repeats`` runs each with different searcher seeds; searchers without constraint support minimise
-one documented penalised objective (hsearch.compare.protocol). Replayed problems (the tabulated
-NAS benchmark, hsearch.problems.tabular, and the analytic ones) run every repetition as a Ray task
-on a simulated clock (hsearch.compare.replay); the real NAS problem runs ``hsearch nas`` per
-repetition (hsearch.compare.real). Outputs: runs.csv, summary.md/.json, comparison.json and PNGs
-(hsearch.compare.summary, hsearch.compare.plots)::
+Same budget of trained evaluations, search space, starting point (x0) and concurrency for every
+searcher, ``repeats`` runs each with different searcher seeds; searchers without constraint
+support minimise one documented penalised objective (hsearch.compare.protocol). Duplicate networks
+and screened points are free for every searcher (hsearch.compare.free). Replayed problems (the
+tabulated NAS benchmark at several accuracy levels, hsearch.problems.tabular, and the analytic
+ones; together the suite, hsearch.compare.suite) run every repetition as a Ray task on a simulated
+clock (hsearch.compare.replay); the real NAS problem runs ``hsearch nas`` per repetition
+(hsearch.compare.real). Outputs: runs.csv, summary.md/.json, comparison.json and PNGs per problem
+(hsearch.compare.outputs), a suite summary on top (hsearch.compare.suite_summary); result sets of
+one protocol can be merged (hsearch.compare.merge)::
 
     from hsearch.compare import CompareSettings, run_comparison
 

@@ -196,6 +196,8 @@ def _ev(value, budget: int) -> str:
         value = float(value)
     except (TypeError, ValueError):
         return "-"
+    if math.isnan(value):
+        return "-"
     return f"> {budget}" if math.isinf(value) else f"{value:g}"
 
 

@@ -38,7 +38,8 @@ def test_real_rows_read_a_nas_run(tmp_path):
     # cost: the trained seeds' seconds (reused seeds are free), laid end to end / concurrency
     assert [r["cost"] for r in rows] == [0.0, 4.0, 6.0, 1.0]
     assert [r["finish"] for r in rows] == pytest.approx([0.0, 2.0, 5.0, 5.5])
-    assert rows[0]["cached"] is True and rows[1]["cached"] is False
+    assert [r["kind"] for r in rows] == ["duplicate", "trained", "trained", "trained"]
+    assert [r["trained"] for r in rows] == [0, 1, 2, 3]
     assert json.loads(rows[2]["config"]) == {"width": 0.75, "depth": 1.0, "resolution": 1.0}
     assert {(r["searcher"], r["repeat"], r["seed"], r["problem"]) for r in rows} == {
         ("nomad", 1, 7, "nas")}
