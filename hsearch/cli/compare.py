@@ -72,6 +72,9 @@ def register(subparsers) -> None:
     p.add_argument("--instances", default=None,
                    help="suite: comma-separated instance names to run (default: all), e.g. "
                         "tabular,tabular@0.952")
+    p.add_argument("--max-proposals", type=int, default=None,
+                   help="suggestions taken per run at most (default 10 x budget; free points "
+                        "count); lower only for a searcher too slow otherwise")
     p.add_argument("--merge", action="append", default=None, metavar="DIR",
                    help="merge result directories of the same protocol into --out instead of "
                         "running (repeatable)")
@@ -175,7 +178,13 @@ def run(args: argparse.Namespace) -> int:
     quiet_ray(args.verbose)
     from hsearch.compare.run import run_comparison
 
-    result = run_comparison(settings, out, use_ray=not args.serial, echo=True,
-                            command=command_line(settings, out))
+    if args.max_proposals is not None and args.max_proposals < settings.budget:
+        raise UserError(f"`--max-proposals >= budget` must hold, but got "
+                        f"{args.max_proposals} < {settings.budget}")
+    line = command_line(settings, out)
+    if args.max_proposals is not None:
+        line = line.replace(" --out ", f" --max-proposals {args.max_proposals} --out ", 1)
+    result = run_comparison(settings, out, use_ray=not args.serial, echo=True, command=line,
+                            max_proposals=args.max_proposals)
     print(result.summary)
     return 0

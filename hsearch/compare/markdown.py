@@ -112,6 +112,13 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
     for name, runs in (meta.get("errors") or {}).items():
         for repeat, error in sorted(runs.items()):
             notes.append(f"- {name} repeat {repeat} crashed (counted unsolved): {error}")
+    budget_cap = 10 * budget
+    for part in meta.get("parts") or [meta]:
+        cap = (part.get("machine") or {}).get("max_proposals")
+        if cap and cap != budget_cap:
+            notes.append(f"- {', '.join(part['searchers'])}: at most {cap} suggestions per run "
+                         f"(not {budget_cap}: too slow to run otherwise); runs that hit it end "
+                         f"as proposal_cap.")
     for name, why in (meta.get("skipped") or {}).items():
         notes.append(f"- {name} was not run: {why}")
     if notes:

@@ -67,11 +67,12 @@ class RunOutcome:
 
 def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurrency: int,
             seed: int, rule: InfeasibleRule, one_thread: bool = False,
-            nomad_params: tuple[str, ...] = ()) -> RunOutcome:
+            nomad_params: tuple[str, ...] = (), max_proposals: int | None = None) -> RunOutcome:
     """Replay one repetition of ``searcher`` on ``spec``'s problem (the unit of a Ray task).
 
     ``one_thread``: limit torch to one thread (in a one-CPU Ray task; not in a caller's process).
-    ``nomad_params``: extra NOMAD parameter lines (NOMAD only).
+    ``nomad_params``: extra NOMAD parameter lines (NOMAD only). ``max_proposals``: the replay's
+    proposal cap (None: 10 x budget).
     """
     from hsearch.compare.free import CostRule
     from hsearch.compare.replay import ReplayBackend, replay_run
@@ -97,7 +98,7 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
         if prepared.relaxed:
             prepare = lambda c: snap(c, prepared.relaxed, prepared.space)  # noqa: E731
         run = replay_run(prepared.searcher, backend, budget, result_of, prepare,
-                         rule=CostRule(problem, _points(problem)))
+                         rule=CostRule(problem, _points(problem)), max_proposals=max_proposals)
         own_free, why = own_free_points(prepared.inner)
         stop = f"{run.stop_reason}: {why}" if why and run.stop_reason == "finished" \
             else run.stop_reason
@@ -186,12 +187,15 @@ def _json(config: Mapping) -> str:
 
 
 def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: bool = True,
-                   echo: bool = False, command: str | None = None) -> ComparisonResult:
+                   echo: bool = False, command: str | None = None,
+                   max_proposals: int | None = None) -> ComparisonResult:
     """Run ``settings`` and write ``out_dir`` (module docstring); returns what was written
     (for the suite: the suite's summary and every instance's rows).
 
     ``use_ray=False`` runs the repetitions one after the other in this process (tests, debugging).
-    ``command`` is recorded in the outputs (the CLI passes its command line).
+    ``command`` is recorded in the outputs (the CLI passes its command line). ``max_proposals``:
+    suggestions taken per run at most (None: the replay's 10 x budget); lower it only for a
+    searcher too slow to run otherwise -- it is recorded and shown in summary.md.
     """
     from hsearch.compare.protocol import default_rule
     from hsearch.search.factory import SEARCHERS, is_available
@@ -225,10 +229,10 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
                f"{settings.concurrency}")
     load_before = _load()
     started = time.perf_counter()
-    outcomes = _execute(jobs, settings, rules, use_ray, echo)
+    outcomes = _execute(jobs, settings, rules, use_ray, echo, max_proposals)
     wall = time.perf_counter() - started
     machine = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load(),
-               "ray": use_ray}
+               "ray": use_ray, "max_proposals": max_proposals or 10 * settings.budget}
     _say(echo, f"{len(jobs)} runs in {wall:.1f} s wall")
     results = {}
     for spec in specs:
@@ -279,12 +283,13 @@ def _load() -> list[float] | None:
         return None
 
 
-def _execute(jobs, settings, rules, use_ray: bool, echo: bool) -> list[RunOutcome]:
+def _execute(jobs, settings, rules, use_ray: bool, echo: bool,
+             max_proposals: int | None = None) -> list[RunOutcome]:
     def args(spec, name, r):
         return (spec, name, r, settings.budget, settings.concurrency, settings.seed + r,
                 rules[spec.label])
 
-    extra = {"nomad_params": tuple(settings.nomad_params)}
+    extra = {"nomad_params": tuple(settings.nomad_params), "max_proposals": max_proposals}
     if not use_ray:
         out = []
         for job in jobs:
