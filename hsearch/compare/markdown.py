@@ -30,6 +30,10 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
     lines = [f"# Searcher comparison: {problem['name']}", ""]
     if meta.get("command"):
         lines += ["Made by:", "", f"    {meta['command']}", ""]
+    if meta.get("parts"):
+        lines += ["Merged from result sets of the same protocol (hsearch.compare.merge):", ""]
+        lines += [f"    {part.get('command')}" for part in meta["parts"]]
+        lines.append("")
     cons = ", ".join(problem["constraints"]) or "none"
     lines += [
         f"Problem: minimise `{problem['objective']}` subject to `{cons}` <= 0 "
@@ -113,6 +117,11 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
         for repeat, error in sorted(runs.items()):
             notes.append(f"- {name} repeat {repeat} crashed (counted unsolved): {error}")
     budget_cap = 10 * budget
+    fewer = {n: r for n, r in (meta.get("repeats_by_searcher") or {}).items()
+             if r != settings["repeats"]}
+    if fewer:
+        notes.append("- Fewer repetitions (too slow for the time available): "
+                     + ", ".join(f"{n} {r}" for n, r in fewer.items()) + ".")
     for part in meta.get("parts") or [meta]:
         cap = (part.get("machine") or {}).get("max_proposals")
         if cap and cap != budget_cap:

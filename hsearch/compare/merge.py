@@ -59,7 +59,7 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
         labels += [label for label in s["instances"] if label not in labels]
     for label in labels:
         parts = [p / _dirname(label) for p, s in zip(paths, suites) if label in s["instances"]]
-        _merge_problem(parts, out_dir / _dirname(label), None, echo)
+        _merge_problem(parts, out_dir / _dirname(label), command, echo)
     settings = dict(suites[0]["settings"])
     settings["searchers"] = [n for s in suites for n in s["settings"]["searchers"]]
     settings["repeats"] = sorted({s["settings"]["repeats"] for s in suites})
@@ -96,7 +96,7 @@ def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, ec
             seen[name] = p
     rows = [row for p in paths for row in read_runs(p / "runs.csv")]
     meta = dict(first)
-    meta["command"] = command or first.get("command")
+    meta["command"] = command or " + ".join(str(m.get("command")) for m in metas)
     meta["searchers"] = [n for m in metas for n in m["searchers"]]
     meta["native_constraints"] = [n for m in metas for n in m.get("native_constraints", [])]
     meta["skipped"] = {k: v for m in metas for k, v in (m.get("skipped") or {}).items()

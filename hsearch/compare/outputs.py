@@ -77,7 +77,8 @@ def protocol_fingerprint(problem) -> dict[str, str]:
 def comparison_metadata(settings: CompareSettings, problem, rule: InfeasibleRule,
                         searchers: Sequence[str], skipped: Mapping[str, str],
                         command: str | None, wall_seconds: float,
-                        errors: Mapping[str, Mapping[int, str]] | None = None) -> dict:
+                        errors: Mapping[str, Mapping[int, str]] | None = None,
+                        version: Mapping | None = None) -> dict:
     """comparison.json: what was compared, how, and the reference value (the optimum)."""
     from hsearch.compare.searchers import start_point
     from hsearch.search.factory import SEARCHERS
@@ -103,7 +104,7 @@ def comparison_metadata(settings: CompareSettings, problem, rule: InfeasibleRule
                    for name, runs in (errors or {}).items()},
         "wall_seconds": wall_seconds,
         "fingerprint": protocol_fingerprint(problem),
-        "version": code_version(),
+        "version": dict(version) if version is not None else code_version(),
         "packages": package_versions(),
     }
 

@@ -227,6 +227,9 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
     _say(echo, f"compare: {', '.join(problems)}; {len(names)} searchers x {settings.repeats} "
                f"repeats, {settings.budget} trained evaluations each, concurrency "
                f"{settings.concurrency}")
+    from hsearch.workflows.runner import code_version
+
+    version = code_version()  # the code that runs, not the code present when writing
     load_before = _load()
     started = time.perf_counter()
     outcomes = _execute(jobs, settings, rules, use_ray, echo, max_proposals)
@@ -241,7 +244,8 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
         one = replace(settings, problem=spec.name, threshold=spec.threshold, instances=())
         where = out_dir if settings.problem != SUITE else out_dir / _dirname(label)
         results[label] = _write_problem(where, one, problems[label], rules[label], names,
-                                        dict(skipped), mine, command, wall, machine, echo)
+                                        dict(skipped), mine, command, wall, machine, echo,
+                                        version)
     if settings.problem != SUITE:
         return results[specs[0].label]
     from hsearch.compare.suite_summary import write_suite
@@ -254,7 +258,7 @@ def _dirname(label: str) -> str:
 
 
 def _write_problem(out_dir: Path, settings, problem, rule, names, skipped, outcomes,
-                   command, wall, machine, echo) -> ComparisonResult:
+                   command, wall, machine, echo, version=None) -> ComparisonResult:
     rows: list[dict] = []
     errors: dict[str, dict[int, str]] = {}
     for name in names:
@@ -269,7 +273,8 @@ def _write_problem(out_dir: Path, settings, problem, rule, names, skipped, outco
         for o in mine:
             rows.extend(o.rows)
     ran = [n for n in names if n not in skipped]
-    meta = comparison_metadata(settings, problem, rule, ran, skipped, command, wall, errors)
+    meta = comparison_metadata(settings, problem, rule, ran, skipped, command, wall, errors,
+                               version)
     meta["machine"] = dict(machine)
     out_dir.mkdir(parents=True, exist_ok=True)
     return write_outputs(out_dir, rows, meta, echo=echo)

@@ -11,7 +11,8 @@ merged suite (hsearch.compare.merge) is summarised by the same code. Numbers:
   trained evaluations to 1% (ties: more runs solved), and the ratio of the medians (NOMAD / it;
   below 1: NOMAD needed fewer); NOMAD's median and maximum decision time; stalls and crashes;
 * the data profile over the suite (Moré & Wild 2009): for each searcher, the share of all its
-  (instance, run) pairs solved within 1% after k trained evaluations, k = 1..budget.
+  (instance, run) pairs solved within 1% (and, in a second table, 5%) after k trained
+  evaluations, k = 1..budget.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ __all__ = ["PROFILE_KS", "suite_stats", "suite_markdown", "write_suite"]
 #: Trained-evaluation counts shown in summary.md's data-profile table.
 PROFILE_KS = (5, 10, 15, 20, 30, 45, 60)
 LEVEL = "1%"
+#: Levels of the data-profile tables (summary.json ``profile`` is at LEVEL, ``profiles`` all).
+PROFILE_LEVELS = ("1%", "5%")
 
 
 def write_suite(out_dir: str | Path, settings, results: Mapping[str, Any] | None,
@@ -86,18 +89,22 @@ def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
     searchers: list[str] = []
     for s in problems.values():
         searchers += [n for n in s["searchers"] if n not in searchers]
-    profile = {}
-    for name in searchers:
-        evals = [e for s in problems.values() if name in s["searchers"]
-                 for e in s["searchers"][name]["reach"][LEVEL]["evals"]]
-        n = len(evals)
-        profile[name] = {"pairs": n, "instances": sum(name in s["searchers"]
-                                                      for s in problems.values()),
-                         "share": [sum(float(e) <= k for e in evals) / n if n else math.nan
-                                   for k in range(1, budget + 1)]}
+    profiles = {}
+    for level in PROFILE_LEVELS:
+        profiles[level] = {}
+        for name in searchers:
+            evals = [e for s in problems.values() if name in s["searchers"]
+                     for e in s["searchers"][name]["reach"][level]["evals"]]
+            n = len(evals)
+            profiles[level][name] = {
+                "pairs": n, "instances": sum(name in s["searchers"] for s in problems.values()),
+                "share": [sum(float(e) <= k for e in evals) / n if n else math.nan
+                          for k in range(1, budget + 1)]}
+    profile = profiles[LEVEL]
     nomad = {label: _nomad_row(s, per[label]["meta"]) for label, s in problems.items()}
     ratios = [r["ratio"] for r in nomad.values() if r and math.isfinite(r.get("ratio", math.nan))]
-    return {"problems": problems, "nomad": nomad, "profile": profile, "budget": budget,
+    return {"problems": problems, "nomad": nomad, "profile": profile, "profiles": profiles,
+            "budget": budget,
             "level": LEVEL, "ratio_median": quantile(ratios, 0.5) if ratios else math.nan}
 
 
@@ -137,22 +144,24 @@ def suite_markdown(doc: Mapping[str, Any]) -> str:
               f"screened points are free for every searcher), one trial at a time "
               f"(concurrency {st.get('concurrency')}). Each instance's directory holds its "
               f"summary.md (protocol, quartiles, NOMAD's pairwise wins), runs.csv and plots.", ""]
-    lines += [f"Runs solved within {LEVEL} of the optimum, and the median of trained "
-              f"evaluations to get there (\"> {budget}\": fewer than half solved).", "",
-              "| instance | " + " | ".join(f"**{n}**" if n == "nomad" else n for n in names)
-              + " |", "|---|" + "---|" * len(names)]
-    for label, s in problems.items():
-        cells = [label]
-        for name in names:
-            v = s["searchers"].get(name)
-            if v is None:
-                cells.append("not run")
-                continue
-            r = v["reach"][LEVEL]
-            med = r["median_evals"]
-            cells.append(f"{r['solved']}/{v['runs']}, "
-                         f"{'> ' + str(budget) if not math.isfinite(med) else f'{med:g}'}")
-        lines.append("| " + " | ".join(cells) + " |")
+    for level in PROFILE_LEVELS:
+        lines += [f"Runs solved within {level} of the optimum, and the median of trained "
+                  f"evaluations to get there (\"> {budget}\": fewer than half solved).", "",
+                  "| instance | " + " | ".join(f"**{n}**" if n == "nomad" else n for n in names)
+                  + " |", "|---|" + "---|" * len(names)]
+        for label, s in problems.items():
+            cells = [label]
+            for name in names:
+                v = s["searchers"].get(name)
+                if v is None:
+                    cells.append("not run")
+                    continue
+                r = v["reach"][level]
+                med = r["median_evals"]
+                cells.append(f"{r['solved']}/{v['runs']}, "
+                             f"{'> ' + str(budget) if not math.isfinite(med) else f'{med:g}'}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
     if any(doc["nomad"].values()):
         lines += ["", f"NOMAD per instance: runs solved within {LEVEL} (target 10/10), median "
                       f"trained evaluations against the best other searcher's (target ratio "
@@ -173,15 +182,17 @@ def suite_markdown(doc: Mapping[str, Any]) -> str:
         lines += ["", f"Median ratio over the instances where both solved: "
                       f"{fmt(doc.get('ratio_median', math.nan), 3)}."]
     ks = [k for k in PROFILE_KS if k <= budget]
-    lines += ["", f"Data profile over the suite: share of (instance, run) pairs solved within "
-                  f"{LEVEL} after k trained evaluations (data_profile.png: every k).", "",
-              "| searcher | pairs | " + " | ".join(f"k={k}" for k in ks) + " |",
-              "|---|---|" + "---|" * len(ks)]
-    for name, p in doc["profile"].items():
-        cells = [f"**{name}**" if name == "nomad" else name,
-                 f"{p['pairs']} ({p['instances']} inst.)"]
-        cells += [f"{100 * p['share'][k - 1]:.0f}%" for k in ks]
-        lines.append("| " + " | ".join(cells) + " |")
+    for level, profile in (doc.get("profiles") or {LEVEL: doc["profile"]}).items():
+        lines += ["", f"Data profile over the suite: share of (instance, run) pairs solved within "
+                      f"{level} after k trained evaluations"
+                      + (" (data_profile.png: every k)." if level == LEVEL else "."), "",
+                  "| searcher | pairs | " + " | ".join(f"k={k}" for k in ks) + " |",
+                  "|---|---|" + "---|" * len(ks)]
+        for name, p in profile.items():
+            cells = [f"**{name}**" if name == "nomad" else name,
+                     f"{p['pairs']} ({p['instances']} inst.)"]
+            cells += [f"{100 * p['share'][k - 1]:.0f}%" for k in ks]
+            lines.append("| " + " | ".join(cells) + " |")
     machine = doc.get("machine") or {}
     if doc.get("wall_seconds") is not None:
         lines += ["", f"Wall time: {doc['wall_seconds']:.0f} s ({machine.get('cpus', '?')} CPUs; "
