@@ -239,7 +239,7 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
     keys = ("acc_mean", "acc_std", "macs", "macs_ratio", "params", "input_size", "acc_gap",
             "penalized", "accs", "seeds", "seed_statuses", "seed_seconds", "seed_nodes",
             "seeds_done", "seeds_total", "seeds_trained", "seeds_reused", "seed_runs_saved",
-            "n_failed", "train_seconds", "wall_seconds")
+            "n_failed", "train_seconds", "wall_seconds", "gpu_share")
     for key in keys:
         row[key] = result.get(key)
     for key in ("acc_mean", "acc_std", "acc_gap", "penalized"):

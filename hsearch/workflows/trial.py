@@ -42,6 +42,14 @@ the baseline) reuses those seeds (``seeds_reused``).
 Seeds in parallel train the same subsets from the same initialisations as seeds in sequence; the
 results differ only where training itself is not deterministic (time budgets, GPUs).
 
+GPUs: a seed task with GPUs runs in a fresh worker process (``max_calls=1``): CUDA reads
+``CUDA_VISIBLE_DEVICES`` once per process, so a reused worker would train its next seed on the
+GPU it saw first, whatever Ray assigned. A fractional GPU per seed (``gpus_per_seed < 1``) shares
+the device with other seeds: a time budget then counts time spent waiting behind their kernels,
+so results depend on the neighbours (a warning says so); the share is reported (``gpu_share``)
+and is part of the seed-cache key. Seed workers limit Inductor to one compile worker
+(hsearch.train.device.limit_compile_threads).
+
 Failures: a seed that diverges (non-finite loss) or runs out of device memory is a failed seed
 (hsearch.train; it counts as accuracy 0 in the mean). A trial whose every seed failed ends with
 ``status="failed"`` and reports ``acc_mean``, ``acc_gap`` and ``penalized`` as NaN, so that every
@@ -79,7 +87,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.racing import RacingRule, finished_prefix
 
 logger = logging.getLogger(__name__)
@@ -158,6 +166,12 @@ class TrialSpec:
             raise ValueError(f"`split` must be 'val' or 'test', but got {self.split!r}")
         if self.parallel_seeds < 1:
             raise ValueError(f"`parallel_seeds >= 1` must hold, but got {self.parallel_seeds}")
+        if 0 < self.gpus_per_seed < 1 and parse_budget(self.budget).is_time:
+            logger.warning(
+                "gpus_per_seed=%g shares each GPU between seeds: a time budget (%s) then also "
+                "counts time spent waiting for the other seeds' kernels, so accuracies depend on "
+                "what runs alongside; prefer whole GPUs or an epoch budget for comparable results",
+                self.gpus_per_seed, self.budget)
 
     @property
     def threads(self) -> int:
@@ -321,6 +335,7 @@ class _Metrics:
             "macs": int(self.cost.macs), "params": int(self.cost.params),
             "input_size": int(self.cost.resolution),
             "train_seconds": float(sum(r.train_seconds for r in done)),
+            "gpu_share": float(spec.gpus_per_seed),  # GPUs per seed (< 1: a shared device)
             "status": status,
             **self.node,
         }
@@ -444,15 +459,20 @@ def train_seed(arch, train, budget, dataset, seed, sizes, split, device, log_dir
     import torch
 
     from hsearch.train import train_one_seed
+    from hsearch.train.device import limit_compile_threads, release_memory
 
     torch.set_num_threads(threads)
+    limit_compile_threads(1)  # seeds share the node's CPUs: no compile-worker pool per seed
     report = None
     if fault == "diverge":
         train = dataclasses.replace(train, lr=1e30)
     elif fault is not None:
         report = _fault_report(fault)
-    return train_one_seed(arch, train, budget, dataset, seed, sizes=sizes, split=split,
-                          device=device, log_dir=log_dir, report=report)
+    result = train_one_seed(arch, train, budget, dataset, seed, sizes=sizes, split=split,
+                            device=device, log_dir=log_dir, report=report)
+    if result.status == "oom":  # the model and data are gone now: hand the cache back too
+        release_memory(torch.device(device))
+    return result
 
 
 def _seed_task(*args):
@@ -485,6 +505,20 @@ class _LocalSeeds:
         pass
 
 
+def seed_remote(function, spec: TrialSpec):
+    """``function`` as a Ray remote function with one seed's resources (``spec``).
+
+    With GPUs, every call gets a fresh worker process (``max_calls=1``, module docstring). It
+    must be given to ``ray.remote`` itself: ``.options()`` cannot set it, and a function made
+    remote without GPUs keeps reusing its workers even when ``.options(num_gpus=...)`` adds them.
+    """
+    import ray
+
+    gpus = spec.gpus_per_seed
+    return ray.remote(num_cpus=spec.cpus_per_seed, num_gpus=gpus, max_retries=1,
+                      max_calls=1 if gpus > 0 else 0)(function)
+
+
 class _TaskSeeds:
     """Seeds as Ray tasks in the trial's placement group (one bundle per parallel seed).
 
@@ -506,12 +540,11 @@ class _TaskSeeds:
 
         spec, arch, train, data, seeds, trial_dir, fault = self._args
         group = get_current_placement_group()
-        options = {"num_cpus": spec.cpus_per_seed, "num_gpus": spec.gpus_per_seed,
-                   "max_retries": 1}
+        options = {}
         if group is not None:
             options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
                 group, placement_group_capture_child_tasks=True)
-        task = ray.remote(_seed_task).options(**options)
+        task = seed_remote(_seed_task, spec).options(**options)
         self._pending = [
             task.remote(arch, train, spec.budget, data.ref, seed, spec.sizes, spec.split,
                         spec.device, str(trial_dir / f"seed_{seed}"), spec.threads, fault)
@@ -538,9 +571,11 @@ class _SeedCache:
         self.dir = Path(spec.cache_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._base = {
-            "version": 1, "dataset": data.name, "sizes": dataclasses.astuple(spec.sizes),
+            "version": 2, "dataset": data.name, "sizes": dataclasses.astuple(spec.sizes),
             "split": spec.split, "network": network_digest(arch, data.num_classes),
             "train": train.to_dict(), "budget": str(spec.budget),
+            # a shared GPU changes what a time budget buys (module docstring)
+            "gpu_share": float(spec.gpus_per_seed),
         }
 
     def _path(self, seed: int) -> Path:
