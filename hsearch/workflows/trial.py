@@ -22,7 +22,8 @@ Every report holds the same metric keys (Tune's strict metric check): ``acc_mean
 ``accs`` (finished seeds, in seed order), ``seeds_done``, ``seeds_total``, ``macs``, ``params``,
 ``input_size``, ``train_seconds`` (sum over seeds), ``status``, ``feasible``, and, when the spec
 has an accuracy ``threshold`` (NAS), the constraint value ``acc_gap = threshold - acc_mean``
-(feasible when ``<= 0``; exactly 0 at the threshold, hsearch.results.feasibility), ``macs_ratio = macs / baseline_macs`` and
+(feasible when ``<= 0``; exactly 0 at the threshold, hsearch.results.feasibility),
+``macs_ratio = macs / baseline_macs`` and
 
     ``penalized = macs_ratio + penalty * max(0, acc_gap)``
 
