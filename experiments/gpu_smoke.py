@@ -14,7 +14,9 @@ Checks:
   throughput  images/s of hsearch.train.train for senet18 w0.25 and resnet18 at 32 px:
               bf16 autocast + channels_last (the CUDA default), fp32 NCHW, and + torch.compile;
               and host syncs per step, from torch.cuda.set_sync_debug_mode("warn") warnings
-              counted over two runs of different lengths (the difference per extra step).
+              counted over two runs of different lengths within one epoch (the difference per
+              extra step). These are stream/device syncs; the one-step lag's event waits (one
+              per step, for the step before the last) are not counted, by design.
   sync_cost   a plain training step loop on the same models, with ``loss.item()`` every step
               (the trainer before the one-step lag) vs without: what a per-step sync costs.
   budget      a time budget: overrun against the last two steps, and the time outside the clock.
@@ -105,7 +107,8 @@ def count_syncs(fn) -> int:
 
 def check_throughput(args, device) -> dict:
     res, batch, steps = (16, 32, 3) if args.tiny else (32, 512, 60)
-    data = synthetic_data(batch * 4, res, device)
+    # one epoch holds both sync-count runs: per-epoch syncs (pause, metrics) then cancel out
+    data = synthetic_data(batch * (2 * steps + 2), res, device)
     models = (("senet18", 0.125),) if args.tiny else MODELS
     variants = {"bf16_channels_last": {}, "fp32_nchw": {"bf16": False, "channels_last": False}}
     if args.compile and not args.tiny:  # Inductor's C++ build alone takes minutes on 2 cores
