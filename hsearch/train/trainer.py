@@ -172,7 +172,7 @@ def _sync_function(device: torch.device) -> Callable[[], None]:
 
 
 class _Clock:
-    """On-clock seconds: perf_counter after a device synchronise, with pause/resume."""
+    """On-clock seconds (perf_counter), with pause/resume; both synchronise the device."""
 
     def __init__(self, sync: Callable[[], None]):
         self._sync = sync
@@ -269,8 +269,8 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
     A non-finite loss stops the run with status "diverged" and a CUDA out-of-memory error with
     status "oom"; neither raises. After an out-of-memory error the run's tensors (optimiser
     state, activations, batches) are released and the device cache emptied before returning, so
-    processes sharing the GPU get the memory back (only the model's parameters remain). The model trains with the caller's torch CPU thread count
-    (torch.set_num_threads); on CPU, batch preparation (cut, augment, normalise) uses at most
+    processes sharing the GPU get the memory back (only the model's parameters remain). The
+    model trains with the caller's torch CPU thread count (torch.set_num_threads); on CPU, batch preparation (cut, augment, normalise) uses at most
     ``config.augment_threads`` of them. The count is the caller's again after the call.
     """
     budget = parse_budget(budget)
