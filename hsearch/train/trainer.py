@@ -270,8 +270,9 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
     status "oom"; neither raises. After an out-of-memory error the run's tensors (optimiser
     state, activations, batches) are released and the device cache emptied before returning, so
     processes sharing the GPU get the memory back (only the model's parameters remain). The
-    model trains with the caller's torch CPU thread count (torch.set_num_threads); on CPU, batch preparation (cut, augment, normalise) uses at most
-    ``config.augment_threads`` of them. The count is the caller's again after the call.
+    model trains with the caller's torch CPU thread count (torch.set_num_threads); on CPU, batch
+    preparation (cut, augment, normalise) uses at most ``config.augment_threads`` of them. The
+    count is the caller's again after the call.
     """
     budget = parse_budget(budget)
     device = resolve_device(device)
