@@ -41,6 +41,10 @@ from hsearch.workflows.trial import (
 
 logger = logging.getLogger(__name__)
 
+#: The latency figures a timed trial reports (hsearch.hardware.Latency.metrics), kept as columns.
+LATENCY_COLUMNS = ("latency_ms", "latency_ms_iqr", "throughput_ips", "latency_samples_ms",
+                   "latency_device", "latency_threads", "latency_dtype", "latency_seconds",
+                   "latency_cached")
 PLOT_INTERVAL_S = 5.0  # plots are redrawn at most this often while a run goes on, and at its end
 
 
@@ -240,6 +244,7 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
             "penalized", "accs", "seeds", "seed_statuses", "seed_seconds", "seed_nodes",
             "seeds_done", "seeds_total", "seeds_trained", "seeds_reused", "seed_runs_saved",
             "n_failed", "train_seconds", "wall_seconds")
+    keys += tuple(k for k in LATENCY_COLUMNS if k in result)  # when the network was timed
     for key in keys:
         row[key] = result.get(key)
     for key in ("acc_mean", "acc_std", "acc_gap", "penalized"):
@@ -298,7 +303,8 @@ def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
         parts.append(f"acc {row['acc_mean']:.3f} ± {row.get('acc_std') or 0.0:.3f}{partial}")
     verdicts = {OK: "feasible" if row.get("feasible") else "infeasible",
                 REJECTED: f"rejected by racing ({row.get('seed_runs_saved')} seed-runs saved)",
-                PRUNED: "pruned: MACs not below the best feasible"}
+                PRUNED: f"pruned: {'MACs' if objective == 'macs' else objective} not below the best "
+                        "feasible, or a constraint broken"}
     verdict = verdicts.get(status, status or "?")
     if status == OK and row.get("acc_gap") is None:
         verdict = "ok"
