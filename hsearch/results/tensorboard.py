@@ -12,7 +12,9 @@ class SearchProgressWriter:
     """Writes ``search/*`` scalars under ``log_dir`` for each evaluation recorded.
 
     Tags: ``search/objective``, ``search/best_feasible_objective`` (from the first feasible
-    evaluation on), ``search/feasible`` (0/1) and ``search/constraint/<name>`` for each constraint.
+    evaluation on), ``search/feasible`` (0/1), ``search/constraint/<name>`` for each constraint,
+    and, for a timed network (hsearch.hardware), ``search/latency_ms``, ``search/latency_ms_iqr``
+    and ``search/throughput_ips`` (logged for pruned evaluations too: known before training).
     ``best``: the best feasible objective already reached (a resumed run's writer continues it).
     """
 
@@ -30,6 +32,9 @@ class SearchProgressWriter:
         """Log one evaluation row (needs ``eval_id``; failed rows log only ``search/failed``)."""
         step = int(row["eval_id"])
         objective = row.get("objective")
+        for key in ("latency_ms", "latency_ms_iqr", "throughput_ips"):
+            if is_finite_number(row.get(key)):
+                self._writer.add_scalar(f"search/{key}", float(row[key]), step)
         if row.get("status") != STATUS_OK or not is_finite_number(objective):
             self._writer.add_scalar("search/failed", 1.0, step)
             self._writer.flush()

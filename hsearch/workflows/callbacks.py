@@ -273,16 +273,18 @@ def as_search_row(row: Mapping[str, Any]) -> dict:
 
 def write_plots(run_dir: str | Path, rows: Sequence[Mapping], objective: str, mode: str,
                 baseline: Mapping[str, Any] | None = None) -> None:
-    """``progress.png`` (best feasible objective vs evaluation) and ``pareto.png`` (accuracy vs
-    MACs over all evaluations, non-dominated set highlighted) from evaluation rows."""
-    from hsearch.results import plot_pareto, plot_progress
+    """``progress.png`` (best feasible objective vs evaluation), ``pareto.csv`` and
+    ``pareto.png`` (the multi-dimensional front with p_front, hsearch.results.pareto)."""
+    from hsearch.results import plot_progress
+    from hsearch.results.pareto import write_pareto
 
     run_dir = Path(run_dir)
-    label = {"macs": "MACs", "acc_mean": "mean accuracy"}.get(objective, objective)
+    label = {"macs": "MACs", "acc_mean": "mean accuracy", "params": "parameters",
+             "latency_ms": "latency (ms)"}.get(objective, objective)
     reference = baseline.get(objective) if baseline else None
     plot_progress([as_search_row(r) for r in rows], run_dir / "progress.png", mode=mode,
                   objective_label=label, baseline=reference)
-    plot_pareto(rows, run_dir / "pareto.png", cost="macs", score="acc_mean", baseline=baseline)
+    write_pareto(run_dir, rows, baseline=baseline)
 
 
 def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
