@@ -43,7 +43,7 @@ def summarize_run(run_dir: str | Path) -> str:
         lines += _evaluate_lines(settings, rows)
     lines += _count_lines(rows, settings.seeds)
     files = [name for name in ("evaluations.csv", "best.json", "progress.png", "pareto.png",
-                               "table.csv") if (run_dir / name).exists()]
+                               "pareto.csv", "table.csv") if (run_dir / name).exists()]
     if files:
         lines.append(f"results   {run_dir}/{{{','.join(files)}}}")
     lines.append(f"tensorboard --logdir {run_dir}")

@@ -259,6 +259,10 @@ class NasSettings(RunSettings):
         if isinstance(self.constraints, str):  # one constraint written without a list
             object.__setattr__(self, "constraints", (self.constraints,))
         object.__setattr__(self, "constraints", check_constraints(self.constraints))
+        bound = [c for c in self.constraints if c.split()[0] == self.objective]
+        if bound:
+            raise UserError(f"constraint {bound[0]!r} is on the objective {self.objective!r} "
+                            f"itself; constrain another metric or pick another --objective")
         if self.baseline_acc is not None and not 0.0 <= self.baseline_acc <= 1.0:
             raise UserError(f"`0 <= baseline_acc <= 1` must hold, but got "
                             f"baseline_acc={self.baseline_acc!r}")
