@@ -6,7 +6,9 @@ mean accuracy reaches the baseline cell's (1, 1, 1). This script times every dis
 network with hsearch.hardware (batch 1, float32 on CPU, 1 torch thread as a demo trial uses),
 then re-times the MACs-optimal network and the fastest few, interleaved over ``--rounds``
 rounds, and reports the median over rounds: which network is fastest, how its latency and MACs
-compare with the MACs-optimal one, and the seconds one measurement cost. Prints figures and
+compare with the MACs-optimal one, the seconds one measurement cost, the rank correlation of
+latency with MACs and with depth over the feasible networks, and the network of the highest
+throughput (batch 32) beside the MACs-optimal one's. Prints figures and
 writes them to experiments/results/latency_macs_vs_latency.json (no asserts).
 
 Usage::
@@ -24,6 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from hsearch.hardware import LatencySettings, device_name, network_latency
@@ -48,13 +51,14 @@ def main() -> None:
             feasible.setdefault(cell.network, cell)  # one cell per distinct network
     load_before = os.getloadavg()
     settings = LatencySettings()
-    timed, seconds = [], []
+    timed, seconds, throughput = [], [], {}
     for cell in feasible.values():
         w, d, r = cell.multipliers
         arch = Architecture(base["model"], width=base["width"] * w, depth=base["depth"] * d,
                             resolution=base["resolution"] * r)
         latency, _ = network_latency(arch, 10, "cpu", None, args.threads, settings)
         timed.append((latency.latency_ms, cell, arch))
+        throughput[cell.network] = latency.throughput_ips
         seconds.append(latency.seconds)
     smallest = min(timed, key=lambda t: (t[1].macs, t[0]))
     finalists = sorted(timed, key=lambda t: t[0])[:args.finalists]
@@ -89,9 +93,25 @@ def main() -> None:
         "speedup_of_latency_optimal": round(small[0] / fastest[0], 3),
         "macs_ratio_of_latency_optimal": round(fastest[1].macs / small[1].macs, 3),
     }
+    lat = np.array([t[0] for t in timed])
+    result["spearman_macs_vs_latency"] = round(_spearman([t[1].macs for t in timed], lat), 3)
+    result["spearman_depth_vs_latency"] = round(
+        _spearman([t[1].multipliers[1] for t in timed], lat), 3)
+    best_ips = max(timed, key=lambda t: throughput[t[1].network])
+    result["throughput_optimal"] = {
+        "multipliers": dict(zip(("width", "depth", "resolution"), best_ips[1].multipliers)),
+        "macs": best_ips[1].macs, "throughput_ips": round(throughput[best_ips[1].network], 1),
+        "macs_optimal_throughput_ips": round(throughput[smallest[1].network], 1)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def _spearman(x, y) -> float:
+    """Spearman's rank correlation (average ranks for ties)."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(x, y).statistic)
 
 
 if __name__ == "__main__":
