@@ -298,6 +298,8 @@ def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
     if row.get("macs") is not None:
         ratio = f" ({row['macs_ratio']:.2f}x)" if row.get("macs_ratio") is not None else ""
         parts.append(f"{_mega(row['macs'])} MACs{ratio}")
+    if isinstance(row.get("latency_ms"), (int, float)):
+        parts.append(f"{row['latency_ms']:.2f} ms")
     status = row.get("status")
     if row.get("acc_mean") is not None:
         partial = (f" ({row.get('seeds_done')}/{row.get('seeds_total')} seeds)"
@@ -305,8 +307,8 @@ def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
         parts.append(f"acc {row['acc_mean']:.3f} ± {row.get('acc_std') or 0.0:.3f}{partial}")
     verdicts = {OK: "feasible" if row.get("feasible") else "infeasible",
                 REJECTED: f"rejected by racing ({row.get('seed_runs_saved')} seed-runs saved)",
-                PRUNED: f"pruned: {'MACs' if objective == 'macs' else objective} not below the best "
-                        "feasible, or a constraint broken"}
+                PRUNED: f"pruned: cannot beat the best feasible "
+                        f"{'MACs' if objective == 'macs' else objective}"}
     verdict = verdicts.get(status, status or "?")
     if status == OK and row.get("acc_gap") is None:
         verdict = "ok"
