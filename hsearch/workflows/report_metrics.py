@@ -24,13 +24,14 @@ def metric_lines(rows: Sequence[Mapping], baseline: Mapping | None, objective: s
         lat = f"{_latency(smallest)}, " if is_finite_number(smallest.get("latency_ms")) else ""
         lines.append(f"smallest  {_network(smallest)}: {lat}{smallest['macs'] / 1e6:.2f}M MACs, "
                      f"{_acc(smallest)} (evaluation #{smallest['eval_id']})")
-    if fastest is not None and smallest is not None and fastest is not smallest:
+    if fastest is not None and smallest is not None and fastest is not smallest \
+            and is_finite_number(smallest.get("latency_ms")):
         gap = smallest["latency_ms"] - fastest["latency_ms"]
         spread = (smallest.get("latency_ms_iqr") or 0.0) + (fastest.get("latency_ms_iqr") or 0.0)
         noise = " (within the timing spread: not a clear difference)" if gap <= spread else ""
-        lines.append(f"          the fastest is {smallest['latency_ms'] / fastest['latency_ms']:.2f}x"
-                     f" faster than the smallest, with {fastest['macs'] / smallest['macs']:.2f}x "
-                     f"its MACs{noise}")
+        speedup = smallest["latency_ms"] / fastest["latency_ms"]
+        lines.append(f"          the fastest is {speedup:.2f}x faster than the smallest, with "
+                     f"{fastest['macs'] / smallest['macs']:.2f}x its MACs{noise}")
     if baseline is not None and is_finite_number(baseline.get("latency_ms")):
         lines.append(f"          baseline {_latency(baseline)} ({baseline.get('latency_device')}, "
                      f"{baseline.get('latency_threads')} threads, {baseline.get('latency_dtype')},"
