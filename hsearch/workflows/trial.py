@@ -28,7 +28,13 @@ has an accuracy ``threshold`` (NAS), the constraint value ``acc_gap = threshold 
     ``penalized = macs_ratio + penalty * max(0, acc_gap)``
 
 the objective of searchers without constraint support (one rule for all of them: each
-accuracy point short of the threshold costs ``penalty / 100`` baselines' worth of MACs). Before
+accuracy point short of the threshold costs ``penalty / 100`` baselines' worth of MACs). With
+another objective (``spec.objective``, e.g. ``latency_ms``) its ratio to the baseline's replaces
+``macs_ratio``, and each extra constraint (``spec.constraints``, e.g. ``params <= 1e6``) adds
+``penalty`` times its violation as a fraction of its bound; ``feasible`` needs them all met.
+With ``spec.latency`` the network is timed before training (hsearch.hardware; ``latency_ms``,
+``latency_ms_iqr``, ``latency_samples_ms``, ``throughput_ips``, ``latency_device``,
+``latency_threads``, ``latency_dtype``, ``latency_seconds``, ``latency_cached``). Before
 training (the cost report) the accuracy counts as 0, so ``acc_gap = threshold`` there: a trial
 stopped at that point is infeasible for every searcher.
 
@@ -140,6 +146,11 @@ class TrialSpec:
     hsearch.workflows.settings.ResourceSettings).
     cache_dir: where finished seeds are kept (None: nowhere).
     faults: a fault-rules file (tests only, see the module docstring); None in real runs.
+    objective: the minimised metric (hsearch.workflows.objectives; ``penalized`` divides it by
+    ``baseline_objective``, default ``baseline_macs``). constraints: extra constraint strings on
+    metrics known before training (``"latency_ms <= 2.5"``), part of ``feasible`` and
+    ``penalized``. latency: hsearch.hardware.LatencySettings to time the network before
+    training (None: not timed).
     """
 
     arch: Architecture
@@ -159,6 +170,10 @@ class TrialSpec:
     torch_threads: int | None = None
     cache_dir: str | None = None
     faults: str | None = None
+    objective: str = "macs"
+    baseline_objective: float | None = None
+    constraints: tuple[str, ...] = ()
+    latency: Any = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -257,7 +272,7 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
 
     arch, train = resolve_config(config, spec.arch, spec.train)
     cost = arch.cost(num_classes=data.num_classes)
-    metrics = _Metrics(spec, cost, _node())
+    metrics = _Metrics(spec, cost, _node(), _latency(spec, arch, data))
     fault = _fault(spec, trial_dir)
     if spec.cost_report:
         tune.report(metrics.report({}, COST))
@@ -310,10 +325,12 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
 class _Metrics:
     """Builds the reports of one trial (the same keys every time)."""
 
-    def __init__(self, spec: TrialSpec, cost, node: Mapping[str, str]):
+    def __init__(self, spec: TrialSpec, cost, node: Mapping[str, str],
+                 measured: Mapping[str, Any] | None = None):
         self.spec = spec
         self.cost = cost
         self.node = dict(node)
+        self.measured = dict(measured or {})  # latency figures, known before training
         self.seed_nodes: Mapping[int, str] = {}  # seed -> Ray node id it trained on
 
     def report(self, results: Mapping[int, Any], status: str) -> dict:
@@ -342,23 +359,64 @@ class _Metrics:
             "gpu_share": float(spec.gpus_per_seed),  # GPUs per seed (< 1: a shared device)
             "status": status,
             **self.node,
+            **self.measured,
         }
+        met = all(c is not None and c <= 0 for c in _constraint_values(spec, out))
         if status == FAILED:
             mean = math.nan  # no seed finished: a failed evaluation, not an accuracy of 0
             out["acc_mean"] = mean
         if spec.threshold is None:
-            out["feasible"] = status == OK
+            out["feasible"] = status == OK and met
         else:
             gap = accuracy_gap(spec.threshold, mean)  # exactly 0.0 at the threshold
             out["acc_gap"] = gap
-            out["feasible"] = status == OK and gap <= 0
+            out["feasible"] = status == OK and gap <= 0 and met
         if spec.baseline_macs:
             out["macs_ratio"] = self.cost.macs / spec.baseline_macs
             shortfall = out.get("acc_gap", 0.0)
             # NaN stays NaN (max(0.0, nan) would be 0.0: a failed trial must not look feasible)
             shortfall = shortfall if math.isnan(shortfall) else max(0.0, shortfall)
-            out["penalized"] = out["macs_ratio"] + spec.penalty * shortfall
+            violated = shortfall + _violations(spec, out)
+            out["penalized"] = _ratio(spec, out) + spec.penalty * violated
         return out
+
+
+def _constraint_values(spec: TrialSpec, metrics: Mapping[str, Any]) -> list[float | None]:
+    """NOMAD's ``c`` of each extra constraint (None: its metric is missing)."""
+    from hsearch.search.constraints import parse_constraint
+
+    return [parse_constraint(c).value(metrics) for c in spec.constraints]
+
+
+def _violations(spec: TrialSpec, metrics: Mapping[str, Any]) -> float:
+    """Sum of the extra constraints' violations, each a fraction of its bound
+    (hsearch.workflows.objectives.violation); a missing metric counts as fully violated (1)."""
+    from hsearch.workflows.objectives import violation
+
+    values = [violation(c, metrics) for c in spec.constraints]
+    return float(sum(1.0 if v is None else v for v in values))
+
+
+def _ratio(spec: TrialSpec, metrics: Mapping[str, Any]) -> float:
+    """The objective relative to the baseline's (``macs_ratio`` when the objective is MACs)."""
+    if spec.objective == "macs" or not spec.baseline_objective:
+        return metrics["macs_ratio"]
+    return float(metrics[spec.objective]) / spec.baseline_objective
+
+
+def _latency(spec: TrialSpec, arch: Architecture, data: DataHandle) -> dict[str, Any]:
+    """The network's measured latency figures (hsearch.hardware), before any training; cached
+    in ``<cache_dir>/latency`` per network structure and device. Empty without ``spec.latency``."""
+    if spec.latency is None:
+        return {}
+    from hsearch.hardware import network_latency
+
+    cache = Path(spec.cache_dir) / "latency" if spec.cache_dir else None
+    latency, hit = network_latency(arch, data.num_classes, spec.device, cache, spec.threads,
+                                   spec.latency)
+    logger.info("latency of %s: %.3f ms (IQR %.3f)%s", arch, latency.latency_ms,
+                latency.latency_ms_iqr, " (cached)" if hit else "")
+    return {**latency.metrics(), "latency_cached": hit}
 
 
 def _node() -> dict[str, str]:
