@@ -7,8 +7,8 @@ is refused unless, per instance, every part has the same settings (problem, thre
 tolerance, budget, seed, concurrency, rule, penalty), the same fingerprint, and no searcher in two
 parts. Parts may differ in repetitions (a slow searcher run with fewer: each searcher's summary
 counts its own runs) and, for suites, in instances (a part run with ``--instances``: an instance
-holds the searchers of the parts that ran it). The merged comparison.json lists the parts (directory, command, code
-version, searchers), and summary.md says that it is a merge.
+holds the searchers of the parts that ran it). The merged comparison.json lists the parts
+(directory, command, code version, searchers), and summary.md says that it is a merge.
 """
 
 from __future__ import annotations

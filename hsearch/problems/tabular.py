@@ -44,56 +44,25 @@ on a simulated clock (hsearch.compare.replay).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hsearch.errors import UserError
 from hsearch.problems.analytic import Problem
-from hsearch.results.feasibility import accuracy_gap, mean_accuracy, meets_threshold
+from hsearch.problems.table_io import AXES, TableCell, build_cells, read_table_csv
+from hsearch.results.feasibility import accuracy_gap, meets_threshold
 
 __all__ = ["AXES", "DEFAULT_TABLE", "NasTable", "TableCell", "TabularEvaluator", "check_level",
            "instance_name", "tabular_problem"]
 
-#: The searched axes, in the table's column order.
-AXES = ("width", "depth", "resolution")
 #: The shipped table.
 DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "nas_digits_senet18.csv"
 #: Gaps this small are 0: the table's 6-decimal accuracies move a mean by up to 5e-7, one image
 #: of the shipped table's 300 validation images x 4 seeds moves it by 1/1200.
 TABLE_GAP_TOLERANCE = 1e-5
-_REQUIRED = ("width", "depth", "resolution", "seed", "accuracy", "status", "train_seconds",
-             "macs", "params", "input_size", "network")
-
-
-@dataclass(frozen=True)
-class TableCell:
-    """One grid cell: its multipliers, per-seed results (in seed order) and its cost."""
-
-    index: tuple[int, int, int]
-    multipliers: tuple[float, float, float]
-    seeds: tuple[int, ...]
-    accs: tuple[float, ...]
-    statuses: tuple[str, ...]
-    seed_seconds: tuple[float, ...]
-    macs: int
-    params: int
-    input_size: int
-    network: str
-
-    @property
-    def acc_mean(self) -> float:
-        """Mean accuracy over the seeds (failed seeds count as their recorded 0.0)."""
-        return mean_accuracy(self.accs)
-
-    @property
-    def train_seconds(self) -> float:
-        """Training time of one evaluation: the seeds' recorded seconds, summed."""
-        return math.fsum(self.seed_seconds)
 
 
 class NasTable:
@@ -112,13 +81,13 @@ class NasTable:
         check_level(level)
         self.path = Path(path) if path is not None else DEFAULT_TABLE
         self.tolerance = float(tolerance)
-        rows = _read_csv(self.path)
+        rows = read_table_csv(self.path)
         meta_path = self.path.with_suffix(".json")
         self.metadata: dict[str, Any] = (json.loads(meta_path.read_text())
                                          if meta_path.exists() else {})
         self.axes: dict[str, tuple[float, ...]] = {
             name: tuple(sorted({float(r[name]) for r in rows})) for name in AXES}
-        self.cells = _build_cells(rows, self.axes, self.path)
+        self.cells = build_cells(rows, self.axes, self.path)
         self.baseline = self.cell_at_multipliers(1.0, 1.0, 1.0)
         self.level = None if level is None else float(level)
         base = self.baseline.acc_mean if level is None else float(level)
@@ -313,53 +282,3 @@ def tabular_problem(path: str | Path | None = None, tolerance: float = 0.0,
                   "n_networks": len({c.network for c in table.cells.values()}),
                   "optimum_position": table.optimum_position()},
     )
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        raise UserError(f"no table at {path} (make one with experiments/make_tabular.py)")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or ())]
-        if missing:
-            raise UserError(f"{path}: not a NAS table, columns {missing} missing")
-        rows = list(reader)
-    if not rows:
-        raise UserError(f"{path}: the table is empty")
-    return rows
-
-
-def _build_cells(rows, axes, path) -> dict[tuple[int, int, int], TableCell]:
-    position = {a: {v: i for i, v in enumerate(values)} for a, values in axes.items()}
-    grouped: dict[tuple[int, int, int], dict[int, dict[str, str]]] = {}
-    for r in rows:
-        index = tuple(position[a][float(r[a])] for a in AXES)
-        seed = int(r["seed"])
-        per_seed = grouped.setdefault(index, {})
-        if seed in per_seed:
-            raise UserError(f"{path}: cell {index} has seed {seed} twice")
-        per_seed[seed] = r
-    n_cells = math.prod(len(v) for v in axes.values())
-    if len(grouped) != n_cells:
-        raise UserError(f"{path}: {len(grouped)} of {n_cells} grid cells present; the grid "
-                        f"must be complete")
-    seed_sets = {tuple(sorted(s)) for s in grouped.values()}
-    if len(seed_sets) != 1:
-        raise UserError(f"{path}: cells have different seeds ({sorted(seed_sets)[:3]} ...); "
-                        f"finish or trim the table")
-    cells = {}
-    for index, per_seed in grouped.items():
-        seeds = tuple(sorted(per_seed))
-        ordered = [per_seed[s] for s in seeds]
-        first = ordered[0]
-        cells[index] = TableCell(
-            index=index, multipliers=tuple(axes[a][i] for a, i in zip(AXES, index)),
-            seeds=seeds, accs=tuple(float(r["accuracy"]) for r in ordered),
-            statuses=tuple(r["status"] for r in ordered),
-            seed_seconds=tuple(float(r["train_seconds"]) for r in ordered),
-            macs=int(first["macs"]), params=int(first["params"]),
-            input_size=int(first["input_size"]), network=first["network"])
-    return cells

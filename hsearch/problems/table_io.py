@@ -1,0 +1,96 @@
+"""Reading the tabulated NAS benchmark's CSV into grid cells (hsearch.problems.tabular).
+
+:func:`read_table_csv` checks the columns; :func:`build_cells` groups the rows into
+:class:`TableCell` s and refuses an incomplete grid or cells with different seeds (UserError).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from hsearch.errors import UserError
+from hsearch.results.feasibility import mean_accuracy
+
+__all__ = ["REQUIRED_COLUMNS", "TableCell", "build_cells", "read_table_csv"]
+
+REQUIRED_COLUMNS = ("width", "depth", "resolution", "seed", "accuracy", "status",
+                    "train_seconds", "macs", "params", "input_size", "network")
+#: The searched axes, in the table's column order.
+AXES = ("width", "depth", "resolution")
+
+
+@dataclass(frozen=True)
+class TableCell:
+    """One grid cell: its multipliers, per-seed results (in seed order) and its cost."""
+
+    index: tuple[int, int, int]
+    multipliers: tuple[float, float, float]
+    seeds: tuple[int, ...]
+    accs: tuple[float, ...]
+    statuses: tuple[str, ...]
+    seed_seconds: tuple[float, ...]
+    macs: int
+    params: int
+    input_size: int
+    network: str
+
+    @property
+    def acc_mean(self) -> float:
+        """Mean accuracy over the seeds (failed seeds count as their recorded 0.0)."""
+        return mean_accuracy(self.accs)
+
+    @property
+    def train_seconds(self) -> float:
+        """Training time of one evaluation: the seeds' recorded seconds, summed."""
+        return math.fsum(self.seed_seconds)
+
+
+
+def read_table_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        raise UserError(f"no table at {path} (make one with experiments/make_tabular.py)")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise UserError(f"{path}: not a NAS table, columns {missing} missing")
+        rows = list(reader)
+    if not rows:
+        raise UserError(f"{path}: the table is empty")
+    return rows
+
+
+def build_cells(rows, axes, path) -> dict[tuple[int, int, int], TableCell]:
+    position = {a: {v: i for i, v in enumerate(values)} for a, values in axes.items()}
+    grouped: dict[tuple[int, int, int], dict[int, dict[str, str]]] = {}
+    for r in rows:
+        index = tuple(position[a][float(r[a])] for a in AXES)
+        seed = int(r["seed"])
+        per_seed = grouped.setdefault(index, {})
+        if seed in per_seed:
+            raise UserError(f"{path}: cell {index} has seed {seed} twice")
+        per_seed[seed] = r
+    n_cells = math.prod(len(v) for v in axes.values())
+    if len(grouped) != n_cells:
+        raise UserError(f"{path}: {len(grouped)} of {n_cells} grid cells present; the grid "
+                        f"must be complete")
+    seed_sets = {tuple(sorted(s)) for s in grouped.values()}
+    if len(seed_sets) != 1:
+        raise UserError(f"{path}: cells have different seeds ({sorted(seed_sets)[:3]} ...); "
+                        f"finish or trim the table")
+    cells = {}
+    for index, per_seed in grouped.items():
+        seeds = tuple(sorted(per_seed))
+        ordered = [per_seed[s] for s in seeds]
+        first = ordered[0]
+        cells[index] = TableCell(
+            index=index, multipliers=tuple(axes[a][i] for a, i in zip(AXES, index)),
+            seeds=seeds, accs=tuple(float(r["accuracy"]) for r in ordered),
+            statuses=tuple(r["status"] for r in ordered),
+            seed_seconds=tuple(float(r["train_seconds"]) for r in ordered),
+            macs=int(first["macs"]), params=int(first["params"]),
+            input_size=int(first["input_size"]), network=first["network"])
+    return cells
