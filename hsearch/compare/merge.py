@@ -61,7 +61,8 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
         parts = [p / _dirname(label) for p, s in zip(paths, suites) if label in s["instances"]]
         _merge_problem(parts, out_dir / _dirname(label), command, echo)
     settings = dict(suites[0]["settings"])
-    settings["searchers"] = [n for s in suites for n in s["settings"]["searchers"]]
+    settings["searchers"] = list(dict.fromkeys(
+        n for s in suites for n in s["settings"]["searchers"]))
     settings["repeats"] = sorted({s["settings"]["repeats"] for s in suites})
     note = "Merged from: " + "; ".join(
         f"`{s.get('command') or p}` ({', '.join(s['settings']['searchers'])}: "

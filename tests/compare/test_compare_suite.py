@@ -191,6 +191,7 @@ def test_threshold_cli_runs_one_instance_and_keeps_the_summary_keys(tmp_path, ca
     (["--problem", "tabular", "--threshold", "1.5"], "`0 < threshold <= 1`"),
     (["--problem", "g06", "--threshold", "0.95"], "tabular problem only"),
     (["--problem", "suite", "--instances", "tabular@0.5"], "unknown suite instance"),
+    (["--problem", "tabular", "--max-proposals", "10"], "`--max-proposals >= budget`"),
 ])
 def test_bad_suite_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     out = tmp_path / "bad"
