@@ -38,6 +38,7 @@ from hsearch.workflows.settings import (
 
 DEMO_BUDGET = "2ep"
 DEMO_SEEDS = 4
+DEMO_BASELINE_SEEDS = 10
 DEMO_EVALS = 40
 
 
@@ -55,6 +56,7 @@ def demo_settings(racing: bool = False) -> NasSettings:
                                                 cutout=False)),
         budget=DEMO_BUDGET,
         seeds=DEMO_SEEDS,
+        baseline_seeds=DEMO_BASELINE_SEEDS,
         bounds=NasBounds(width=(0.5, 2.0), depth=(0.25, 2.0), resolution=(0.5, 2.0), step=0.125),
         search=SearchSettings(searcher="nomad", max_evals=DEMO_EVALS, seed=0),
         racing=RacingRule(enabled=racing, min_seeds=2),

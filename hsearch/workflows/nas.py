@@ -112,6 +112,23 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     return NasResult(run_dir, baseline, log.best(), log.rows, summarize_run(run_dir))
 
 
+def mean_uncertainty(accs, level: float = 0.95) -> dict:
+    """The standard error of the mean of ``accs`` and its Student-t ``level`` confidence interval
+    (``acc_sem``, ``acc_ci``; empty for fewer than 2 values): the threshold's own uncertainty."""
+    import math
+
+    from scipy.stats import t as student_t
+
+    from hsearch.train import summarize
+
+    if len(accs) < 2:
+        return {}
+    mean, std = summarize(accs)
+    sem = std / math.sqrt(len(accs))
+    half = float(student_t.ppf(0.5 + level / 2, len(accs) - 1)) * sem
+    return {"acc_sem": sem, "acc_ci": [mean - half, mean + half], "acc_ci_level": level}
+
+
 def _baseline(ctx, resume: bool, echo: bool) -> dict:
     """The baseline's accuracy and cost: from baseline.json, the settings, or measured now."""
     from hsearch.configs import write_atomic
@@ -128,12 +145,13 @@ def _baseline(ctx, resume: bool, echo: bool) -> dict:
                     "macs": cost.macs, "params": cost.params, "input_size": cost.resolution,
                     "measured": False}
     else:
+        seeds = tuple(range(settings.baseline_seeds or settings.seeds))
         if echo:
             print(f"baseline: {arch.model} width={arch.width:g} depth={arch.depth:g} "
-                  f"resolution={arch.resolution:g}, {settings.seeds} seeds x {settings.budget}",
+                  f"resolution={arch.resolution:g}, {len(seeds)} seeds x {settings.budget}",
                   flush=True)
-        rows = run_fixed(ctx.run_dir / BASELINE_DIR, ctx.spec, ctx.data, None,
-                         concurrency=1, resume=resume, echo=echo)
+        rows = run_fixed(ctx.run_dir / BASELINE_DIR, replace(ctx.spec, seeds=seeds), ctx.data,
+                         None, concurrency=1, resume=resume, echo=echo)
         done = [r for r in rows if r.get("status") == "ok"]
         if not done:
             raise RuntimeError(f"the baseline evaluation did not finish; see "
@@ -142,6 +160,7 @@ def _baseline(ctx, resume: bool, echo: bool) -> dict:
         baseline = {k: row.get(k) for k in ("acc_mean", "acc_std", "accs", "macs", "params",
                                             "input_size", "train_seconds", "n_failed")}
         baseline["measured"] = True
+        baseline.update(mean_uncertainty(baseline.get("accs") or []))
     baseline.update(model=arch.model, width=arch.width, depth=arch.depth,
                     resolution=arch.resolution, tolerance=settings.tolerance,
                     threshold=baseline["acc_mean"] - settings.tolerance)

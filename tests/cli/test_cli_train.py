@@ -49,7 +49,11 @@ def test_tiny_run_writes_result_json_and_tensorboard_events(tmp_path):
     assert [float(row[2]) for row in table] == [round(a, 4) for a in record["accs"]]
     assert [row[-1] for row in table] == record["subset_digests"]
     assert record["arch"] == {"model": "senet18", "width": 0.25, "depth": 0.5, "resolution": 0.5}
-    assert record["config"]["batch_size"] == 100 and record["config"]["lr"] == 0.042
+    # batch size from the flag, lr from the digits profile (SGD's scale)
+    assert record["config"]["batch_size"] == 100 and record["config"]["lr"] == 0.2
+    assert record["provenance"]["train.batch_size"] == "user"
+    assert record["provenance"]["train.lr"] == "profile:digits"
+    assert record["machine"]["torch_threads"] == 1 and record["machine"]["cpu_count"] >= 1
     assert record["config"]["augment"]["autoaugment"] is False
     assert record["budget"]["text"] == "1ep" and record["split"] == "val"
     assert record["data"]["sizes"] == {"train_per_class": 20, "val_per_class": 10,
