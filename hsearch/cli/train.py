@@ -9,6 +9,11 @@ sizes, code version, per-seed results, mean and std) and TensorBoard event files
 ``runs/x/seed_<s>/``; the per-seed table grows as the seeds finish. The paper's protocol is
 ``--budget 10m --seeds 10`` on ``--data cifar10``. An ``--out`` that holds a run already (even an
 interrupted one) is refused, as by the workflow commands: runs are never written over.
+
+Resolution, batch size, lr and augmentation not given as flags come from the data set's profile
+(hsearch.data.profiles); the ``defaults:`` line and ``result.json``'s ``provenance`` say where
+each came from, ``machine`` what it ran on. A budget too small to learn in (hsearch.train.
+learnability) is warned about once, on stderr, and kept in ``result.json``'s ``warnings``.
 """
 
 from __future__ import annotations

@@ -40,10 +40,10 @@ def machine_info(device: str | None = None) -> dict:
         "gpus": gpus,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
     }
     if device is not None:
         info["device"] = str(device)
     if torch.version.cuda and gpus:
-        info["cuda"] = torch.version.cuda
+        info["cuda"] = str(torch.version.cuda)
     return info

@@ -81,7 +81,7 @@ def test_machine_info_names_cpu_threads_and_torch():
     finally:
         torch.set_num_threads(before)
     assert info["torch_threads"] == 1 and info["device"] == "cpu"
-    assert info["cpu_count"] >= 1 and info["torch"] == torch.__version__
+    assert info["cpu_count"] >= 1 and info["torch"] == str(torch.__version__)
     assert isinstance(info["cpu"], str) and isinstance(info["gpus"], list)
     if torch.cuda.is_available():
         assert info["gpus"]
