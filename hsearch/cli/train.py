@@ -219,7 +219,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
 
     created = not out.exists()
-    warnings = _WarnOnce()
+    from hsearch.train.learnability import OnceFilter
+
+    warnings = OnceFilter()
     logging.getLogger("hsearch.train.learnability").addFilter(warnings)
     try:
         make_writable_dir(out)
@@ -267,25 +269,6 @@ def run(args: argparse.Namespace) -> int:
                  json.dumps(record, indent=2, default=_json_default) + "\n")
     print(f"wrote {out / RESULT_FILE} and TensorBoard events in {out}/seed_*")
     return 0 if summary.all_ok else 1
-
-
-class _WarnOnce(logging.Filter):
-    """Lets the first of equal warnings through (one per run, not one per seed) and keeps the
-    distinct messages for result.json."""
-
-    def __init__(self):
-        super().__init__()
-        self.messages: list[str] = []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        # Figures of a time budget's forecast differ a little between seeds: compare the text
-        # up to the first figure.
-        key = message.split(" allows ")[0]
-        if any(m.split(" allows ")[0] == key for m in self.messages):
-            return False
-        self.messages.append(message)
-        return True
 
 
 def format_provenance(arch, config, provenance: dict) -> str:

@@ -76,3 +76,21 @@ def warn_if_unlearnable(budget, n_train: int, batch_size: int, resolution: int,
         return ""
     logger.warning(message)
     return message
+
+
+class OnceFilter(logging.Filter):
+    """A filter for this module's logger that lets the first of equal warnings through (one per
+    command, not one per seed) and keeps the distinct ones in ``messages`` (for result.json)."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        # A time budget's forecast differs a little between seeds: compare up to the figures.
+        key = message.split(" allows ")[0]
+        if any(m.split(" allows ")[0] == key for m in self.messages):
+            return False
+        self.messages.append(message)
+        return True
