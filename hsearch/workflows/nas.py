@@ -114,7 +114,8 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
 
 def mean_uncertainty(accs, level: float = 0.95) -> dict:
     """The standard error of the mean of ``accs`` and its Student-t ``level`` confidence interval
-    (``acc_sem``, ``acc_ci``; empty for fewer than 2 values): the threshold's own uncertainty."""
+    (``acc_sem``, ``acc_ci`` clipped to [0, 1]; empty for fewer than 2 values): the threshold's
+    own uncertainty."""
     import math
 
     from scipy.stats import t as student_t
@@ -126,7 +127,9 @@ def mean_uncertainty(accs, level: float = 0.95) -> dict:
     mean, std = summarize(accs)
     sem = std / math.sqrt(len(accs))
     half = float(student_t.ppf(0.5 + level / 2, len(accs) - 1)) * sem
-    return {"acc_sem": sem, "acc_ci": [mean - half, mean + half], "acc_ci_level": level}
+    # clipped to [0, 1]: with few seeds the t-interval can pass the bounds of an accuracy
+    return {"acc_sem": sem, "acc_ci": [max(0.0, mean - half), min(1.0, mean + half)],
+            "acc_ci_level": level}
 
 
 def _baseline(ctx, resume: bool, echo: bool) -> dict:

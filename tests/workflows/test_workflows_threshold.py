@@ -19,9 +19,10 @@ def test_standard_error_and_t_interval_of_the_baseline_mean():
     std = math.sqrt(sum((a - 0.92) ** 2 for a in accs) / 3)
     assert u["acc_sem"] == pytest.approx(std / 2)
     low, high = u["acc_ci"]
-    assert (low + high) / 2 == pytest.approx(0.92)
-    assert (high - low) / 2 == pytest.approx(3.1824463 * std / 2, rel=1e-6)  # t(0.975, 3)
+    assert low == pytest.approx(0.92 - 3.1824463 * std / 2, rel=1e-6)  # t(0.975, 3)
+    assert high == 1.0  # 0.92 + 0.086 clipped to an accuracy's range
     assert mean_uncertainty([0.9]) == {}
+    assert mean_uncertainty([0.15, 0.27])["acc_ci"][0] == 0.0  # clipped, not negative
     line = _threshold_uncertainty({"accs": accs, **u})
     assert "baseline mean of 4 seeds: standard error 0.0271" in line and "95% CI [" in line
     assert _threshold_uncertainty({"accs": None}) == ""
