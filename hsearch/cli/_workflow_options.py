@@ -108,7 +108,14 @@ def add_nas_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--confidence", type=float, default=None,
                    help="racing: level of the prediction bound (default 0.95)")
     g.add_argument("--no-prune", action="store_true", default=None,
-                   help="train even configurations whose MACs cannot beat the best feasible")
+                   help="train even configurations whose objective cannot beat the best feasible")
+    g.add_argument("--objective", default=None,
+                   help="metric to minimise: macs (default), params or latency_ms (measured "
+                        "on the trial's device)")
+    g.add_argument("--constraint", action="append", default=None, metavar="'METRIC <= BOUND'",
+                   help="extra constraint beside the accuracy one, e.g. 'latency_ms <= 2.5' or "
+                        "'params <= 1e6' (metrics: macs, params, latency_ms, throughput_ips); "
+                        "repeatable")
 
 
 def check_address(args: argparse.Namespace) -> None:
@@ -156,6 +163,8 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
             "racing.enabled": args.racing, "racing.min_seeds": args.min_seeds,
             "racing.confidence": args.confidence,
             "prune": False if args.no_prune else None,
+            "objective": args.objective,
+            "constraints": tuple(args.constraint) if args.constraint else None,
         })
     return values
 

@@ -12,6 +12,9 @@ def register(subparsers) -> None:
                                           "its directory, and redraw its plots.")
     p.add_argument("run_dir", metavar="DIR", help="the run directory")
     p.add_argument("--no-plots", action="store_true", help="do not redraw the plots")
+    p.add_argument("--pareto", action="store_true",
+                   help="also print the Pareto front (accuracy, MACs, params, latency) with each "
+                        "evaluation's probability of being on it; rewrites pareto.csv")
     p.set_defaults(run=run)
 
 
@@ -25,5 +28,9 @@ def run(args: argparse.Namespace) -> int:
     text = summarize_run(args.run_dir)
     if not args.no_plots:
         redraw_plots(args.run_dir)
+    if args.pareto:
+        from hsearch.workflows.report import pareto_text
+
+        text += "\n" + pareto_text(args.run_dir)
     print(text)
     return 0

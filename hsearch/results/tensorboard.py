@@ -15,7 +15,9 @@ class SearchProgressWriter:
     Tags: ``search/objective``, ``search/best_feasible_objective`` (from the first feasible
     evaluation on), ``search/feasible`` (0/1) and ``search/constraint/<name>`` for each constraint;
     a row without a result logs ``search/failed`` (status failed or error) or ``search/<status>``
-    (e.g. ``search/screened``): only failures are called failed.
+    (e.g. ``search/screened``): only failures are called failed. For a timed network
+    (hsearch.hardware): ``search/latency_ms``, ``search/latency_ms_iqr`` and
+    ``search/throughput_ips`` (logged for pruned evaluations too: known before training).
     ``best``: the best feasible objective already reached (a resumed run's writer continues it).
     """
 
@@ -33,6 +35,9 @@ class SearchProgressWriter:
         """Log one evaluation row (needs ``eval_id``; a row without a result logs one tag)."""
         step = int(row["eval_id"])
         objective = row.get("objective")
+        for key in ("latency_ms", "latency_ms_iqr", "throughput_ips"):
+            if is_finite_number(row.get(key)):
+                self._writer.add_scalar(f"search/{key}", float(row[key]), step)
         if row.get("status") != STATUS_OK or not is_finite_number(objective):
             status = row.get("status") or STATUS_OK
             tag = "failed" if status in FAILURE_STATUSES or status == STATUS_OK else status

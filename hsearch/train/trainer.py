@@ -5,9 +5,12 @@ as one uint8 tensor, batches are cut from a seeded permutation and augmented on 
 (hsearch.data.BatchAugmenter), normalisation happens on the batch, and only training is on the
 clock -- warm-up/compilation, per-epoch evaluation and reporting are off it.
 
-Timing: the clock is read before every step (synchronising the GPU first, so it measures finished
-work). A time budget lets a step start only while the on-clock time is below the budget, so a run
-ends less than one step past it; the excess is recorded as ``overrun_seconds``. An epoch budget
+Timing: the clock is read before every step. On CPU a finished step is finished work; on CUDA the
+host waits before each read only for the step before the last one (hsearch.train.device.LossCheck:
+one step stays in flight, so the GPU never idles while the host plans the next step), and the
+clock synchronises fully when it pauses. A time budget lets a step start only while the on-clock
+time is below the budget, so a run ends less than one step past it on CPU (two on CUDA); the excess
+is recorded as ``overrun_seconds``. An epoch budget
 runs a fixed number of steps. The learning rate follows budget progress (LRSchedule) and reaches
 its floor exactly when the budget is spent.
 
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
@@ -31,6 +33,7 @@ from torch import nn
 from hsearch.errors import UserError
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.config import TrainConfig
+from hsearch.train.device import LossCheck, compile_model, default_bf16, release_memory
 from hsearch.train.learnability import warn_if_unlearnable
 from hsearch.train.optim import build_optimizer
 
@@ -123,9 +126,9 @@ class TrainResult:
         failed (a diverged model is not scored).
     train_seconds: on-clock training time, up to the end of the last step.
     overrun_seconds: train_seconds beyond a time budget (0 for epoch budgets); less than the last
-        step's time by construction.
+        step's time by construction on CPU, the last two steps' on CUDA.
     step_seconds: on-clock time of every step, in order (from the clock check before the step to
-        the finished step).
+        the finished step; on CUDA to the next check, one step late: the same in steady state).
     history: the per-epoch metrics also sent to the report callback.
     """
 
@@ -170,7 +173,7 @@ def _sync_function(device: torch.device) -> Callable[[], None]:
 
 
 class _Clock:
-    """On-clock seconds: perf_counter after a device synchronise, with pause/resume."""
+    """On-clock seconds (perf_counter), with pause/resume; both synchronise the device."""
 
     def __init__(self, sync: Callable[[], None]):
         self._sync = sync
@@ -182,14 +185,16 @@ class _Clock:
         self._since = time.perf_counter()
 
     def pause(self) -> float:
+        self._sync()
         self._spent = self.elapsed()
         self._since = None
         return self._spent
 
     def elapsed(self) -> float:
+        """On-clock seconds now, without synchronising: the step loop waits for the device itself
+        (LossCheck) before it reads the clock; pause() synchronises."""
         if self._since is None:
             return self._spent
-        self._sync()
         return self._spent + (time.perf_counter() - self._since)
 
 
@@ -226,10 +231,11 @@ def evaluate_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tens
                       channels_last: bool | None = None) -> float:
     """Top-1 accuracy of ``model`` (eval mode, no grad) on uint8 ``images``; restores train mode.
 
-    Runs on the device of ``images``; ``bf16=None`` means "on CUDA", ``channels_last=None`` on.
+    Runs on the device of ``images``; ``bf16=None`` means hsearch.train.device.default_bf16
+    (CUDA with compute capability >= 8), ``channels_last=None`` on.
     """
     device = images.device
-    bf16 = device.type == "cuda" if bf16 is None else bf16
+    bf16 = default_bf16(device) if bf16 is None else bf16
     channels_last = True if channels_last is None else channels_last
     normalize = _Normalize(mean, std, device, channels_last)
     was_training = model.training
@@ -251,7 +257,8 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
     """Train ``model`` on ``data`` within ``budget``; return the final model's evaluation.
 
     model: any classifier taking normalised float [B, 3, R, R]; trained in place, on ``device``
-        (None: CUDA when available), in channels_last, with bf16 autocast on CUDA.
+        (None: CUDA when available), in channels_last, with bf16 autocast on CUDA GPUs of compute
+        capability >= 8 (config.bf16 None; hsearch.train.device.default_bf16).
     data: TrainData (moved to ``device`` when not there yet).
     report: called as ``report(**metrics)`` after every epoch, off the clock, with epoch, step,
         epochs, loss, train_acc, val_acc (None when config.eval_each_epoch is off), lr (the
@@ -261,9 +268,12 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
         initialisation is the caller's (see train_one_seed).
 
     A non-finite loss stops the run with status "diverged" and a CUDA out-of-memory error with
-    status "oom"; neither raises. The model trains with the caller's torch CPU thread count
-    (torch.set_num_threads); on CPU, batch preparation (cut, augment, normalise) uses at most
-    ``config.augment_threads`` of them. The count is the caller's again after the call.
+    status "oom"; neither raises. After an out-of-memory error the run's tensors (optimiser
+    state, activations, batches) are released and the device cache emptied before returning, so
+    processes sharing the GPU get the memory back (only the model's parameters remain). The
+    model trains with the caller's torch CPU thread count (torch.set_num_threads); on CPU, batch
+    preparation (cut, augment, normalise) uses at most ``config.augment_threads`` of them. The
+    count is the caller's again after the call.
     """
     budget = parse_budget(budget)
     device = resolve_device(device)
@@ -271,6 +281,7 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
     progress = _Progress()
     fork_devices = [device.index or 0] if device.type == "cuda" else []
     cudnn_benchmark = torch.backends.cudnn.benchmark
+    oom_message = None
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(derive_seed(seed, 0))
         try:
@@ -279,14 +290,18 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
             status, message, accuracy = _train(model, data, config, budget, report, device, seed,
                                                progress)
         except torch.OutOfMemoryError as exc:
-            status, message, accuracy = OOM, str(exc).splitlines()[0], 0.0
-            logger.warning("training ran out of device memory after %d steps: %s", progress.steps,
-                           message)
-            model.zero_grad(set_to_none=True)
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
+            # Only the message leaves this block: the traceback holds _train's frames, and with
+            # them the optimiser state, activations and batch; they must be gone before the
+            # cache is emptied (below), else the memory stays in PyTorch's cache.
+            oom_message = str(exc).splitlines()[0] if str(exc) else "out of memory"
         finally:
             torch.backends.cudnn.benchmark = cudnn_benchmark
+    if oom_message is not None:
+        status, message, accuracy = OOM, oom_message, 0.0
+        model.zero_grad(set_to_none=True)
+        left = release_memory(device)
+        logger.warning("training ran out of device memory after %d steps: %s (released; %.1f MiB "
+                       "still allocated on %s)", progress.steps, message, left / 2**20, device)
     n = data.train_images.shape[0]
     batch = min(config.batch_size, n)
     overrun = max(0.0, progress.train_seconds - budget.amount) if budget.is_time else 0.0
@@ -318,14 +333,13 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
     """The training loop proper; returns (status, message, final accuracy)."""
     from hsearch.data import BatchAugmenter
 
-    on_cuda = device.type == "cuda"
     channels_last = True if config.channels_last is None else config.channels_last
-    bf16 = on_cuda if config.bf16 is None else config.bf16
+    bf16 = default_bf16(device) if config.bf16 is None else config.bf16
 
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     model.train()
-    step_model = torch.compile(model) if config.compile else model
+    step_model = compile_model(model) if config.compile else model
     optimizer = build_optimizer(model.parameters(), config)
     schedule = LRSchedule(config.lr, config.warmup_fraction, config.final_lr_fraction,
                           kind=config.schedule)
@@ -374,6 +388,7 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
                         if config.warmup_passes and not config.compile else None)
 
     clock = _Clock(sync)
+    losses = LossCheck(device)
     status, message = OK, ""
     epoch = _EpochStats(device)
 
@@ -403,9 +418,26 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
             report(**metrics)
         progress.eval_seconds += time.perf_counter() - off_start
 
+    def diverged(found: tuple[int, float] | None) -> bool:
+        nonlocal status, message
+        if found is None:
+            return False
+        status = DIVERGED
+        message = f"non-finite training loss {found[1]} at step {found[0]}"
+        logger.warning("training diverged: %s", message)
+        return True
+
+    def pause_clock() -> None:
+        """Pause the clock (a full device sync); on CUDA the step still in flight ends only now,
+        so its time joins the last step's (on CPU the last step ended at train_seconds)."""
+        paused = clock.pause()
+        if losses.lagged and progress.step_seconds and paused > progress.train_seconds:
+            progress.step_seconds[-1] += paused - progress.train_seconds
+            progress.train_seconds = paused
+
     clock.resume()
     while True:
-        t0 = clock.elapsed()
+        t0 = clock.elapsed()  # no device sync: LossCheck waited for the step before the last
         if budget.is_time and t0 >= budget.amount:
             break  # the deadline: no step may start past it
         if total_steps is not None and progress.steps >= total_steps:
@@ -419,24 +451,23 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
         loss, logits = forward_backward(x, y)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        loss_value = loss.item()  # also the per-step synchronisation on CUDA
+        found = losses.after_step(progress.steps + 1, loss)  # CPU: this step; CUDA: the one before
         t1 = clock.elapsed()
         progress.step_seconds.append(t1 - t0)
         progress.train_seconds = t1
         progress.steps += 1
-        if not math.isfinite(loss_value):
-            status = DIVERGED
-            message = f"non-finite training loss {loss_value} at step {progress.steps}"
-            logger.warning("training diverged: %s", message)
+        if diverged(found):
             break
         epoch.add(loss, logits, y)
         if progress.steps * batch >= (epoch.number + 1) * n:  # this step completed an epoch
-            clock.pause()
+            pause_clock()
+            if diverged(losses.drain()):
+                break
             end_epoch(epoch.number + 1)
             epoch.next(progress.train_seconds)
             clock.resume()
-    clock.pause()
-    if status == OK and epoch.steps:
+    pause_clock()
+    if status == OK and not diverged(losses.drain()) and epoch.steps:
         end_epoch(epoch.number + 1)  # the last, partial epoch
 
     progress.final_lr = schedule(budget.progress(progress.train_seconds, progress.steps, total_steps))

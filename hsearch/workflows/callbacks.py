@@ -41,6 +41,10 @@ from hsearch.workflows.trial import (
 
 logger = logging.getLogger(__name__)
 
+#: The latency figures a timed trial reports (hsearch.hardware.Latency.metrics), kept as columns.
+LATENCY_COLUMNS = ("latency_ms", "latency_ms_iqr", "throughput_ips", "latency_samples_ms",
+                   "latency_device", "latency_threads", "latency_dtype", "latency_seconds",
+                   "latency_cached")
 PLOT_INTERVAL_S = 5.0  # plots are redrawn at most this often while a run goes on, and at its end
 
 
@@ -239,7 +243,8 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
     keys = ("acc_mean", "acc_std", "macs", "macs_ratio", "params", "input_size", "acc_gap",
             "penalized", "accs", "seeds", "seed_statuses", "seed_seconds", "seed_nodes",
             "seeds_done", "seeds_total", "seeds_trained", "seeds_reused", "seed_runs_saved",
-            "n_failed", "train_seconds", "wall_seconds")
+            "n_failed", "train_seconds", "wall_seconds", "gpu_share")
+    keys += tuple(k for k in LATENCY_COLUMNS if k in result)  # when the network was timed
     for key in keys:
         row[key] = result.get(key)
     for key in ("acc_mean", "acc_std", "acc_gap", "penalized"):
@@ -268,16 +273,18 @@ def as_search_row(row: Mapping[str, Any]) -> dict:
 
 def write_plots(run_dir: str | Path, rows: Sequence[Mapping], objective: str, mode: str,
                 baseline: Mapping[str, Any] | None = None) -> None:
-    """``progress.png`` (best feasible objective vs evaluation) and ``pareto.png`` (accuracy vs
-    MACs over all evaluations, non-dominated set highlighted) from evaluation rows."""
-    from hsearch.results import plot_pareto, plot_progress
+    """``progress.png`` (best feasible objective vs evaluation), ``pareto.csv`` and
+    ``pareto.png`` (the multi-dimensional front with p_front, hsearch.results.pareto)."""
+    from hsearch.results import plot_progress
+    from hsearch.results.pareto import write_pareto
 
     run_dir = Path(run_dir)
-    label = {"macs": "MACs", "acc_mean": "mean accuracy"}.get(objective, objective)
+    label = {"macs": "MACs", "acc_mean": "mean accuracy", "params": "parameters",
+             "latency_ms": "latency (ms)"}.get(objective, objective)
     reference = baseline.get(objective) if baseline else None
     plot_progress([as_search_row(r) for r in rows], run_dir / "progress.png", mode=mode,
                   objective_label=label, baseline=reference)
-    plot_pareto(rows, run_dir / "pareto.png", cost="macs", score="acc_mean", baseline=baseline)
+    write_pareto(run_dir, rows, baseline=baseline)
 
 
 def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
@@ -291,6 +298,8 @@ def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
     if row.get("macs") is not None:
         ratio = f" ({row['macs_ratio']:.2f}x)" if row.get("macs_ratio") is not None else ""
         parts.append(f"{_mega(row['macs'])} MACs{ratio}")
+    if isinstance(row.get("latency_ms"), (int, float)):
+        parts.append(f"{row['latency_ms']:.2f} ms")
     status = row.get("status")
     if row.get("acc_mean") is not None:
         partial = (f" ({row.get('seeds_done')}/{row.get('seeds_total')} seeds)"
@@ -298,7 +307,8 @@ def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
         parts.append(f"acc {row['acc_mean']:.3f} ± {row.get('acc_std') or 0.0:.3f}{partial}")
     verdicts = {OK: "feasible" if row.get("feasible") else "infeasible",
                 REJECTED: f"rejected by racing ({row.get('seed_runs_saved')} seed-runs saved)",
-                PRUNED: "pruned: MACs not below the best feasible"}
+                PRUNED: f"pruned: cannot beat the best feasible "
+                        f"{'MACs' if objective == 'macs' else objective}"}
     verdict = verdicts.get(status, status or "?")
     if status == OK and row.get("acc_gap") is None:
         verdict = "ok"

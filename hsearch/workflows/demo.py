@@ -10,6 +10,9 @@ baseline's mean accuracy with fewer MACs?
   evaluation is trained on ``DEMO_SEEDS`` seeds (subsets of 100 training and 30 validation
   images per class), and the baseline's first ``DEMO_SEEDS`` seeds are reused as its own
   search evaluation. The summary gives the threshold's standard error and 95% t-interval.
+* every network is timed before it trains (batch-1 latency and throughput on the trial's CPU
+  thread, hsearch.hardware); the summary names the fastest network that meets the accuracy
+  threshold beside the smallest, and pareto.csv/png hold the noise-aware front.
 * search: NOMAD over width x[0.5, 2], depth x[0.25, 2] and resolution x[0.5, 2] (8 to 24 px) on
   a grid of 0.125, ``DEMO_EVALS`` evaluations, 2 one-CPU trials at once; pruning on (anything at
   least as large as the best feasible network is not trained), racing off (``racing=True``).

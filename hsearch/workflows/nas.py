@@ -11,9 +11,12 @@ Steps of :func:`run_nas`:
 1. the baseline's accuracy: given (``baseline_acc``) or measured on the K seeds (a one-trial run
    in ``<run>/baseline``); ``<run>/baseline.json`` keeps it. Its seeds go to the run's seed
    cache, so the search's first evaluation (x0) reuses them instead of training them again;
-2. the search: NOMAD (default) gets the objective ``macs`` and the constraint ``acc_gap =
-   threshold - acc_mean <= 0``; any other searcher minimises ``penalized`` (the rule is in
-   hsearch.workflows.trial). With ``prune`` a configuration whose MACs are not below the best
+2. the search: NOMAD (default) gets the objective (``settings.objective``: ``macs``, ``params``
+   or ``latency_ms``), the constraint ``acc_gap = threshold - acc_mean <= 0`` and any extra
+   ``settings.constraints`` (``"latency_ms <= 2.5"``); any other searcher minimises
+   ``penalized`` (the rule is in hsearch.workflows.trial). Every network is timed before it
+   trains (hsearch.hardware) unless ``settings.latency`` is off and nothing needs it. With
+   ``prune`` a configuration whose objective is not below the best
    feasible so far is not trained (hsearch.workflows.pruning; recorded as "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
 3. the summary (hsearch.workflows.report), also written to ``<run>/summary.txt``.
@@ -33,6 +36,8 @@ logger = logging.getLogger(__name__)
 VARIABLES = ("width", "depth", "resolution")
 BASELINE_DIR = "baseline"
 BASELINE_FILE = "baseline.json"
+LATENCY_KEYS = ("latency_ms", "latency_ms_iqr", "latency_samples_ms", "throughput_ips",
+                "latency_device", "latency_threads", "latency_dtype")
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,15 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
 
     ctx = open_run(workflow, settings, run_dir, resume)
     run_dir = ctx.run_dir
-    baseline = _baseline(ctx, resume, echo)
+    objective = settings.objective
+    timed = _latency_settings(settings)
+    baseline = _baseline(ctx, resume, echo, replace(ctx.spec, latency=timed))
     threshold = baseline["acc_mean"] - settings.tolerance
     spec = replace(ctx.spec, threshold=threshold, baseline_macs=float(baseline["macs"]),
                    penalty=settings.search.penalty, racing=settings.racing,
-                   cost_report=settings.prune)
+                   cost_report=settings.prune, latency=timed, objective=objective,
+                   baseline_objective=_positive(baseline.get(objective)),
+                   constraints=settings.constraints)
     space = nas_space(settings.bounds)
     searched = [name for name in VARIABLES if not isinstance(space[name], float)]
     if not searched:
@@ -91,23 +100,24 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     made = make_searcher(search.searcher, SearchRequest(
         points_to_evaluate=(x0,), max_evals=search.max_evals,
         max_concurrent=settings.resources.concurrency, seed=search.seed,
-        constraints=("acc_gap",), constraint_type=search.constraint_type,
+        constraints=("acc_gap", *settings.constraints), constraint_type=search.constraint_type,
         nomad_params=search.nomad_params))
-    metric = "macs" if made.handles_constraints else "penalized"
+    metric = objective if made.handles_constraints else "penalized"
     if echo:
-        how = "" if made.handles_constraints else " = MACs/baseline + penalty x shortfall"
+        how = "" if made.handles_constraints else f" = {objective}/baseline + penalty x shortfall"
+        extra = "".join(f", {c}" for c in settings.constraints)
         print(f"search: {search.searcher} over {', '.join(searched)} (minimise {metric}{how} "
-              f"s.t. acc_mean >= {threshold:.4f}), {search.max_evals} evaluations, "
+              f"s.t. acc_mean >= {threshold:.4f}{extra}), {search.max_evals} evaluations, "
               f"{settings.resources.concurrency} at once", flush=True)
     job = TuneJob(
         run_dir=run_dir, spec=spec, param_space=space, search_alg=made.algorithm, metric=metric,
         mode="min", num_samples=search.max_evals, concurrency=settings.resources.concurrency,
-        scheduler=IncumbentPruner("macs") if settings.prune else None,
-        callbacks=[RecorderCallback(run_dir, spec, "macs", "min", VARIABLES,
+        scheduler=IncumbentPruner(objective, settings.constraints) if settings.prune else None,
+        callbacks=[RecorderCallback(run_dir, spec, objective, "min", VARIABLES,
                                     total=search.max_evals, baseline=baseline, echo=echo)],
     )
     run_job(job, ctx.data, resume=resume)
-    log = EvaluationLog(run_dir, "macs", "min")
+    log = EvaluationLog(run_dir, objective, "min")
     write_summary(run_dir)
     return NasResult(run_dir, baseline, log.best(), log.rows, summarize_run(run_dir))
 
@@ -132,8 +142,23 @@ def mean_uncertainty(accs, level: float = 0.95) -> dict:
             "acc_ci_level": level}
 
 
-def _baseline(ctx, resume: bool, echo: bool) -> dict:
-    """The baseline's accuracy and cost: from baseline.json, the settings, or measured now."""
+def _latency_settings(settings: NasSettings):
+    """How trials time their network (hsearch.hardware), or None when nothing needs it."""
+    from hsearch.hardware import LatencySettings
+    from hsearch.workflows.objectives import needs_latency
+
+    if settings.latency or needs_latency(settings.objective, settings.constraints):
+        return LatencySettings()
+    return None
+
+
+def _positive(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
+    """The baseline's accuracy and cost: from baseline.json, the settings, or measured now
+    (``spec``: the TrialSpec to measure it with, default the run's)."""
     from hsearch.configs import write_atomic
     from hsearch.workflows.context import run_fixed
 
@@ -147,14 +172,22 @@ def _baseline(ctx, resume: bool, echo: bool) -> dict:
         baseline = {"acc_mean": settings.baseline_acc, "acc_std": None, "accs": None,
                     "macs": cost.macs, "params": cost.params, "input_size": cost.resolution,
                     "measured": False}
+        timing = getattr(spec, "latency", None)
+        if timing is not None:  # timed here, as a trial would (same device, threads, cache)
+            from hsearch.hardware import network_latency
+
+            latency, _ = network_latency(arch, ctx.dataset.num_classes, spec.device,
+                                         Path(spec.cache_dir) / "latency" if spec.cache_dir
+                                         else None, spec.threads, timing)
+            baseline.update(latency.metrics())
     else:
         seeds = tuple(range(settings.baseline_seeds or settings.seeds))
         if echo:
             print(f"baseline: {arch.model} width={arch.width:g} depth={arch.depth:g} "
                   f"resolution={arch.resolution:g}, {len(seeds)} seeds x {settings.budget}",
                   flush=True)
-        rows = run_fixed(ctx.run_dir / BASELINE_DIR, replace(ctx.spec, seeds=seeds), ctx.data,
-                         None, concurrency=1, resume=resume, echo=echo)
+        rows = run_fixed(ctx.run_dir / BASELINE_DIR, replace(spec or ctx.spec, seeds=seeds),
+                         ctx.data, None, concurrency=1, resume=resume, echo=echo)
         done = [r for r in rows if r.get("status") == "ok"]
         if not done:
             raise RuntimeError(f"the baseline evaluation did not finish; see "
@@ -162,6 +195,7 @@ def _baseline(ctx, resume: bool, echo: bool) -> dict:
         row = done[-1]
         baseline = {k: row.get(k) for k in ("acc_mean", "acc_std", "accs", "macs", "params",
                                             "input_size", "train_seconds", "n_failed")}
+        baseline.update({k: row[k] for k in LATENCY_KEYS if row.get(k) is not None})
         baseline["measured"] = True
         baseline.update(mean_uncertainty(baseline.get("accs") or []))
     baseline.update(model=arch.model, width=arch.width, depth=arch.depth,

@@ -8,6 +8,11 @@ ends with that report as its last result, which says ``acc_gap = threshold`` (no
 accuracy 0), so every searcher is told the configuration is infeasible; the run's recorder marks
 it ``pruned``. NOMAD's logic is unchanged: it sees one more infeasible point.
 
+Constraints on metrics known before training (``constraints``, e.g. ``"params <= 1e6"``, see
+hsearch.workflows.objectives) are decided at the same report: a configuration that breaks one is
+infeasible whatever it would score, so it is stopped too (before training, even before any
+feasible configuration is known).
+
 The pruner keeps no state: the incumbent is recomputed from the finished trials Tune holds (their
 last results), so it is right after ``Tuner.restore`` too.
 """
@@ -25,14 +30,19 @@ class IncumbentPruner(FIFOScheduler):
 
     Args:
         cost: the reported cost metric (minimised), default ``"macs"``.
+        constraints: constraint strings on metrics in the cost report; a trial breaking one is
+            stopped there too.
     """
 
     # One result at a time: the decision must come before the trial starts training.
     _supports_buffered_results = False
 
-    def __init__(self, cost: str = "macs"):
+    def __init__(self, cost: str = "macs", constraints: tuple[str, ...] = ()):
         super().__init__()
+        from hsearch.search.constraints import parse_constraints
+
         self.cost = cost
+        self.constraints = parse_constraints(constraints)
 
     def incumbent(self, tune_controller, exclude: Trial | None = None) -> float | None:
         """The lowest cost among finished, successful, feasible trials (None if none)."""
@@ -51,6 +61,10 @@ class IncumbentPruner(FIFOScheduler):
     def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
         if result.get("status") != COST:
             return TrialScheduler.CONTINUE
+        for constraint in self.constraints:
+            c = constraint.value(result)
+            if c is not None and c > 0:
+                return TrialScheduler.STOP
         best = self.incumbent(tune_controller, exclude=trial)
         value = result.get(self.cost)
         if best is not None and isinstance(value, (int, float)) and value >= best:

@@ -23,6 +23,7 @@ def summarize_run(run_dir: str | Path) -> str:
     run_dir = Path(run_dir)
     workflow, settings, document = load_run_settings(run_dir)
     objective, mode = OBJECTIVES[workflow]
+    objective = getattr(settings, "objective", objective)  # NAS: macs, params or latency_ms
     has_rows = (run_dir / "evaluations.csv").exists()
     log = EvaluationLog(run_dir, objective, mode) if has_rows else None
     rows = log.rows if log is not None else []
@@ -42,7 +43,7 @@ def summarize_run(run_dir: str | Path) -> str:
         lines += _evaluate_lines(settings, rows)
     lines += _count_lines(rows, settings.seeds)
     files = [name for name in ("evaluations.csv", "best.json", "progress.png", "pareto.png",
-                               "table.csv") if (run_dir / name).exists()]
+                               "pareto.csv", "table.csv") if (run_dir / name).exists()]
     if files:
         lines.append(f"results   {run_dir}/{{{','.join(files)}}}")
     lines.append(f"tensorboard --logdir {run_dir}")
@@ -58,14 +59,29 @@ def redraw_plots(run_dir: str | Path) -> None:
     from hsearch.workflows.nas import BASELINE_FILE
 
     run_dir = Path(run_dir)
-    workflow, _, _ = load_run_settings(run_dir)
+    workflow, settings, _ = load_run_settings(run_dir)
     csv_path = run_dir / "evaluations.csv"
     if not csv_path.exists():
         return
     objective, mode = OBJECTIVES[workflow]
+    objective = getattr(settings, "objective", objective)
     baseline_path = run_dir / BASELINE_FILE
     baseline = json.loads(baseline_path.read_text()) if baseline_path.exists() else None
     write_plots(run_dir, read_rows(csv_path), objective, mode, baseline)
+
+
+def pareto_text(run_dir: str | Path) -> str:
+    """The Pareto table of a run (hsearch.results.pareto), ``pareto.csv`` rewritten from
+    ``evaluations.csv`` (no plot drawn)."""
+    from hsearch.results import read_rows
+    from hsearch.results.pareto import format_pareto, pareto_table, write_pareto_csv
+
+    csv_path = Path(run_dir) / "evaluations.csv"
+    if not csv_path.exists():
+        return "pareto    no evaluation yet"
+    table = pareto_table(read_rows(csv_path))
+    write_pareto_csv(run_dir, table)
+    return format_pareto(table)
 
 
 def write_summary(run_dir: str | Path) -> str:
@@ -130,10 +146,16 @@ def _nas_lines(run_dir: Path, settings, rows, best) -> list[str]:
     lines.append(f"baseline  {arch}: {_acc(baseline)} ({how}), {baseline['macs'] / 1e6:.2f}M MACs")
     lines.append(f"threshold acc_mean >= {baseline['threshold']:.4f}"
                  + (f" (tolerance {baseline['tolerance']:g})" if baseline.get("tolerance") else "")
+                 + "".join(f", {c}" for c in getattr(settings, "constraints", ()))
+                 + f"; minimising {getattr(settings, 'objective', 'macs')}"
                  + _threshold_uncertainty(baseline))
+    from hsearch.workflows.report_metrics import metric_lines
+
+    more = metric_lines(rows, baseline, getattr(settings, "objective", "macs"),
+                        getattr(settings, "constraints", ()))
     if best is None:
         lines.append("best      no feasible configuration found")
-        return lines
+        return lines + more
     mults = " ".join(f"{name} x{best[name]:.3f}" for name in ("width", "depth", "resolution")
                      if best.get(name) is not None)
     arch = _arch_text(best["arch_model"], best["arch_width"], best["arch_depth"],
@@ -142,7 +164,7 @@ def _nas_lines(run_dir: Path, settings, rows, best) -> list[str]:
     ratio = best["macs"] / baseline["macs"] if baseline.get("macs") else float("nan")
     lines.append(f"          {best['macs'] / 1e6:.2f}M MACs = {ratio:.2f}x the baseline's "
                  f"{baseline['macs'] / 1e6:.2f}M; {_acc(best)} vs baseline {_acc(baseline)[4:]}")
-    return lines
+    return lines + more
 
 
 def _threshold_uncertainty(baseline: Mapping) -> str:

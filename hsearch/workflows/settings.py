@@ -237,7 +237,11 @@ class NasSettings(RunSettings):
     arch: the baseline (x0 of the search). baseline_acc: None measures it first (K seeds);
     its evaluation is then reused as the search's first evaluation. racing: early rejection of
     hopeless configurations (hsearch.workflows.racing). prune: skip training configurations
-    whose MACs are not below the best feasible found so far (recorded as "pruned").
+    whose objective is not below the best feasible found so far (recorded as "pruned").
+    objective: the metric minimised, ``macs``, ``params`` or ``latency_ms``; constraints: extra
+    ``"METRIC <= BOUND"`` strings beside the accuracy one (hsearch.workflows.objectives).
+    latency: time every network before training (hsearch.hardware; needed, and forced, when the
+    objective or a constraint is a timed metric).
     baseline_seeds: seeds 0..B-1 the baseline is measured on (None: ``seeds``); more than
     ``seeds`` makes the threshold steadier (it is trained once), and the first ``seeds`` of
     them are reused as the baseline's search evaluation.
@@ -250,9 +254,22 @@ class NasSettings(RunSettings):
     search: SearchSettings = field(default_factory=SearchSettings)
     racing: RacingRule = field(default_factory=RacingRule)
     prune: bool = True
+    objective: str = "macs"
+    constraints: tuple[str, ...] = ()
+    latency: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        from hsearch.workflows.objectives import check_constraints, check_objective
+
+        check_objective(self.objective)
+        if isinstance(self.constraints, str):  # one constraint written without a list
+            object.__setattr__(self, "constraints", (self.constraints,))
+        object.__setattr__(self, "constraints", check_constraints(self.constraints))
+        bound = [c for c in self.constraints if c.split()[0] == self.objective]
+        if bound:
+            raise UserError(f"constraint {bound[0]!r} is on the objective {self.objective!r} "
+                            f"itself; constrain another metric or pick another --objective")
         if self.baseline_acc is not None and not 0.0 <= self.baseline_acc <= 1.0:
             raise UserError(f"`0 <= baseline_acc <= 1` must hold, but got "
                             f"baseline_acc={self.baseline_acc!r}")

@@ -28,7 +28,13 @@ has an accuracy ``threshold`` (NAS), the constraint value ``acc_gap = threshold 
     ``penalized = macs_ratio + penalty * max(0, acc_gap)``
 
 the objective of searchers without constraint support (one rule for all of them: each
-accuracy point short of the threshold costs ``penalty / 100`` baselines' worth of MACs). Before
+accuracy point short of the threshold costs ``penalty / 100`` baselines' worth of MACs). With
+another objective (``spec.objective``, e.g. ``latency_ms``) its ratio to the baseline's replaces
+``macs_ratio``, and each extra constraint (``spec.constraints``, e.g. ``params <= 1e6``) adds
+``penalty`` times its violation as a fraction of its bound; ``feasible`` needs them all met.
+With ``spec.latency`` the network is timed before training (hsearch.hardware; ``latency_ms``,
+``latency_ms_iqr``, ``latency_samples_ms``, ``throughput_ips``, ``latency_device``,
+``latency_threads``, ``latency_dtype``, ``latency_seconds``, ``latency_cached``). Before
 training (the cost report) the accuracy counts as 0, so ``acc_gap = threshold`` there: a trial
 stopped at that point is infeasible for every searcher.
 
@@ -42,6 +48,14 @@ the baseline) reuses those seeds (``seeds_reused``).
 
 Seeds in parallel train the same subsets from the same initialisations as seeds in sequence; the
 results differ only where training itself is not deterministic (time budgets, GPUs).
+
+GPUs: a seed task with GPUs runs in a fresh worker process (``max_calls=1``): CUDA reads
+``CUDA_VISIBLE_DEVICES`` once per process, so a reused worker would train its next seed on the
+GPU it saw first, whatever Ray assigned. A fractional GPU per seed (``gpus_per_seed < 1``) shares
+the device with other seeds: a time budget then counts time spent waiting behind their kernels,
+so results depend on the neighbours (a warning says so); the share is reported (``gpu_share``)
+and is part of the seed-cache key. Seed workers limit Inductor to one compile worker
+(hsearch.train.device.limit_compile_threads).
 
 Failures: a seed that diverges (non-finite loss) or runs out of device memory is a failed seed
 (hsearch.train; it counts as accuracy 0 in the mean). A trial whose every seed failed ends with
@@ -80,7 +94,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.racing import RacingRule, finished_prefix
 
 logger = logging.getLogger(__name__)
@@ -132,6 +146,11 @@ class TrialSpec:
     hsearch.workflows.settings.ResourceSettings).
     cache_dir: where finished seeds are kept (None: nowhere).
     faults: a fault-rules file (tests only, see the module docstring); None in real runs.
+    objective: the minimised metric (hsearch.workflows.objectives; ``penalized`` divides it by
+    ``baseline_objective``, default ``baseline_macs``). constraints: extra constraint strings on
+    metrics known before training (``"latency_ms <= 2.5"``), part of ``feasible`` and
+    ``penalized``. latency: hsearch.hardware.LatencySettings to time the network before
+    training (None: not timed).
     """
 
     arch: Architecture
@@ -151,6 +170,10 @@ class TrialSpec:
     torch_threads: int | None = None
     cache_dir: str | None = None
     faults: str | None = None
+    objective: str = "macs"
+    baseline_objective: float | None = None
+    constraints: tuple[str, ...] = ()
+    latency: Any = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -159,6 +182,12 @@ class TrialSpec:
             raise ValueError(f"`split` must be 'val' or 'test', but got {self.split!r}")
         if self.parallel_seeds < 1:
             raise ValueError(f"`parallel_seeds >= 1` must hold, but got {self.parallel_seeds}")
+        if 0 < self.gpus_per_seed < 1 and parse_budget(self.budget).is_time:
+            logger.warning(
+                "gpus_per_seed=%g shares each GPU between seeds: a time budget (%s) then also "
+                "counts time spent waiting for the other seeds' kernels, so accuracies depend on "
+                "what runs alongside; prefer whole GPUs or an epoch budget for comparable results",
+                self.gpus_per_seed, self.budget)
 
     @property
     def threads(self) -> int:
@@ -243,7 +272,7 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
 
     arch, train = resolve_config(config, spec.arch, spec.train)
     cost = arch.cost(num_classes=data.num_classes)
-    metrics = _Metrics(spec, cost, _node())
+    metrics = _Metrics(spec, cost, _node(), _latency(spec, arch, data))
     fault = _fault(spec, trial_dir)
     if spec.cost_report:
         tune.report(metrics.report({}, COST))
@@ -296,10 +325,12 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
 class _Metrics:
     """Builds the reports of one trial (the same keys every time)."""
 
-    def __init__(self, spec: TrialSpec, cost, node: Mapping[str, str]):
+    def __init__(self, spec: TrialSpec, cost, node: Mapping[str, str],
+                 measured: Mapping[str, Any] | None = None):
         self.spec = spec
         self.cost = cost
         self.node = dict(node)
+        self.measured = dict(measured or {})  # latency figures, known before training
         self.seed_nodes: Mapping[int, str] = {}  # seed -> Ray node id it trained on
 
     def report(self, results: Mapping[int, Any], status: str) -> dict:
@@ -325,25 +356,67 @@ class _Metrics:
             "macs": int(self.cost.macs), "params": int(self.cost.params),
             "input_size": int(self.cost.resolution),
             "train_seconds": float(sum(r.train_seconds for r in done)),
+            "gpu_share": float(spec.gpus_per_seed),  # GPUs per seed (< 1: a shared device)
             "status": status,
             **self.node,
+            **self.measured,
         }
+        met = all(c is not None and c <= 0 for c in _constraint_values(spec, out))
         if status == FAILED:
             mean = math.nan  # no seed finished: a failed evaluation, not an accuracy of 0
             out["acc_mean"] = mean
         if spec.threshold is None:
-            out["feasible"] = status == OK
+            out["feasible"] = status == OK and met
         else:
             gap = accuracy_gap(spec.threshold, mean)  # exactly 0.0 at the threshold
             out["acc_gap"] = gap
-            out["feasible"] = status == OK and gap <= 0
+            out["feasible"] = status == OK and gap <= 0 and met
         if spec.baseline_macs:
             out["macs_ratio"] = self.cost.macs / spec.baseline_macs
             shortfall = out.get("acc_gap", 0.0)
             # NaN stays NaN (max(0.0, nan) would be 0.0: a failed trial must not look feasible)
             shortfall = shortfall if math.isnan(shortfall) else max(0.0, shortfall)
-            out["penalized"] = out["macs_ratio"] + spec.penalty * shortfall
+            violated = shortfall + _violations(spec, out)
+            out["penalized"] = _ratio(spec, out) + spec.penalty * violated
         return out
+
+
+def _constraint_values(spec: TrialSpec, metrics: Mapping[str, Any]) -> list[float | None]:
+    """NOMAD's ``c`` of each extra constraint (None: its metric is missing)."""
+    from hsearch.search.constraints import parse_constraint
+
+    return [parse_constraint(c).value(metrics) for c in spec.constraints]
+
+
+def _violations(spec: TrialSpec, metrics: Mapping[str, Any]) -> float:
+    """Sum of the extra constraints' violations, each a fraction of its bound
+    (hsearch.workflows.objectives.violation); a missing metric counts as fully violated (1)."""
+    from hsearch.workflows.objectives import violation
+
+    values = [violation(c, metrics) for c in spec.constraints]
+    return float(sum(1.0 if v is None else v for v in values))
+
+
+def _ratio(spec: TrialSpec, metrics: Mapping[str, Any]) -> float:
+    """The objective relative to the baseline's (``macs_ratio`` when the objective is MACs)."""
+    if spec.objective == "macs" or not spec.baseline_objective:
+        return metrics["macs_ratio"]
+    return float(metrics[spec.objective]) / spec.baseline_objective
+
+
+def _latency(spec: TrialSpec, arch: Architecture, data: DataHandle) -> dict[str, Any]:
+    """The network's measured latency figures (hsearch.hardware), before any training; cached
+    in ``<cache_dir>/latency`` per network structure and device. Empty without ``spec.latency``."""
+    if spec.latency is None:
+        return {}
+    from hsearch.hardware import network_latency
+
+    cache = Path(spec.cache_dir) / "latency" if spec.cache_dir else None
+    latency, hit = network_latency(arch, data.num_classes, spec.device, cache, spec.threads,
+                                   spec.latency)
+    logger.info("latency of %s: %.3f ms (IQR %.3f)%s", arch, latency.latency_ms,
+                latency.latency_ms_iqr, " (cached)" if hit else "")
+    return {**latency.metrics(), "latency_cached": hit}
 
 
 def _node() -> dict[str, str]:
@@ -448,15 +521,20 @@ def train_seed(arch, train, budget, dataset, seed, sizes, split, device, log_dir
     import torch
 
     from hsearch.train import train_one_seed
+    from hsearch.train.device import limit_compile_threads, release_memory
 
     torch.set_num_threads(threads)
+    limit_compile_threads(1)  # seeds share the node's CPUs: no compile-worker pool per seed
     report = None
     if fault == "diverge":
         train = dataclasses.replace(train, lr=1e30)
     elif fault is not None:
         report = _fault_report(fault)
-    return train_one_seed(arch, train, budget, dataset, seed, sizes=sizes, split=split,
-                          device=device, log_dir=log_dir, report=report)
+    result = train_one_seed(arch, train, budget, dataset, seed, sizes=sizes, split=split,
+                            device=device, log_dir=log_dir, report=report)
+    if result.status == "oom":  # the model and data are gone now: hand the cache back too
+        release_memory(torch.device(device))
+    return result
 
 
 def _seed_task(*args):
@@ -489,6 +567,20 @@ class _LocalSeeds:
         pass
 
 
+def seed_remote(function, spec: TrialSpec):
+    """``function`` as a Ray remote function with one seed's resources (``spec``).
+
+    With GPUs, every call gets a fresh worker process (``max_calls=1``, module docstring). It
+    must be given to ``ray.remote`` itself: ``.options()`` cannot set it, and a function made
+    remote without GPUs keeps reusing its workers even when ``.options(num_gpus=...)`` adds them.
+    """
+    import ray
+
+    gpus = spec.gpus_per_seed
+    return ray.remote(num_cpus=spec.cpus_per_seed, num_gpus=gpus, max_retries=1,
+                      max_calls=1 if gpus > 0 else 0)(function)
+
+
 class _TaskSeeds:
     """Seeds as Ray tasks in the trial's placement group (one bundle per parallel seed).
 
@@ -510,12 +602,11 @@ class _TaskSeeds:
 
         spec, arch, train, data, seeds, trial_dir, fault = self._args
         group = get_current_placement_group()
-        options = {"num_cpus": spec.cpus_per_seed, "num_gpus": spec.gpus_per_seed,
-                   "max_retries": 1}
+        options = {}
         if group is not None:
             options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
                 group, placement_group_capture_child_tasks=True)
-        task = ray.remote(_seed_task).options(**options)
+        task = seed_remote(_seed_task, spec).options(**options)
         self._pending = [
             task.remote(arch, train, spec.budget, data.ref, seed, spec.sizes, spec.split,
                         spec.device, str(trial_dir / f"seed_{seed}"), spec.threads, fault)
@@ -542,9 +633,11 @@ class _SeedCache:
         self.dir = Path(spec.cache_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._base = {
-            "version": 1, "dataset": data.name, "sizes": dataclasses.astuple(spec.sizes),
+            "version": 2, "dataset": data.name, "sizes": dataclasses.astuple(spec.sizes),
             "split": spec.split, "network": network_digest(arch, data.num_classes),
             "train": train.to_dict(), "budget": str(spec.budget),
+            # a shared GPU changes what a time budget buys (module docstring)
+            "gpu_share": float(spec.gpus_per_seed),
         }
 
     def _path(self, seed: int) -> Path:

@@ -67,6 +67,11 @@ def make_files(tmp_path: Path) -> dict:
 CASES = {
     "unknown model": (["nas", "--model", "resnet9000"], "unknown model 'resnet9000'"),
     "unknown searcher": (["nas", "--searcher", "bohb-ish"], "unknown searcher 'bohb-ish'"),
+    "unknown objective": (["nas", "--objective", "flops"], "unknown objective 'flops'"),
+    "unknown constraint metric": (["demo", "--constraint", "energy <= 3"],
+                                  "unknown metric 'energy'"),
+    "unparsable constraint": (["nas", "--constraint", "latency_ms < 2.5"],
+                              "strict < and > are not supported"),
     "unknown data set": (["hpo", "--data", "mnist"], "unknown data set 'mnist'"),
     "no data root": (["nas", "--data", "cifar10"], "needs a data root"),
     "missing data root": (["nas", "--data", "cifar10", "--data-root", "{tmp}/nowhere"],
