@@ -179,8 +179,10 @@ def check_oom(args, device) -> dict:
         return {"skipped": "no out-of-memory error to provoke on the CPU"}
     torch.cuda.empty_cache()
     base = torch.cuda.memory_allocated(device)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    # the memory cap takes a device index: a bare "cuda" device is refused
     torch.cuda.set_per_process_memory_fraction(
-        min(1.0, 4 * 2**30 / torch.cuda.get_device_properties(device).total_memory), device)
+        min(1.0, 4 * 2**30 / torch.cuda.get_device_properties(index).total_memory), index)
     try:
         data = synthetic_data(16384, 64, device)
         model = build("resnet18", 1.0)
@@ -195,7 +197,7 @@ def check_oom(args, device) -> dict:
                                    / 2**20, 1)}
         del model, data
     finally:
-        torch.cuda.set_per_process_memory_fraction(1.0, device)
+        torch.cuda.set_per_process_memory_fraction(1.0, index)
     torch.cuda.empty_cache()
     normal = train(build("senet18", 0.25), synthetic_data(1024, 32, device),
                    TrainConfig(batch_size=256, eval_each_epoch=False), "1ep", device=device)
