@@ -10,7 +10,7 @@ sizes, code version, per-seed results, mean and std) and TensorBoard event files
 ``--budget 10m --seeds 10`` on ``--data cifar10``. An ``--out`` that holds a run already (even an
 interrupted one) is refused, as by the workflow commands: runs are never written over.
 
-Resolution, batch size, lr and augmentation not given as flags come from the data set's profile
+Width, resolution, batch size, lr and augmentation not given as flags come from the data set's profile
 (hsearch.data.profiles); the ``defaults:`` line and ``result.json``'s ``provenance`` say where
 each came from, ``machine`` what it ran on. A budget too small to learn in (hsearch.train.
 learnability) is warned about once, on stderr, and kept in ``result.json``'s ``warnings``.
@@ -56,7 +56,8 @@ def register(subparsers) -> None:
 
     g = p.add_argument_group("architecture")
     g.add_argument("--model", default="senet18", help="model of the zoo (default senet18)")
-    g.add_argument("--width", type=float, default=1.0, help="width multiplier (> 0)")
+    g.add_argument("--width", type=float, default=None,
+                   help="width multiplier (> 0); " + _help("arch.width"))
     g.add_argument("--depth", type=float, default=1.0, help="depth multiplier (> 0)")
     g.add_argument("--resolution", type=float, default=None,
                    help="input resolution multiplier of 32 px (> 0); " + _help("arch.resolution"))
@@ -119,6 +120,8 @@ def _help(key: str) -> str:
 def user_values(args: argparse.Namespace) -> dict:
     """The profile fields the options set, as a nested settings mapping (unset: absent)."""
     values: dict = {"arch": {}, "train": {"augment": {}}}
+    if args.width is not None:
+        values["arch"]["width"] = args.width
     if args.resolution is not None:
         values["arch"]["resolution"] = args.resolution
     if args.batch_size is not None:
@@ -135,7 +138,7 @@ def user_values(args: argparse.Namespace) -> dict:
 def build_config(args: argparse.Namespace, dataset: str = "digits"):
     """(Architecture, TrainConfig, provenance) the options describe for data set ``dataset``.
 
-    Resolution, batch size, lr and augmentation the options leave unset come from the data
+    Width, resolution, batch size, lr and augmentation the options leave unset come from the data
     set's profile (hsearch.data.profiles); provenance maps each of those dotted keys to "user"
     or "profile:<data set>". Other unset options keep TrainConfig's defaults (the paper's).
     """
@@ -162,7 +165,7 @@ def build_config(args: argparse.Namespace, dataset: str = "digits"):
         kwargs["nesterov"] = True
     kwargs["eval_each_epoch"] = not args.no_epoch_eval
     kwargs["compile"] = args.compile
-    arch = Architecture(args.model, width=args.width, depth=args.depth,
+    arch = Architecture(args.model, width=values["arch"]["width"], depth=args.depth,
                         resolution=values["arch"]["resolution"])
     return arch, TrainConfig(**kwargs), provenance
 
@@ -273,7 +276,8 @@ def run(args: argparse.Namespace) -> int:
 
 def format_provenance(arch, config, provenance: dict) -> str:
     """One line: the data-set-profile fields and where each value came from."""
-    values = {"arch.resolution": f"resolution={arch.resolution:g}",
+    values = {"arch.width": f"width={arch.width:g}",
+              "arch.resolution": f"resolution={arch.resolution:g}",
               "train.batch_size": f"batch={config.batch_size}",
               "train.lr": f"lr={config.lr:g}"}
     for name in ("crop_flip", "autoaugment", "cutout"):

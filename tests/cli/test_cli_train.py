@@ -56,7 +56,8 @@ def test_tiny_run_writes_result_json_and_tensorboard_events(tmp_path):
     assert record["machine"]["torch_threads"] == 1 and record["machine"]["cpu_count"] >= 1
     # 200 images in batches of 100 for 1 epoch: 2 steps a seed, warned once for both seeds
     assert stderr.count("optimiser steps") == 1 and "about 2 optimiser steps" in stderr
-    assert len(record["warnings"]) == 1 and "defaults: resolution=0.5 (user)" in stdout
+    assert len(record["warnings"]) == 1 and "resolution=0.5 (user)" in stdout
+    assert "defaults: width=0.25 (user), resolution=0.5 (user)" in stdout
     assert record["config"]["augment"]["autoaugment"] is False
     assert record["budget"]["text"] == "1ep" and record["split"] == "val"
     assert record["data"]["sizes"] == {"train_per_class": 20, "val_per_class": 10,

@@ -73,12 +73,13 @@ def train_args(*argv):
 
 def test_train_command_uses_the_profile_unless_a_flag_is_given():
     arch, config, provenance = build_config(train_args(), "digits")
-    assert arch.resolution == 0.25 and config.batch_size == 64 and config.lr == 0.2
+    assert arch.width == 0.25 and arch.resolution == 0.25
+    assert config.batch_size == 64 and config.lr == 0.2
     assert not (config.augment.crop_flip or config.augment.autoaugment or config.augment.cutout)
     assert set(provenance.values()) == {"profile:digits"}
 
     arch, config, provenance = build_config(train_args(), "cifar10")
-    assert (arch.resolution, config.batch_size, config.lr) == (1.0, 512, 0.042)
+    assert (arch.width, arch.resolution, config.batch_size, config.lr) == (1.0, 1.0, 512, 0.042)
     assert config.augment.autoaugment and config.augment.cutout and config.augment.crop_flip
 
     arch, config, provenance = build_config(
