@@ -21,7 +21,7 @@ count of NOMAD child deaths. Variants:
 * ``sort+screen-norestart``: restarts off.
 
 Run:  python experiments/bench_mads_table.py [--seeds 10] [--budget 60]
-      [--thresholds 0.9217 0.95] [--variants sort+screen ...]
+      [--thresholds 0.9217 0.95] [--variants sort+screen ...] [--nomad-param "LINE" ...]
 """
 
 from __future__ import annotations
@@ -84,11 +84,11 @@ VARIANTS = {
 }
 
 
-def run_once(problem, variant, seed, budget):
+def run_once(problem, variant, seed, budget, extra=()):
     from hsearch.search import MadsAskTell
 
     kw, use_known, use_net, params = VARIANTS[variant]
-    settings = problem.settings(seed, budget, nomad_params=params, **kw)
+    settings = problem.settings(seed, budget, nomad_params=tuple(params) + tuple(extra), **kw)
     core = MadsAskTell(settings, known=problem.known if use_known else None,
                        network_key=problem.network if use_net else None)
     if use_known == "sort":
@@ -137,9 +137,12 @@ def main(argv=None):
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.9217, 0.95])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--nomad-param", action="append", default=[],
+                        help="extra NOMAD line for every variant (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    print(f"budget {args.budget}, seeds {args.seed0}..{args.seed0 + args.seeds - 1}")
+    print(f"budget {args.budget}, seeds {args.seed0}..{args.seed0 + args.seeds - 1}, extra "
+          f"NOMAD lines {args.nomad_param}")
     print("| threshold | optimum | variant | reached | median evals [q1, q3] | decision median ms "
           "| decision max s | child deaths | NOMAD runs (median) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -148,7 +151,8 @@ def main(argv=None):
         for variant in args.variants:
             evals, decisions, deaths, runs = [], [], 0, []
             for seed in range(args.seed0, args.seed0 + args.seeds):
-                reached, d, restarts, _, n_runs = run_once(problem, variant, seed, args.budget)
+                reached, d, restarts, _, n_runs = run_once(problem, variant, seed, args.budget,
+                                                         args.nomad_param)
                 evals.append(reached if reached is not None else args.budget + 1)
                 decisions += d
                 deaths += restarts

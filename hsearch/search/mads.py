@@ -123,6 +123,10 @@ __all__ = ["MadsSettings", "MadsAskTell", "Evaluation", "StandaloneRun", "run_st
 
 #: A NOMAD run that hands out no new point ends the search after this many in a row.
 EMPTY_RUNS_TO_STOP = 3
+#: A NOMAD run is ended (and the search restarted) after this many answers in a row that
+#: needed no training: at its minimum frame NOMAD re-polls known points for up to MAX_EVAL
+#: evaluations, a pipe round trip each (seen: 16 s for one decision at load 10).
+FREE_STREAK_LIMIT = 60
 
 Key = tuple[float, ...]
 
@@ -190,6 +194,7 @@ class MadsAskTell:
         self._restarts = 0
         self._stop_reason = ""
         self._replayed = 0  # answers of the current NOMAD run served from the log
+        self._free_streak = 0  # answers in a row of the current child that trained nothing
         self._replay_target = 0  # the current run's log length when the child started
         self._block_sizes: list[int] = []
         # NOMAD runs: run 0 starts from settings.x0, later ones from the log (see _next_run)
@@ -198,6 +203,7 @@ class MadsAskTell:
         self._empty_runs = 0
         self._known_cache: dict[Key, float | None] = {}
         self._net_cache: dict[Key, Hashable] = {}
+        self._trained_keys: set[Key] = set()
         self._net_first: dict[Hashable, Key] = {}  # network -> its trained/handed point
         self._waiting: dict[Key, list[Key]] = {}  # handed point -> duplicates awaiting it
         self._warned_known = False
@@ -426,6 +432,8 @@ class MadsAskTell:
         self._log.append(Evaluation(key, outputs, status, run))
         self._answers[key] = None if outputs is None else " ".join(fmt(v) for v in outputs)
         self._run_of.setdefault(key, run)
+        if status in ("ok", "failed"):
+            self._trained_keys.add(key)
         if self._block is not None and key in self._block.points:
             self._block.lines[key] = self._answers[key]
 
@@ -501,6 +509,7 @@ class MadsAskTell:
         self._child = NomadChild(self._child_settings())
         self._replayed = 0
         self._replay_target = sum(e.run == self._run for e in self._log)
+        self._free_streak = 0
         self._block = None
         self._queue = []
         logger.debug("started NOMAD child pid=%s (run %d, child restart %d, %d logged)",
@@ -540,6 +549,10 @@ class MadsAskTell:
             for key in keys:
                 if key in block.lines:
                     continue
+                trained_here = key in self._handed or (
+                    key in self._answers and self._run_of.get(key) == self._run
+                    and self._trained_key(key))
+                self._free_streak = 0 if trained_here else self._free_streak + 1
                 if key in self._answers:
                     block.lines[key] = self._answers[key]
                     if self._run_of.get(key) == self._run:
@@ -559,6 +572,7 @@ class MadsAskTell:
                             self._replay_target)
                         self._replay_target = self._replayed
                     self._queue.append(key)
+                    self._free_streak = 0
                     self._runs[self._run]["new"] = True
                     if (net := self._network(key)) is not None:
                         self._net_first.setdefault(net, key)
@@ -578,6 +592,9 @@ class MadsAskTell:
         else:  # pragma: no cover - protocol violation
             self._on_child_death(f"unexpected message {message!r:.100}")
 
+    def _trained_key(self, key: Key) -> bool:
+        return key in self._trained_keys
+
     def _budget_left(self) -> int:
         used = self.n_evaluations + len(self._handed) + len(self._queue)
         return self.settings.max_evals - used
@@ -588,6 +605,10 @@ class MadsAskTell:
             return
         if all(p in block.lines for p in block.points):
             self._block = None
+            if self._free_streak >= FREE_STREAK_LIMIT:
+                self._close_child()
+                self._end_of_run(f"{self._free_streak} answers in a row needed no training")
+                return
             if self.n_evaluations >= self.settings.max_evals and not self._handed:
                 self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
                              f"(max_evals={self.settings.max_evals})")
