@@ -13,8 +13,12 @@ Steps of :func:`run_nas`:
    cache, so the search's first evaluation (x0) reuses them instead of training them again;
 2. the search: NOMAD (default) gets the objective ``macs`` and the constraint ``acc_gap =
    threshold - acc_mean <= 0``; any other searcher minimises ``penalized`` (the rule is in
-   hsearch.workflows.trial). With ``prune`` a configuration whose MACs are not below the best
-   feasible so far is not trained (hsearch.workflows.pruning; recorded as "pruned"); with
+   hsearch.workflows.trial). NOMAD is given the MACs of every config (known before training):
+   it tries the cheapest candidates first and does not train a config whose MACs are not below
+   the best feasible so far ("screened"), nor one that builds an already trained network
+   ("duplicate"); both start no trial and are recorded in evaluations.csv
+   (hsearch.workflows.free_rows). With ``prune`` (every searcher) a configuration whose MACs are
+   not below the best feasible so far is not trained (hsearch.workflows.pruning; "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
 3. the summary (hsearch.workflows.report), also written to ``<run>/summary.txt``.
 """
@@ -69,6 +73,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     from hsearch.search.factory import SearchRequest, make_searcher
     from hsearch.workflows.callbacks import RecorderCallback
     from hsearch.workflows.context import open_run
+    from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
     from hsearch.workflows.pruning import IncumbentPruner
     from hsearch.workflows.report import summarize_run, write_summary
     from hsearch.workflows.runner import TuneJob, run_job
@@ -88,11 +93,16 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
         raise UserError("every NAS bound has low == high: nothing to search")
     x0 = {name: 1.0 for name in searched}
     search = settings.search
+    # NOMAD knows each config's MACs before training (it sorts and screens with them) and
+    # answers configs that build an already trained network from it (free_rows)
+    cost = NasKnownCost(spec.arch, spec.train, ctx.dataset.num_classes)
     made = make_searcher(search.searcher, SearchRequest(
         points_to_evaluate=(x0,), max_evals=search.max_evals,
         max_concurrent=settings.resources.concurrency, seed=search.seed,
         constraints=("acc_gap",), constraint_type=search.constraint_type,
-        nomad_params=search.nomad_params))
+        nomad_params=search.nomad_params, known_objective=cost, network_key=cost.network,
+        on_free=FreeRowRecorder(run_dir, "macs", "min", VARIABLES,
+                                baseline_macs=float(baseline["macs"]), echo=echo)))
     metric = "macs" if made.handles_constraints else "penalized"
     if echo:
         how = "" if made.handles_constraints else " = MACs/baseline + penalty x shortfall"
