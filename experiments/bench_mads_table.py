@@ -18,7 +18,9 @@ count of NOMAD child deaths. Variants:
 * ``sort``: + the known objective (MACs) as NOMAD's surrogate, no screening;
 * ``sort+screen``: + screening (the default when a known objective is given);
 * ``screen``: screening without surrogate ordering;
-* ``sort+screen-norestart``: restarts off.
+* ``sort+screen-norestart``: restarts off;
+* ``sort+screen+monotone``: the surrogate also estimates the constraint from trained points
+  that bound a candidate (``monotone_constraints``), so likely-infeasible ones go last.
 
 Run:  python experiments/bench_mads_table.py [--seeds 10] [--budget 60]
       [--thresholds 0.9217 0.95] [--variants sort+screen ...] [--nomad-param "LINE" ...]
@@ -81,6 +83,7 @@ VARIANTS = {
     "sort+screen": ({}, True, True, ()),
     "screen": ({}, True, True, ("EVAL_QUEUE_SORT DIR_LAST_SUCCESS",)),
     "sort+screen-norestart": (dict(restart=False), True, True, ()),
+    "sort+screen+monotone": (dict(monotone_constraints=True), True, True, ()),
 }
 
 

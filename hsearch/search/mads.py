@@ -204,6 +204,8 @@ class MadsAskTell:
         self._known_cache: dict[Key, float | None] = {}
         self._net_cache: dict[Key, Hashable] = {}
         self._trained_keys: set[Key] = set()
+        self._pos: dict[Key, int] = {}  # first log position of a point
+        self._visible = 0  # log entries NOMAD had been told of (see _estimate)
         self._net_first: dict[Hashable, Key] = {}  # network -> its trained/handed point
         self._waiting: dict[Key, list[Key]] = {}  # handed point -> duplicates awaiting it
         self._warned_known = False
@@ -429,6 +431,7 @@ class MadsAskTell:
 
     def _record(self, key, outputs, status, run: int | None = None) -> None:
         run = self._run if run is None else run
+        self._pos.setdefault(key, len(self._log))
         self._log.append(Evaluation(key, outputs, status, run))
         self._answers[key] = None if outputs is None else " ".join(fmt(v) for v in outputs)
         self._run_of.setdefault(key, run)
@@ -493,6 +496,27 @@ class MadsAskTell:
                 return True
         return False
 
+    def _estimate(self, key: Key) -> list[float]:
+        """The surrogate's constraint values at ``key``: 0 (unknown), or with
+        ``monotone_constraints`` bounds from trained points NOMAD had been told of when it
+        asked (so a replay computes the same): ``min c(y)`` over trained ``y <= key`` if that is
+        ``<= 0`` (feasible), else ``max c(z)`` over trained ``z >= key`` if that is ``> 0``."""
+        m = self.settings.n_constraints
+        if not self.settings.monotone_constraints or m == 0:
+            return [0.0] * m
+        x = np.array(key)
+        upper = [math.inf] * m
+        lower = [-math.inf] * m
+        for e in self._log[:self._visible]:
+            if e.status != "ok":
+                continue
+            y = np.array(e.x)
+            if np.all(y <= x):
+                upper = [min(u, c) for u, c in zip(upper, e.outputs[1:])]
+            if np.all(y >= x):
+                lower = [max(lo, c) for lo, c in zip(lower, e.outputs[1:])]
+        return [u if u <= 0 else (lo if lo > 0 else 0.0) for u, lo in zip(upper, lower)]
+
     def _outputs(self, key: Key) -> tuple[float, ...] | None:
         line = self._answers[key]
         return None if line is None else tuple(float(v) for v in line.split())
@@ -510,6 +534,7 @@ class MadsAskTell:
         self._replayed = 0
         self._replay_target = sum(e.run == self._run for e in self._log)
         self._free_streak = 0
+        self._visible = sum(e.run < self._run for e in self._log)
         self._block = None
         self._queue = []
         logger.debug("started NOMAD child pid=%s (run %d, child restart %d, %d logged)",
@@ -536,9 +561,10 @@ class MadsAskTell:
             _, seq, points = message
             lines = []
             for p in points:
-                value = self._known_value(tuple(float(v) for v in p))
+                key = tuple(float(v) for v in p)
+                value = self._known_value(key)
                 lines.append(None if value is None else
-                             " ".join(fmt(v) for v in [value] + [0.0] * self.settings.n_constraints))
+                             " ".join(fmt(v) for v in [value] + self._estimate(key)))
             self._send(("known", seq, lines))
         elif kind == "block":
             _, seq, points = message
@@ -613,6 +639,9 @@ class MadsAskTell:
                 self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
                              f"(max_evals={self.settings.max_evals})")
                 return
+            here = [self._pos[p] + 1 for p in block.points
+                    if p in self._pos and self._run_of.get(p) == self._run]
+            self._visible = max([self._visible] + here)
             self._send(("values", block.seq, [block.lines[p] for p in block.points]))
 
     def _send(self, message) -> None:

@@ -82,15 +82,16 @@ class Evaluation:
 def default_lines(lower, upper, granularity, input_types, surrogate: bool,
                   max_evals: int = 100) -> list[str]:
     """hsearch's defaults (measured; see ``hsearch.search.mads``). With a known objective,
-    candidates are sorted by it (``EVAL_QUEUE_SORT SURROGATE``). When any variable is on a
+    candidates are sorted by it (``EVAL_QUEUE_SORT SURROGATE``). When every variable is on a
     grid (integer or granular) the grid-safe set: ``ORTHO 2N`` polls, no quadratic-model or
     Nelder-Mead search, a frame of about a third of each range, and ``MAX_EVAL`` (which
     counts NOMAD's cache hits) ``4 * max_evals + 100``: NOMAD raises it to
     max(100*3^n, 10*MAX_BB_EVAL) when every variable is granular and then spins on cached
     points at its minimum frame (seconds of CPU); a NOMAD run that reaches it is restarted.
-    On all-continuous spaces NOMAD's own search defaults measured better and are kept."""
+    On continuous and mixed spaces NOMAD's own search defaults measured better and are kept
+    (NOMAD does not raise MAX_EVAL there)."""
     sort = ["EVAL_QUEUE_SORT SURROGATE"] if surrogate else []
-    if all(g == 0 and t == "R" for g, t in zip(granularity, input_types)):
+    if not all(g > 0 or t == "I" for g, t in zip(granularity, input_types)):
         return sort
     frame = []
     for lo, hi, g, t in zip(lower, upper, granularity, input_types):
@@ -131,6 +132,11 @@ class MadsSettings:
         defaults: apply :func:`default_lines` (False: NOMAD's own defaults).
         restart: start a new NOMAD run while budget is left (see ``mads``); False = one run.
         max_runs: the most NOMAD runs (the first and its restarts) in one search.
+        monotone_constraints: every constraint is (roughly) non-increasing in every
+            coordinate (NAS: accuracy rises with width, depth and resolution). The static
+            surrogate then also estimates the constraints from trained points that bound a
+            candidate (``mads``), so candidates likely infeasible are tried last. Used only
+            with a known objective; it orders, it never skips a point.
     """
 
     lower: tuple[float, ...]
@@ -147,6 +153,7 @@ class MadsSettings:
     defaults: bool = True
     restart: bool = True
     max_runs: int = 100
+    monotone_constraints: bool = False
 
     def __post_init__(self) -> None:
         lower = tuple(float(v) for v in self.lower)

@@ -226,5 +226,8 @@ def test_defaults_grid_only_and_user_lines_replace_them():
     assert [line for line in lines if line.startswith("MAX_EVAL ")] == ["MAX_EVAL 5000"]
     continuous = MadsSettings(lower=(0.0,), upper=(1.0,), x0=((0.5,),))
     assert not any(line.startswith("DIRECTION_TYPE") for line in continuous.nomad_lines())
+    mixed = MadsSettings(lower=(0.0, 0.0), upper=(1.0, 5.0), x0=((0.5, 1.0),),
+                         input_types=("R", "I"))
+    assert not any(line.startswith("DIRECTION_TYPE") for line in mixed.nomad_lines())
     off = Table(0.95).settings(defaults=False)
     assert not any(line.startswith(("DIRECTION_TYPE", "MAX_EVAL ")) for line in off.nomad_lines())
