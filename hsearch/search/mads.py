@@ -100,7 +100,8 @@ commands in ``experiments/results/mads_defaults.md``:
 * all-grid spaces get ``DIRECTION_TYPE ORTHO 2N``, ``QUAD_MODEL_SEARCH no``, ``NM_SEARCH no``,
   a frame of a third of each range and ``MAX_EVAL 4 * max_evals + 100``. With NOMAD's own
   settings a table run spent ~14 s of CPU spinning on cached points (MAX_EVAL raised to 6000);
-  with these, 0 stalls and 0 child deaths in 130 table runs of 60 evaluations;
+  with these, 0 child deaths in 160 table runs of 60 evaluations; median decision 2-30 ms,
+  the longest 6.7 s (at load ~35 on 2 cores: a restart's new child plus NOMAD's work);
 * continuous and mixed spaces keep NOMAD's search defaults: the grid-safe set was worse
   there (median gap to the optimum at 100 evaluations, 4 seeds: g06 15.6% vs 0.24%,
   pressure vessel 63% vs 14%);
