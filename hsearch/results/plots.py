@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from hsearch.results.counts import FAILURE_STATUSES
 from hsearch.results.store import STATUS_OK, is_finite_number
 
 
@@ -37,7 +38,10 @@ def plot_progress(rows: Sequence[Mapping], path: str | Path, mode: str = "min",
     ordered = sorted(rows, key=lambda r: r.get("eval_id") or 0)
     feasible = [(r["eval_id"], r["objective"]) for r in ordered if _ok(r) and r.get("feasible")]
     infeasible = [(r["eval_id"], r["objective"]) for r in ordered if _ok(r) and not r.get("feasible")]
-    failed = [r["eval_id"] for r in ordered if not _ok(r)]
+    # no result: failures (failed, error) apart from what was never trained (e.g. screened)
+    failed = [r["eval_id"] for r in ordered if not _ok(r) and r.get("status") in FAILURE_STATUSES]
+    untrained = [r["eval_id"] for r in ordered if not _ok(r) and r.get("status") not in
+                 FAILURE_STATUSES]
     steps, best_values, best = [], [], None
     for row in ordered:
         if _ok(row) and row.get("feasible"):
@@ -50,9 +54,12 @@ def plot_progress(rows: Sequence[Mapping], path: str | Path, mode: str = "min",
         ax.scatter(*zip(*feasible), s=18, c="tab:green", label="feasible", zorder=3)
     if infeasible:
         ax.scatter(*zip(*infeasible), s=18, c="tab:red", marker="x", label="infeasible", zorder=3)
+    ymin = min((v for _, v in feasible + infeasible), default=0.0)
     if failed:
-        ymin = min((v for _, v in feasible + infeasible), default=0.0)
         ax.scatter(failed, [ymin] * len(failed), s=18, c="grey", marker="v", label="failed")
+    if untrained:
+        ax.scatter(untrained, [ymin] * len(untrained), s=18, c="grey", marker="o",
+                   facecolors="none", label="no result (not failed)")
     if steps:
         ax.step(steps, best_values, where="post", c="tab:blue", label="best feasible")
     if baseline is not None:

@@ -1,7 +1,8 @@
 """``evaluations.csv`` and ``best.json``: one row per evaluation, rewritten atomically.
 
 A row is a flat mapping. Reserved columns come first: ``eval_id`` (1, 2, ... in completion order),
-``trial_id``, ``status`` (``ok`` or why not: ``failed``, ``diverged``, ``rejected``, ...),
+``trial_id``, ``status`` (``ok`` or why not: ``pruned``, ``rejected``, ``failed``, ...; see
+hsearch.results.counts),
 ``feasible`` (true/false; empty when the evaluation failed), ``objective``; then every other key
 in first-seen order (variables, metrics, per-seed lists, wall time). Lists and dicts are stored as
 JSON inside their cell; reading back restores numbers, booleans, lists and empty cells (``None``),
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from hsearch.configs import write_atomic
+from hsearch.results.counts import outcome_counts
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)",
@@ -142,16 +144,10 @@ class EvaluationLog:
         """Rewrite ``evaluations.csv`` and ``best.json`` atomically."""
         write_atomic(self.csv_path, rows_to_csv(self._rows))
         self._stamp = self._file_stamp()
-        feasible = [r for r in self._rows if r.get("status") == STATUS_OK and r.get("feasible")]
         summary = {
             "objective": self.objective,
             "mode": self.mode,
-            "evaluations": len(self._rows),
-            "feasible": len(feasible),
-            "failed": sum(r.get("status") not in (STATUS_OK, STATUS_SCREENED, STATUS_DUPLICATE)
-                          for r in self._rows),
-            "untrained": sum(r.get("status") in (STATUS_SCREENED, STATUS_DUPLICATE)
-                             for r in self._rows),
+            **outcome_counts(self._rows),  # by status; "failed" = failed + error only
             "best": self.best(),
         }
         write_atomic(self.best_path, json.dumps(summary, indent=2, default=_json_default) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
+from hsearch.results.counts import FAILURE_STATUSES
 from hsearch.results.store import STATUS_OK, is_finite_number
 
 
@@ -12,7 +13,9 @@ class SearchProgressWriter:
     """Writes ``search/*`` scalars under ``log_dir`` for each evaluation recorded.
 
     Tags: ``search/objective``, ``search/best_feasible_objective`` (from the first feasible
-    evaluation on), ``search/feasible`` (0/1) and ``search/constraint/<name>`` for each constraint.
+    evaluation on), ``search/feasible`` (0/1) and ``search/constraint/<name>`` for each constraint;
+    a row without a result logs ``search/failed`` (status failed or error) or ``search/<status>``
+    (e.g. ``search/screened``): only failures are called failed.
     ``best``: the best feasible objective already reached (a resumed run's writer continues it).
     """
 
@@ -27,11 +30,13 @@ class SearchProgressWriter:
         self._best: float | None = best
 
     def add(self, row: Mapping) -> None:
-        """Log one evaluation row (needs ``eval_id``; failed rows log only ``search/failed``)."""
+        """Log one evaluation row (needs ``eval_id``; a row without a result logs one tag)."""
         step = int(row["eval_id"])
         objective = row.get("objective")
         if row.get("status") != STATUS_OK or not is_finite_number(objective):
-            self._writer.add_scalar("search/failed", 1.0, step)
+            status = row.get("status") or STATUS_OK
+            tag = "failed" if status in FAILURE_STATUSES or status == STATUS_OK else status
+            self._writer.add_scalar(f"search/{tag}", 1.0, step)
             self._writer.flush()
             return
         self._writer.add_scalar("search/objective", float(objective), step)

@@ -12,8 +12,9 @@ normal draws. The mean ``R`` of the ``K - n`` seeds still to run then satisfies
 
     UPB = m + (K - n)/K * t_{confidence, n-1} * max(s, std_floor) * sqrt(1/n + 1/(K - n))
 
-The configuration is **rejected when UPB < threshold**: under the model, the chance that its
-final mean would still have reached the threshold is below ``1 - confidence``.
+The configuration is **rejected when UPB < threshold** (decided by
+hsearch.results.feasibility, the rule every other layer uses): under the model, the chance that
+its final mean would still have reached the threshold is below ``1 - confidence``.
 
 ``std_floor`` guards against a tiny ``s`` from a few seeds that happen to agree (two seeds with the
 same accuracy would otherwise give a zero-width bound). Because ``UPB >= m``, a configuration
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from hsearch.errors import UserError
+from hsearch.results.feasibility import mean_accuracy, meets_threshold
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class RacingRule:
                              f"total_seeds={total_seeds}")
         if n == 0:
             return math.inf
-        mean = math.fsum(accs) / n
+        mean = mean_accuracy(accs)  # with every seed: exactly the trial's acc_mean
         if n == total_seeds:
             return mean
         if n < 2:
@@ -97,7 +99,7 @@ class RacingRule:
         if not self.enabled:
             return None
         for n in range(self.min_seeds, min(len(prefix), total_seeds - 1) + 1):
-            if self.upper_bound(prefix[:n], total_seeds) < threshold:
+            if not meets_threshold(self.upper_bound(prefix[:n], total_seeds), threshold):
                 return n
         return None
 
@@ -106,7 +108,7 @@ class RacingRule:
         n = len(accs)
         if not self.enabled or n < self.min_seeds or n >= total_seeds:
             return False
-        return self.upper_bound(accs, total_seeds) < threshold
+        return not meets_threshold(self.upper_bound(accs, total_seeds), threshold)
 
 
 def finished_prefix(results: dict[int, float], seeds: Sequence[int]) -> list[float]:

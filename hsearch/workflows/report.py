@@ -179,14 +179,14 @@ def _evaluate_lines(settings, rows) -> list[str]:
 def _count_lines(rows, seeds: int) -> list[str]:
     if not rows:
         return ["evals     none yet"]
-    by_status: dict[str, int] = {}
-    for row in rows:
-        status = row.get("status")
-        if status == "ok" and row.get("acc_gap") is not None:  # a constrained search
-            status = "feasible" if row.get("feasible") else "infeasible"
-        by_status[status] = by_status.get(status, 0) + 1
-    names = {"rejected": "rejected by racing", "pruned": "pruned (MACs)"}
-    counts = ", ".join(f"{n} {names.get(s, s)}" for s, n in by_status.items())
+    from hsearch.results import outcome_counts
+
+    # the status names of evaluations.csv (hsearch.results.counts); ok split when constrained
+    outcome = outcome_counts(rows)
+    names = {"rejected": "rejected by racing", "pruned": "pruned (MACs not below the best)"}
+    if any(r.get("acc_gap") is not None for r in rows):
+        names["ok"] = f"ok ({outcome['feasible']} feasible, {outcome['infeasible']} infeasible)"
+    counts = ", ".join(f"{n} {names.get(s, s)}" for s, n in outcome["statuses"].items() if n)
     trained = sum(r.get("seeds_trained") or 0 for r in rows)
     reused = sum(r.get("seeds_reused") or 0 for r in rows)
     racing = sum(r.get("seed_runs_saved") or 0 for r in rows if r.get("status") == "rejected")

@@ -22,7 +22,8 @@ Every report holds the same metric keys (Tune's strict metric check): ``acc_mean
 ``accs`` (finished seeds, in seed order), ``seeds_done``, ``seeds_total``, ``macs``, ``params``,
 ``input_size``, ``train_seconds`` (sum over seeds), ``status``, ``feasible``, and, when the spec
 has an accuracy ``threshold`` (NAS), the constraint value ``acc_gap = threshold - acc_mean``
-(feasible when ``<= 0``), ``macs_ratio = macs / baseline_macs`` and
+(feasible when ``<= 0``; exactly 0 at the threshold, hsearch.results.feasibility),
+``macs_ratio = macs / baseline_macs`` and
 
     ``penalized = macs_ratio + penalty * max(0, acc_gap)``
 
@@ -302,12 +303,15 @@ class _Metrics:
         self.seed_nodes: Mapping[int, str] = {}  # seed -> Ray node id it trained on
 
     def report(self, results: Mapping[int, Any], status: str) -> dict:
+        from hsearch.results.feasibility import accuracy_gap, mean_accuracy
         from hsearch.train import summarize
 
         spec = self.spec
         done = [results[s] for s in spec.seeds if s in results]
         accs = [_score(r) for r in done]
-        mean, std = summarize(accs) if accs else (0.0, 0.0)
+        # the exact mean (independent of seed order): the threshold rule of hsearch.results
+        mean = mean_accuracy(accs) if accs else 0.0
+        std = summarize(accs)[1] if accs else 0.0
         out = {
             "acc_mean": mean, "acc_std": std, "accs": accs,
             "seeds": [r.seed for r in done],
@@ -330,7 +334,7 @@ class _Metrics:
         if spec.threshold is None:
             out["feasible"] = status == OK
         else:
-            gap = spec.threshold - mean
+            gap = accuracy_gap(spec.threshold, mean)  # exactly 0.0 at the threshold
             out["acc_gap"] = gap
             out["feasible"] = status == OK and gap <= 0
         if spec.baseline_macs:

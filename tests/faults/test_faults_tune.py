@@ -294,7 +294,8 @@ def test_nomad_counted_each_fault_as_a_failed_evaluation(scenario, capsys):
     for n in (4, 6):
         assert "not finite" in records[numbers[n]["trial_id"]]["reason"]
     best = json.loads((scenario.run / "best.json").read_text())
-    assert best["evaluations"] == BUDGET and best["failed"] == 3
+    assert best["evaluations"] == BUDGET and best["failed"] == 3  # failed + error
+    assert (best["statuses"]["failed"], best["statuses"]["error"]) == (2, 1)
     capsys.readouterr()
     assert main(["report", str(scenario.run), "--no-plots"]) == 0
     report = capsys.readouterr().out

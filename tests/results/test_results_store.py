@@ -54,7 +54,7 @@ def test_best_is_feasible_ok_and_finite(tmp_path):
     log = EvaluationLog(tmp_path, objective="macs")
     log.record(_row("big", 1000, 0.9, True))
     log.record(_row("cheap-infeasible", 10, 0.5, False))
-    log.record(_row("failed", 5, math.nan, None, status="diverged"))
+    log.record(_row("failed", 5, math.nan, None, status="failed"))
     log.record(_row("small", 400, 0.91, True))
     summary = json.loads((tmp_path / "best.json").read_text())
     assert summary["best"]["trial_id"] == "small"
@@ -87,7 +87,8 @@ def test_search_progress_events(tmp_path):
     rows = [dict(_row("a", 900, 0.8, False), eval_id=1, objective=900, acc_gap=0.1),
             dict(_row("b", 1000, 0.95, True), eval_id=2, objective=1000, acc_gap=-0.05),
             dict(_row("c", None, None, None, status="failed"), eval_id=3),
-            dict(_row("d", 700, 0.95, True), eval_id=4, objective=700, acc_gap=-0.01)]
+            dict(_row("d", 700, 0.95, True), eval_id=4, objective=700, acc_gap=-0.01),
+            dict(_row("e", None, None, None, status="screened"), eval_id=5)]
     for row in rows:
         writer.add(row)
     writer.close()
@@ -98,3 +99,4 @@ def test_search_progress_events(tmp_path):
     assert len(events.Scalars("search/objective")) == 3
     assert len(events.Scalars("search/constraint/acc_gap")) == 3
     assert [e.step for e in events.Scalars("search/failed")] == [3]
+    assert [e.step for e in events.Scalars("search/screened")] == [5]  # not called failed

@@ -112,6 +112,7 @@ def test_nas_records_every_evaluation_and_reuses_the_baseline(nas_run):
     baseline = json.loads((run / "baseline.json").read_text())
     assert float(first["acc_mean"]) == pytest.approx(baseline["acc_mean"])
     assert first["status"] == "ok" and first["feasible"] == "true"  # acc == threshold
+    assert float(first["acc_gap"]) == 0.0 and first["penalized"] == first["macs_ratio"]
     # pruned and screened configurations cost at least the best feasible MACs seen before them
     best = float("inf")
     for r in rows:
@@ -125,6 +126,14 @@ def test_nas_records_every_evaluation_and_reuses_the_baseline(nas_run):
     assert {r["status"] for r in rows} <= {"ok", "pruned", "screened", "duplicate"}
     summary = json.loads((run / "best.json").read_text())
     assert summary["evaluations"] == len(rows) and summary["best"]["macs"] == best
+    statuses = [r["status"] for r in rows]  # counted by status: pruned is not failed
+    expected = {s: statuses.count(s) for s in
+                ("ok", "pruned", "rejected", "screened", "failed", "error")}
+    if "duplicate" in statuses:
+        expected["duplicate"] = statuses.count("duplicate")
+    assert summary["statuses"] == expected
+    assert summary["failed"] == 0
+    assert summary["feasible"] + summary["infeasible"] == statuses.count("ok")
     for name in ("progress.png", "pareto.png", "summary.txt", "config.yaml"):
         assert (run / name).stat().st_size > 0, name
     config = yaml.safe_load((run / "config.yaml").read_text())
@@ -163,6 +172,7 @@ def test_report_prints_the_summary_from_disk(nas_run, capsys):
     out = capsys.readouterr().out
     assert "(finished)" in out and "baseline" in out and "best" in out
     assert "5 evaluations" in out and f"tensorboard --logdir {nas_run.run_dir}" in out
+    assert " ok (" in out and "feasible" in out and "failed" not in out
 
 
 def test_evaluate_takes_a_runs_best_onto_the_test_split(nas_run, capsys):
