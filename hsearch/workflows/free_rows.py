@@ -99,7 +99,11 @@ class FreeRowRecorder:
         if record.status == "screened":
             metrics = {o["objective"]: record.objective}
         for key in ("acc_mean", "acc_std", "macs", "params", "input_size", "acc_gap"):
-            row[key] = metrics.get(key)
+            value = metrics.get(key)
+            if key in ("macs", "params", "input_size") and isinstance(value, float) \
+                    and value.is_integer():
+                value = int(value)  # counts, as the trial rows write them
+            row[key] = value
         if o["baseline_macs"] and row.get("macs") is not None:
             row["macs_ratio"] = row["macs"] / o["baseline_macs"]
         row["objective"] = metrics.get(o["objective"], record.objective)

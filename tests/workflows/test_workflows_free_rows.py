@@ -28,7 +28,7 @@ def test_free_rows_and_trial_rows_share_the_file(tmp_path):
     assert [(r["trial_id"], r["status"]) for r in rows] == [
         ("t1", "ok"), ("screened-3", "screened"), ("duplicate-4", "duplicate"), ("t2", "ok")]
     assert [int(r["eval_id"]) for r in rows] == [1, 2, 3, 4]
-    assert rows[1]["macs"] == "180.0" and rows[1]["acc_mean"] == "" and rows[1]["macs_ratio"] == "1.8"
+    assert rows[1]["macs"] == "180" and rows[1]["acc_mean"] == "" and rows[1]["macs_ratio"] == "1.8"
     assert rows[2]["acc_mean"] == "0.93" and rows[2]["train_seconds"] == "0.0"
     summary = json.loads((tmp_path / "best.json").read_text())
     assert summary["failed"] == 0 and summary["best"]["trial_id"] == "t1"
