@@ -12,6 +12,10 @@ Protocol over the multiprocessing ``Connection`` on file descriptor FD:
     parent -> child  ("start", settings)            settings: see ``mads._child_settings``
     child  -> parent ("block", seq, [[x...], ...])  points NOMAD wants evaluated
     parent -> child  ("values", seq, [line | None, ...])   "f c1 c2 ..." or None = failed
+    child  -> parent ("known", seq, [[x...], ...])  static-surrogate values wanted (when
+                                                     settings["surrogate"] is True)
+    parent -> child  ("known", seq, [line | None, ...])
+    parent -> child  ("stop",)                      instead of any reply: exit now
     child  -> parent ("done", result, history)       optimize() returned
     child  -> parent ("error", text)                 optimize() raised
 """
@@ -71,6 +75,48 @@ def main():
     seq = [0]
     x0_dir = []  # the temporary folder of the X0 file, while it exists
     evaluator = pickle.loads(settings["evaluator"]) if settings.get("evaluator") else None
+    surrogate_spec = settings.get("surrogate")
+    local_surrogate = (pickle.loads(surrogate_spec) if isinstance(surrogate_spec, bytes)
+                       else None)
+
+    def surrogate(block):
+        # NOMAD's static surrogate: the same contract as the block callback (never raise)
+        single = not hasattr(block, "get_x")
+        n = 1 if single else block.size()
+        try:
+            xs = _eval_points(block)
+            pts = [[x.get_coord(i) for i in range(x.size())] for x in xs]
+            if local_surrogate is not None:
+                lines = []
+                for p in pts:
+                    try:
+                        out = local_surrogate(p)
+                    except Exception:
+                        out = None
+                    lines.append(None if out is None else " ".join(repr(float(v)) for v in out))
+            else:
+                seq[0] += 1
+                conn.send(("known", seq[0], pts))
+                reply = conn.recv()
+                if reply == ("stop",):
+                    os._exit(0)
+                kind, reply_seq, lines = reply
+                if kind != "known" or reply_seq != seq[0] or len(lines) != n:
+                    raise RuntimeError(f"protocol error: expected known values for {seq[0]} "
+                                       f"of {n} points, got {reply!r:.200}")
+            ok = _apply(xs, lines)
+            return ok[0] if single else ok
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            os._exit(0)
+        except BaseException:
+            try:
+                conn.send(("error", traceback.format_exc()))
+            except Exception:
+                pass
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+            os._exit(3)
+        return False if single else [False] * n
 
     def blackbox(block):
         # An exception escaping a *block* callback segfaults PyNomad 4.6.0, so nothing may
@@ -135,9 +181,10 @@ def main():
         else:
             start = x0[0] if x0 else []
         try:
-            result = PyNomad.optimize(
-                blackbox, start, list(settings["lower"]), list(settings["upper"]), params
-            )
+            args = [blackbox, start, list(settings["lower"]), list(settings["upper"]), params]
+            if surrogate_spec:
+                args.append(surrogate)
+            result = PyNomad.optimize(*args)
         except Exception:
             conn.send(("error", traceback.format_exc()))
             return 1

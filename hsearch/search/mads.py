@@ -47,9 +47,38 @@ block to 3.1-3.3 and cut wall time by 1.2-1.9x, but at an equal evaluation budge
 worse on g06 and the pressure vessel and better on g04 (10 seeds, 100 evaluations). It
 is therefore an opt-in (``nomad_params``), not the default.
 
-Budget: NOMAD's ``MAX_BB_EVAL`` is ``max_evals``, but a block may overshoot it; points
-beyond the budget are answered "failed" without being handed out, so exactly
-``max_evals`` evaluations are ever dispatched (failed evaluations count, as in NOMAD).
+Budget: ``max_evals`` counts *trained* evaluations (handed out by ``ask``; failures count).
+Points NOMAD asks for are answered without training when they cannot teach anything new:
+already in the log (an earlier NOMAD run's point: "cached"), the same network as a trained
+point (``network_key``: "duplicate", answered with its outputs) or, once a feasible point is
+known, a point whose known objective is ``>=`` the best feasible one ("screened", below).
+NOMAD's own ``MAX_BB_EVAL`` (which counts all of these) is larger
+(``MadsSettings.nomad_max_bb_eval``); when the trained budget is spent the child is ended.
+A block may overshoot the budget: those points are "skipped" (never dispatched).
+
+Known objective (``known=``: an exact, cheap ``x -> f``, e.g. MACs) is used twice:
+
+* *ordering*: it is NOMAD's static surrogate (``PyNomad.optimize(..., surrogate)`` with
+  ``EVAL_QUEUE_SORT SURROGATE``, opportunistic evaluation), so each poll/search set is tried
+  cheapest first. The surrogate runs inside the child, but ``known`` stays in the parent:
+  the child's surrogate callback asks over the pipe (message ``"known"``) and the parent
+  answers from a cache. Why: the user's function need not be picklable or importable in a
+  bare interpreter (NAS MACs come from fvcore + torch, a 2-s import and a model build per
+  network, which the parent caches per network across NOMAD runs and replays);
+* *screening*: a point whose known objective is ``>=`` the best feasible *trained* objective
+  cannot improve it; it is not trained and NOMAD is told ``f = known`` with every
+  constraint 0 (telling the constraint +1 measured worse: the barrier then pulls towards
+  large networks). The decision depends only on results already told, so replay repeats it.
+
+Neither may raise inside a NOMAD callback (PyNomad segfaults): the parent calls ``known``
+and ``network_key`` in ``try`` blocks (a failure means "unknown": not sorted, not screened).
+
+Restarts: when a NOMAD run stops with budget left (mesh converged, MAX_BB_EVAL, or the
+starting point failed -- NOMAD then returns at once), a new NOMAD run starts with another
+seed, the default (coarse) frame and the log as its cache, from the best feasible and best
+infeasible trained points, or from ``dimension + 1`` space-filling new points if nothing
+succeeded yet. The search ends only when the budget is spent, ``max_runs`` NOMAD runs were
+made, or three runs in a row proposed no new point; :attr:`MadsAskTell.stop_reason` says which.
 
 Exact resume by replay: the state (:meth:`MadsAskTell.state_dict`) is a small JSON-able
 dict: settings, the ordered log of completed evaluations and the points handed out but
@@ -58,286 +87,73 @@ child asks for that is in the log is answered from it (exact float match) withou
 handed out, points handed out before the save stay handed out (their results arrive
 later through :meth:`tell`), and only new points are handed out. The same mechanism
 recovers from a child that dies mid-run (at most ``max_restarts`` times; after that the
-run finishes cleanly with what it has).
+run finishes cleanly with what it has). With restarts the state also holds each NOMAD run's
+starting points; a restore re-starts the *current* run only (earlier runs' points are in
+the log and answered from it).
+
+Defaults (``mads_settings.default_lines``; a ``nomad_params`` line replaces the default line
+with the same keyword), chosen on ``experiments/bench_mads_table.py`` (the shipped NAS table,
+all-grid) and ``experiments/bench_mads_defaults.py`` (g06, g04: continuous; pressure vessel:
+mixed), run on a 2-core machine shared by six engineers, load average 10-40; figures and
+commands in ``experiments/results/mads_defaults.md``:
+
+* all-grid spaces get ``DIRECTION_TYPE ORTHO 2N``, ``QUAD_MODEL_SEARCH no``, ``NM_SEARCH no``,
+  a frame of a third of each range and ``MAX_EVAL 4 * max_evals + 100``. With NOMAD's own
+  settings a table run spent ~14 s of CPU spinning on cached points (MAX_EVAL raised to 6000);
+  with these, 0 child deaths in 160 table runs of 60 evaluations; median decision 2-30 ms,
+  the longest 6.7 s (at load ~35 on 2 cores: a restart's new child plus NOMAD's work);
+* continuous and mixed spaces keep NOMAD's search defaults: the grid-safe set was worse
+  there (median gap to the optimum at 100 evaluations, 4 seeds: g06 15.6% vs 0.24%,
+  pressure vessel 63% vs 14%);
+* with a known objective, the surrogate sort plus screening reached the table's optimum in
+  10/10 runs at every threshold; sorting helped at the corner optimum (median 12 trained
+  evaluations vs 18.5 screening alone) and hurt at an interior one (31 vs 22 at 0.95); the
+  monotone constraint estimate (``monotone_constraints``) measured worse (17 and 27.5) and
+  is off by default.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import pickle
-import re
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hsearch.search._nomad_process import NomadChild
+from hsearch.search.mads_settings import (
+    Evaluation,
+    MadsSettings,
+    NomadError,
+    fmt,
+    nomad_seed,
+)
+from hsearch.search.mads_restarts import constraint_estimate, restart_points
+from hsearch.search.mads_standalone import StandaloneRun, run_standalone
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["MadsSettings", "MadsAskTell", "StandaloneRun", "run_standalone", "NomadError"]
+__all__ = ["MadsSettings", "MadsAskTell", "Evaluation", "StandaloneRun", "run_standalone",
+           "NomadError"]
 
-_CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_nomad_child.py")
+#: A NOMAD run that hands out no new point ends the search after this many in a row.
+EMPTY_RUNS_TO_STOP = 3
+#: A NOMAD run is ended (and the search restarted) after this many answers in a row that
+#: needed no training: at its minimum frame NOMAD re-polls known points for up to MAX_EVAL
+#: evaluations, a pipe round trip each (seen: 16 s for one decision at load 10).
+FREE_STREAK_LIMIT = 60
 
-# Parameters the searcher sets itself; passing them through would break the budget,
-# determinism or replay bookkeeping.
-_RESERVED = frozenset(
-    {
-        "DIMENSION", "BB_INPUT_TYPE", "BB_OUTPUT_TYPE", "LOWER_BOUND", "UPPER_BOUND", "X0",
-        "MAX_BB_EVAL", "BB_MAX_BLOCK_SIZE", "SEED", "NB_THREADS_PARALLEL_EVAL", "CACHE_FILE",
-        "GRANULARITY", "DISPLAY_DEGREE", "BB_EXE",
-    }
-)
-_KEYWORD = re.compile(r"^[A-Z][A-Z0-9_]*$")
-
-
-class NomadError(RuntimeError):
-    """NOMAD could not start (bad parameters, missing PyNomad): raised by ``ask``."""
-
-
-def _fmt(v: float) -> str:
-    """Shortest exact text of a float (NOMAD parses it back to the same double)."""
-    return repr(float(v))
-
-
-@dataclass(frozen=True)
-class MadsSettings:
-    """Everything that defines one NOMAD run (and nothing that changes during it).
-
-    Bounds are inclusive. ``input_types`` are NOMAD's ``R``/``I`` per coordinate;
-    ``granularity`` is 0 for continuous coordinates. Outputs told for a point are
-    ``[objective, c_1, ..., c_m]`` with ``m = n_constraints`` and ``c_j <= 0`` feasible,
-    minimised.
-
-    Args:
-        lower, upper: box bounds (inclusive).
-        x0: one or more starting points (NOMAD evaluates them first).
-        input_types: ``"R"`` or ``"I"`` per coordinate (default all real).
-        granularity: per coordinate, 0 = continuous (default all 0).
-        n_constraints: number of constraint outputs after the objective.
-        constraint_type: ``"PB"`` (progressive barrier) or ``"EB"`` (extreme barrier).
-        max_evals: evaluation budget (NOMAD ``MAX_BB_EVAL``; failures count).
-        block_size: NOMAD ``BB_MAX_BLOCK_SIZE``: the most points evaluated at once.
-        seed: NOMAD ``SEED``.
-        nomad_params: extra NOMAD parameter lines, passed through (expert use), e.g.
-            ``("DIRECTION_TYPE ORTHO 2N",)``. Lines the searcher owns are rejected.
-    """
-
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
-    x0: tuple[tuple[float, ...], ...]
-    input_types: tuple[str, ...] = ()
-    granularity: tuple[float, ...] = ()
-    n_constraints: int = 0
-    constraint_type: str = "PB"
-    max_evals: int = 100
-    block_size: int = 1
-    seed: int = 0
-    nomad_params: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        lower = tuple(float(v) for v in self.lower)
-        upper = tuple(float(v) for v in self.upper)
-        n = len(lower)
-        object.__setattr__(self, "lower", lower)
-        object.__setattr__(self, "upper", upper)
-        if n == 0 or len(upper) != n:
-            raise ValueError(
-                f"`lower` and `upper` must be non-empty and of equal length, but got "
-                f"{len(lower)} and {len(upper)}"
-            )
-        for i, (lo, hi) in enumerate(zip(lower, upper)):
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-                raise ValueError(
-                    f"`low <= high` must hold with finite bounds, but got low={lo}, high={hi} "
-                    f"for coordinate {i}"
-                )
-        types = tuple(self.input_types) or ("R",) * n
-        gran = tuple(float(g) for g in self.granularity) or (0.0,) * n
-        object.__setattr__(self, "input_types", types)
-        object.__setattr__(self, "granularity", gran)
-        if len(types) != n or any(t not in ("R", "I") for t in types):
-            raise ValueError(f"`input_types` must be {n} of 'R'/'I', but got {types}")
-        if len(gran) != n or any(not (g >= 0 and math.isfinite(g)) for g in gran):
-            raise ValueError(f"`granularity` must be {n} values >= 0, but got {gran}")
-        x0 = tuple(tuple(float(v) for v in p) for p in self.x0)
-        object.__setattr__(self, "x0", x0)
-        if not x0:
-            raise ValueError("`x0` must hold at least one starting point")
-        for p in x0:
-            if len(p) != n or any(not lo <= v <= hi for v, lo, hi in zip(p, lower, upper)):
-                raise ValueError(
-                    f"every starting point must lie in the box, but got x0={p} for "
-                    f"lower={lower}, upper={upper}"
-                )
-            if any(t == "I" and v != round(v) for v, t in zip(p, types)):
-                raise ValueError(f"integer coordinates of x0 must be integral, but got {p}")
-        if self.constraint_type not in ("PB", "EB"):
-            raise ValueError(
-                f"`constraint_type` must be 'PB' or 'EB', but got {self.constraint_type!r}"
-            )
-        for name in ("n_constraints", "max_evals", "block_size", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"`{name}` must be an int, but got {value!r}")
-            object.__setattr__(self, name, int(value))
-        if self.n_constraints < 0 or self.max_evals < 1 or self.block_size < 1:
-            raise ValueError(
-                "`n_constraints >= 0`, `max_evals >= 1` and `block_size >= 1` must hold, but "
-                f"got n_constraints={self.n_constraints}, max_evals={self.max_evals}, "
-                f"block_size={self.block_size}"
-            )
-        if self.seed < 0:
-            raise ValueError(f"`seed >= 0` must hold, but got seed={self.seed}")
-        lines = tuple(self.nomad_params)
-        object.__setattr__(self, "nomad_params", lines)
-        for line in lines:
-            if not isinstance(line, str) or not line.strip():
-                raise ValueError(f"`nomad_params` must be non-empty strings, but got {line!r}")
-            keyword = line.split()[0]
-            if not _KEYWORD.match(keyword):
-                raise ValueError(
-                    f"`nomad_params` lines must start with an upper-case NOMAD keyword, but "
-                    f"got {line!r}"
-                )
-            if keyword in _RESERVED:
-                raise ValueError(
-                    f"`nomad_params` must not set {keyword} (the searcher sets it from its "
-                    f"own arguments), but got {line!r}"
-                )
-
-    @property
-    def dimension(self) -> int:
-        return len(self.lower)
-
-    def nomad_lines(self) -> list[str]:
-        """The parameter lines given to ``PyNomad.optimize`` (bounds and x0 go as arguments)."""
-        lines = [
-            f"DIMENSION {self.dimension}",
-            f"BB_INPUT_TYPE ( {' '.join(self.input_types)} )",
-            "BB_OUTPUT_TYPE OBJ" + f" {self.constraint_type}" * self.n_constraints,
-            f"MAX_BB_EVAL {self.max_evals}",
-            f"BB_MAX_BLOCK_SIZE {self.block_size}",
-            f"SEED {self.seed}",
-            "DISPLAY_DEGREE 0",
-        ]
-        if any(self.granularity):
-            lines.append(f"GRANULARITY ( {' '.join(_fmt(g) for g in self.granularity)} )")
-        return lines + list(self.nomad_params)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {k: [list(p) for p in v] if k == "x0" else (list(v) if isinstance(v, tuple) else v)
-                for k, v in d.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MadsSettings:
-        d = dict(d)
-        for key in ("lower", "upper", "input_types", "granularity", "nomad_params"):
-            d[key] = tuple(d.get(key, ()))
-        d["x0"] = tuple(tuple(p) for p in d["x0"])
-        return cls(**d)
+Key = tuple[float, ...]
 
 
 @dataclass
 class _Block:
     seq: int
-    points: list[tuple[float, ...]]
-    lines: dict[tuple[float, ...], str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One evaluation as NOMAD saw it: the point, its outputs (None = failed) and status.
-
-    ``status`` is ``"ok"``, ``"failed"`` or ``"skipped"`` (beyond the budget, never run).
-    """
-
-    x: tuple[float, ...]
-    outputs: tuple[float, ...] | None
-    status: str
-
-
-def _kill(proc: subprocess.Popen | None, conn: Connection | None) -> None:
-    if conn is not None:
-        try:
-            conn.close()
-        except OSError:
-            pass
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a kill that does not land
-            logger.error("NOMAD child %s did not exit after SIGKILL", proc.pid)
-
-
-class _Child:
-    """One NOMAD child process and its connection (never pickled)."""
-
-    def __init__(self, settings: dict[str, Any]):
-        parent_sock, child_sock = socket.socketpair()
-        self.output = tempfile.TemporaryFile()
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-u", _CHILD_SCRIPT, str(child_sock.fileno())],
-                pass_fds=(child_sock.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=self.output,
-                stderr=subprocess.STDOUT,
-                # own session: a Ctrl-C in the terminal reaches the driver only, which
-                # then ends the child itself
-                start_new_session=True,
-            )
-        finally:
-            child_sock.close()
-        self.conn = Connection(parent_sock.detach())
-        self.conn.send(("start", settings))
-        self.started = time.monotonic()
-        self.messages = 0
-        self._finalizer = weakref.finalize(self, _kill, self.proc, self.conn)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def tail(self, n: int = 2000) -> str:
-        """Last characters the child wrote (stdout and stderr), for error messages."""
-        try:
-            self.output.seek(0, os.SEEK_END)
-            size = self.output.tell()
-            self.output.seek(max(0, size - n))
-            return self.output.read().decode(errors="replace")
-        except (OSError, ValueError):
-            return ""
-
-    def receive(self, timeout: float):
-        """The next message, None if none within ``timeout``; raises EOFError if the child died."""
-        if not self.conn.poll(max(0.0, timeout)):
-            if self.proc.poll() is not None and not self.conn.poll(0):
-                raise EOFError(f"NOMAD child exited with code {self.proc.returncode}")
-            return None
-        message = self.conn.recv()
-        self.messages += 1
-        return message
-
-    def send(self, message) -> None:
-        self.conn.send(message)
-
-    def close(self) -> None:
-        self._finalizer()
-        try:
-            self.output.close()
-        except OSError:
-            pass
+    points: list[Key]
+    lines: dict[Key, str | None] = field(default_factory=dict)
 
 
 class MadsAskTell:
@@ -354,14 +170,19 @@ class MadsAskTell:
     none while NOMAD computes or while handed-out points of the block are still running.
     ``tell(points, values)`` takes, per point, ``[objective, c_1..c_m]`` (minimised,
     constraints feasible when ``<= 0``) or ``None`` for a failed evaluation; non-finite
-    values count as failed. :attr:`finished` becomes True when NOMAD stops and every
-    handed-out point was told.
+    values count as failed. :attr:`finished` becomes True when the search stopped and every
+    handed-out point was told; :attr:`stop_reason` says why.
 
-    The object pickles as its :meth:`state_dict` (no process, no pipe); unpickling or
-    :meth:`from_state` resumes by replay on the next ``ask`` (see the module docstring).
+    The object pickles as its :meth:`state_dict` (no process, no pipe, no callables);
+    unpickling or :meth:`from_state` resumes by replay on the next ``ask`` (module
+    docstring); pass ``known``/``network_key`` again with :meth:`from_state`.
 
     Args:
-        settings: the NOMAD run.
+        settings: the search.
+        known: exact, cheap ``x -> objective`` (minimised, as told), or None: NOMAD's static
+            surrogate and screening (module docstring). May return None (unknown).
+        network_key: ``x -> hashable``: points with equal keys are one evaluation
+            (duplicates are answered with the first one's outputs, untrained).
         max_restarts: how many times a dead child is replaced (by replay) before the run
             is declared finished.
         replay_timeout: seconds ``ask`` may wait for NOMAD's next block while it is
@@ -369,33 +190,49 @@ class MadsAskTell:
             any single ``ask`` spends replaying.
     """
 
-    def __init__(self, settings: MadsSettings, *, max_restarts: int = 3,
-                 replay_timeout: float = 10.0):
+    def __init__(self, settings: MadsSettings, *, known: Callable[[np.ndarray], float] | None = None,
+                 network_key: Callable[[np.ndarray], Hashable] | None = None,
+                 max_restarts: int = 3, replay_timeout: float = 10.0):
         if not isinstance(settings, MadsSettings):
             raise TypeError(f"`settings` must be MadsSettings, but got {type(settings)}")
         self.settings = settings
+        self.known = known
+        self.network_key = network_key
         self.max_restarts = int(max_restarts)
         self.replay_timeout = float(replay_timeout)
         self._log: list[Evaluation] = []
-        self._answers: dict[tuple[float, ...], str | None] = {}
-        self._handed: dict[tuple[float, ...], None] = {}  # ordered set
-        self._queue: list[tuple[float, ...]] = []
+        self._answers: dict[Key, str | None] = {}
+        self._run_of: dict[Key, int] = {}  # NOMAD run that first logged a point
+        self._handed: dict[Key, None] = {}  # ordered set
+        self._queue: list[Key] = []
         self._block: _Block | None = None
-        self._child: _Child | None = None
+        self._child: NomadChild | None = None
         self._finished = False
         self._result: dict[str, Any] | None = None
         self._restarts = 0
         self._stop_reason = ""
-        self._replayed = 0  # answers served from the log by the current child
-        self._replay_target = 0  # log length when the current child started
-        self._blocks_seen = 0
+        self._replayed = 0  # answers of the current NOMAD run served from the log
+        self._free_streak = 0  # answers in a row of the current child that trained nothing
+        self._replay_target = 0  # the current run's log length when the child started
         self._block_sizes: list[int] = []
+        # NOMAD runs: run 0 starts from settings.x0, later ones from the log (see _next_run)
+        self._runs: list[dict[str, Any]] = [{"x0": [list(p) for p in settings.x0],
+                                             "why": "start"}]
+        self._empty_runs = 0
+        self._known_cache: dict[Key, float | None] = {}
+        self._net_cache: dict[Key, Hashable] = {}
+        self._trained_keys: set[Key] = set()
+        self._pos: dict[Key, int] = {}  # first log position of a point
+        self._visible = 0  # log entries NOMAD had been told of (see _estimate)
+        self._net_first: dict[Hashable, Key] = {}  # network -> its trained/handed point
+        self._waiting: dict[Key, list[Key]] = {}  # handed point -> duplicates awaiting it
+        self._warned_known = False
 
     # --- public API --------------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
-        """True once NOMAD stopped (or gave up after crashes) and nothing is handed out."""
+        """True once the search stopped and nothing is handed out."""
         return self._finished and not self._handed
 
     @property
@@ -405,17 +242,24 @@ class MadsAskTell:
 
     @property
     def result(self) -> dict[str, Any] | None:
-        """NOMAD's final result dict (``x_best_feas``, ``run_flag``, ``stop_reason``...)."""
+        """The last NOMAD run's result dict (``x_best_feas``, ``run_flag``, ``stop_reason``...);
+        None when the search was ended by the budget before NOMAD returned."""
         return self._result
 
     @property
     def stop_reason(self) -> str:
+        """Why the search ended ("" while it runs)."""
         return self._stop_reason
 
     @property
     def restarts(self) -> int:
         """How many times the child was replaced after dying."""
         return self._restarts
+
+    @property
+    def nomad_runs(self) -> list[dict[str, Any]]:
+        """Every NOMAD run of the search: its starting points and why it started."""
+        return [dict(r) for r in self._runs]
 
     @property
     def pending(self) -> list[np.ndarray]:
@@ -428,13 +272,13 @@ class MadsAskTell:
 
     @property
     def history(self) -> list[Evaluation]:
-        """Told evaluations in order (including ``skipped`` beyond-budget points)."""
+        """Every answer in order: trained (ok/failed), screened, duplicate, skipped."""
         return list(self._log)
 
     @property
     def n_evaluations(self) -> int:
-        """Evaluations told (ok or failed), i.e. what counts against ``max_evals``."""
-        return sum(e.status != "skipped" for e in self._log)
+        """Trained evaluations told (ok or failed): what counts against ``max_evals``."""
+        return sum(e.trained for e in self._log)
 
     @property
     def block_sizes(self) -> list[int]:
@@ -446,8 +290,13 @@ class MadsAskTell:
         """PID of the running NOMAD child, if any (for tests and diagnostics)."""
         return None if self._child is None else self._child.pid
 
+    def first_of_network(self, point) -> Key | None:
+        """The trained (or handed-out) point of ``point``'s network (``network_key``)."""
+        net = self._network(self._key(point))
+        return None if net is None else self._net_first.get(net)
+
     def best_feasible(self) -> tuple[np.ndarray, float] | None:
-        """Best (lowest objective) evaluation with every constraint ``<= 0``, or None."""
+        """Best (lowest objective) *trained* evaluation with every constraint ``<= 0``."""
         best = None
         for e in self._log:
             if e.status == "ok" and all(c <= 0.0 for c in e.outputs[1:]):
@@ -510,6 +359,8 @@ class MadsAskTell:
                     outputs = None
             del self._handed[key]
             self._record(key, outputs, "ok" if outputs is not None else "failed")
+            for dup in self._waiting.pop(key, []):
+                self._record(dup, outputs, "duplicate")
         self._maybe_send()
 
     def requeue(self, points: Sequence) -> None:
@@ -540,70 +391,156 @@ class MadsAskTell:
     # --- state -------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """JSON-able state: settings, the ordered evaluation log and handed-out points."""
+        """JSON-able state: settings, the ordered log, handed-out points, the NOMAD runs."""
         return {
-            "version": 1,
+            "version": 2,
             "settings": self.settings.to_dict(),
             "max_restarts": self.max_restarts,
             "replay_timeout": self.replay_timeout,
-            "log": [[list(e.x), None if e.outputs is None else list(e.outputs), e.status]
+            "log": [[list(e.x), None if e.outputs is None else list(e.outputs), e.status, e.run]
                     for e in self._log],
             "handed": [list(p) for p in self._handed],
             "finished": self._finished,
             "result": self._result,
             "stop_reason": self._stop_reason,
             "restarts": self._restarts,
+            "runs": self._runs,
+            "empty_runs": self._empty_runs,
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> MadsAskTell:
+    def from_state(cls, state: dict[str, Any], *, known=None, network_key=None) -> MadsAskTell:
         """Rebuild from :meth:`state_dict`; the next ``ask`` replays the log in a new child."""
         obj = cls.__new__(cls)
         obj.__setstate__(state)
+        obj.known, obj.network_key = known, network_key
+        obj._index_networks()
         return obj
 
     def __getstate__(self) -> dict[str, Any]:
         return self.state_dict()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("version") != 1:
+        if state.get("version") not in (1, 2):
             raise ValueError(f"unknown MadsAskTell state version {state.get('version')!r}")
         self.__init__(MadsSettings.from_dict(state["settings"]),
                       max_restarts=state["max_restarts"], replay_timeout=state["replay_timeout"])
-        for x, outputs, status in state["log"]:
+        for x, outputs, status, *run in state["log"]:
             self._record(tuple(float(v) for v in x),
-                         None if outputs is None else tuple(float(v) for v in outputs), status)
+                         None if outputs is None else tuple(float(v) for v in outputs), status,
+                         run[0] if run else 0)
         self._handed = {tuple(float(v) for v in p): None for p in state["handed"]}
         self._finished = bool(state["finished"])
         self._result = state["result"]
         self._stop_reason = state["stop_reason"]
         self._restarts = int(state["restarts"])
+        self._runs = [dict(r) for r in state.get("runs", self._runs)]
+        self._empty_runs = int(state.get("empty_runs", 0))
 
-    # --- internals -----------------------------------------------------------------------
+    # --- internals: answers --------------------------------------------------------------
 
     @staticmethod
-    def _key(p) -> tuple[float, ...]:
+    def _key(p) -> Key:
         return tuple(float(v) for v in np.asarray(p, dtype=float).reshape(-1))
 
-    def _record(self, key, outputs, status) -> None:
-        self._log.append(Evaluation(key, outputs, status))
-        self._answers[key] = None if outputs is None else " ".join(_fmt(v) for v in outputs)
+    @property
+    def _run(self) -> int:
+        return len(self._runs) - 1
+
+    def _record(self, key, outputs, status, run: int | None = None) -> None:
+        run = self._run if run is None else run
+        self._pos.setdefault(key, len(self._log))
+        self._log.append(Evaluation(key, outputs, status, run))
+        self._answers[key] = None if outputs is None else " ".join(fmt(v) for v in outputs)
+        self._run_of.setdefault(key, run)
+        if status in ("ok", "failed"):
+            self._trained_keys.add(key)
         if self._block is not None and key in self._block.points:
             self._block.lines[key] = self._answers[key]
 
+    def _known_value(self, key: Key) -> float | None:
+        """``known(x)``, cached; None when there is none or it fails (never raises)."""
+        if self.known is None:
+            return None
+        if key not in self._known_cache:
+            try:
+                value = float(self.known(np.array(key)))
+                value = value if math.isfinite(value) else None
+            except Exception as exc:  # a user function: never let it reach NOMAD
+                if not self._warned_known:
+                    logger.warning("known objective failed at %s (%s); such points are "
+                                   "neither sorted nor screened", key, exc)
+                    self._warned_known = True
+                value = None
+            self._known_cache[key] = value
+        return self._known_cache[key]
+
+    def _network(self, key: Key) -> Hashable | None:
+        if self.network_key is None:
+            return None
+        if key not in self._net_cache:
+            try:
+                self._net_cache[key] = self.network_key(np.array(key))
+            except Exception as exc:
+                logger.warning("network_key failed at %s (%s); treated as its own network",
+                               key, exc)
+                self._net_cache[key] = ("point", key)
+        return self._net_cache[key]
+
+    def _index_networks(self) -> None:
+        """Rebuild network -> first trained/handed point (after a restore)."""
+        self._net_first = {}
+        for e in self._log:
+            if e.trained and (net := self._network(e.x)) is not None:
+                self._net_first.setdefault(net, e.x)
+        for key in self._handed:
+            if (net := self._network(key)) is not None:
+                self._net_first.setdefault(net, key)
+
+    def _free_answer(self, key: Key) -> bool:
+        """Answer a new point without training it, if it is a duplicate or screened."""
+        net = self._network(key)
+        if net is not None and (first := self._net_first.get(net)) is not None:
+            if first in self._answers:
+                self._record(key, self._outputs(first), "duplicate")
+            else:  # handed out, not told yet: answered when it is
+                self._waiting.setdefault(first, []).append(key)
+            return True
+        best = self.best_feasible()
+        if best is not None:
+            value = self._known_value(key)
+            if value is not None and value >= best[1]:
+                self._record(key, (value,) + (0.0,) * self.settings.n_constraints, "screened")
+                return True
+        return False
+
+    def _estimate(self, key: Key) -> list[float]:
+        """The surrogate's constraint values at ``key`` (``mads_restarts.constraint_estimate``),
+        from the log entries NOMAD had been told of when it asked (so a replay agrees)."""
+        return constraint_estimate(self.settings, self._log[:self._visible], key)
+
+    def _outputs(self, key: Key) -> tuple[float, ...] | None:
+        line = self._answers[key]
+        return None if line is None else tuple(float(v) for v in line.split())
+
+    # --- internals: the NOMAD child -------------------------------------------------------
+
     def _child_settings(self) -> dict[str, Any]:
-        s = self.settings
-        return {"params": s.nomad_lines(), "x0": [list(p) for p in s.x0],
-                "lower": list(s.lower), "upper": list(s.upper)}
+        s, run = self.settings, self._run
+        return {"params": s.nomad_lines(run, surrogate=self.known is not None),
+                "x0": self._runs[run]["x0"], "lower": list(s.lower), "upper": list(s.upper),
+                "surrogate": self.known is not None}
 
     def _start_child(self) -> None:
-        self._child = _Child(self._child_settings())
+        self._child = NomadChild(self._child_settings())
         self._replayed = 0
-        self._replay_target = len(self._log)
+        self._replay_target = sum(e.run == self._run for e in self._log)
+        self._free_streak = 0
+        self._visible = sum(e.run < self._run for e in self._log)
         self._block = None
         self._queue = []
-        logger.debug("started NOMAD child pid=%s (restart %d, %d logged evaluations)",
-                     self._child.pid, self._restarts, len(self._log))
+        logger.debug("started NOMAD child pid=%s (run %d, child restart %d, %d logged)",
+                     self._child.pid, self._run, self._restarts, len(self._log))
 
     def _receive(self, timeout: float):
         child = self._child
@@ -622,23 +559,38 @@ class MadsAskTell:
                        if "Unknown parameter" in line]
             if unknown:
                 logger.warning("NOMAD ignored parameters: %s", "; ".join(sorted(set(unknown))))
-        if kind == "block":
+        if kind == "known":
+            _, seq, points = message
+            lines = []
+            for p in points:
+                key = tuple(float(v) for v in p)
+                value = self._known_value(key)
+                lines.append(None if value is None else
+                             " ".join(fmt(v) for v in [value] + self._estimate(key)))
+            self._send(("known", seq, lines))
+        elif kind == "block":
             _, seq, points = message
             keys = [tuple(float(v) for v in p) for p in points]
-            self._blocks_seen += 1
             self._block_sizes.append(len(keys))
             block = _Block(seq, keys)
             self._block = block
             for key in keys:
                 if key in block.lines:
                     continue
+                trained_here = key in self._handed or (
+                    key in self._answers and self._run_of.get(key) == self._run
+                    and self._trained_key(key))
+                self._free_streak = 0 if trained_here else self._free_streak + 1
                 if key in self._answers:
                     block.lines[key] = self._answers[key]
-                    self._replayed += 1
-                elif key in self._handed:
-                    continue  # handed out before a restore/restart: its tell() will answer
+                    if self._run_of.get(key) == self._run:
+                        self._replayed += 1
+                elif key in self._handed or any(key in d for d in self._waiting.values()):
+                    continue  # answered when its tell() (or its original's) arrives
+                elif self._free_answer(key):
+                    continue
                 elif self._budget_left() <= 0:
-                    # beyond MAX_BB_EVAL (a block can overshoot): never dispatched
+                    # beyond the budget (a block can overshoot): never dispatched
                     self._record(key, None, "skipped")
                 else:
                     if self._replayed < self._replay_target:
@@ -648,15 +600,16 @@ class MadsAskTell:
                             self._replay_target)
                         self._replay_target = self._replayed
                     self._queue.append(key)
+                    self._free_streak = 0
+                    self._runs[self._run]["new"] = True
+                    if (net := self._network(key)) is not None:
+                        self._net_first.setdefault(net, key)
             self._maybe_send()
         elif kind == "done":
-            result = message[1]
-            self._result = result
-            self._stop_reason = str(result.get("stop_reason", ""))
-            self._finished = True
+            self._result = message[1]
             self._block = None
             self._close_child()
-            logger.debug("NOMAD finished: %s", self._stop_reason)
+            self._end_of_run(str(self._result.get("stop_reason", "")))
         elif kind == "error":
             text = message[1]
             if self._child is not None and self._child.messages <= 1 and not self._log:
@@ -666,6 +619,9 @@ class MadsAskTell:
             self._on_child_death(f"NOMAD raised: {text.strip().splitlines()[-1]}")
         else:  # pragma: no cover - protocol violation
             self._on_child_death(f"unexpected message {message!r:.100}")
+
+    def _trained_key(self, key: Key) -> bool:
+        return key in self._trained_keys
 
     def _budget_left(self) -> int:
         used = self.n_evaluations + len(self._handed) + len(self._queue)
@@ -677,10 +633,71 @@ class MadsAskTell:
             return
         if all(p in block.lines for p in block.points):
             self._block = None
-            try:
-                self._child.send(("values", block.seq, [block.lines[p] for p in block.points]))
-            except OSError as exc:
-                self._on_child_death(f"{exc}")
+            if self._free_streak >= FREE_STREAK_LIMIT:
+                self._close_child()
+                self._end_of_run(f"{self._free_streak} answers in a row needed no training")
+                return
+            if self.n_evaluations >= self.settings.max_evals and not self._handed:
+                self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
+                             f"(max_evals={self.settings.max_evals})")
+                return
+            here = [self._pos[p] + 1 for p in block.points
+                    if p in self._pos and self._run_of.get(p) == self._run]
+            self._visible = max([self._visible] + here)
+            self._send(("values", block.seq, [block.lines[p] for p in block.points]))
+
+    def _send(self, message) -> None:
+        try:
+            self._child.send(message)
+        except OSError as exc:
+            self._on_child_death(f"{exc}")
+
+    def _finish(self, why: str) -> None:
+        self._close_child()
+        self._block = None
+        self._queue = []
+        self._finished = True
+        self._stop_reason = why
+        logger.info("NOMAD search finished: %s", why)
+
+    def _end_of_run(self, nomad_reason: str) -> None:
+        """NOMAD returned: finish, or start the next NOMAD run from the log (a restart)."""
+        s = self.settings
+        run = self._runs[self._run]
+        run["nomad_stop"] = nomad_reason
+        left = s.max_evals - self.n_evaluations - len(self._handed)
+        self._empty_runs = 0 if run.get("new") else self._empty_runs + 1
+        why = f"NOMAD run {self._run} stopped ({nomad_reason or 'no reason given'})"
+        if left <= 0:
+            self._finish(f"{why}; budget spent ({self.n_evaluations} trained evaluations)")
+        elif not s.restart:
+            self._finish(f"{why} with {left} evaluations left; restarts are off")
+        elif len(self._runs) >= s.max_runs:
+            self._finish(f"{why} with {left} evaluations left; max_runs={s.max_runs} reached")
+        elif self._empty_runs >= EMPTY_RUNS_TO_STOP:
+            self._finish(f"{why} with {left} evaluations left; the last {self._empty_runs} "
+                         f"NOMAD runs proposed no new point to train, from the best points and "
+                         f"from space-filling starts (no untried point that could improve was "
+                         f"found)")
+        else:
+            x0, how = self._restart_points()
+            self._runs.append({"x0": [list(p) for p in x0], "why": how})
+            logger.info("%s with %d evaluations left: restarting from %s (run %d)", why, left,
+                        how, self._run)
+
+    def _restart_points(self) -> tuple[list[Key], str]:
+        best = self.best_feasible()
+
+        def wanted(key: Key) -> bool:
+            if key in self._answers or key in self._handed:
+                return False
+            if best is None or self.known is None:
+                return True
+            value = self._known_value(key)
+            return value is None or value < best[1]
+
+        return restart_points(self.settings, self._log, self._empty_runs > 0,
+                              nomad_seed(self.settings.seed, len(self._runs)), wanted)
 
     def _close_child(self) -> None:
         if self._child is not None:
@@ -702,72 +719,8 @@ class MadsAskTell:
             )
         self._restarts += 1
         if self._restarts > self.max_restarts:
-            self._finished = True
-            self._stop_reason = f"NOMAD child died {self._restarts} times; last: {why}"
-            logger.error("%s. Finishing with %d evaluations.\n%s", self._stop_reason,
-                         self.n_evaluations, tail)
+            self._finish(f"NOMAD child died {self._restarts} times; last: {why}")
+            logger.error("Finishing with %d evaluations.\n%s", self.n_evaluations, tail)
             return
         logger.warning("NOMAD child died (%s, exit code %s); restarting by replay (%d/%d).\n%s",
                        why, code, self._restarts, self.max_restarts, tail)
-
-
-# --- standalone reference run ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StandaloneRun:
-    """A plain ``PyNomad.optimize`` run: its evaluations in order and NOMAD's result dict."""
-
-    history: list[Evaluation]
-    result: dict[str, Any]
-
-    def best_feasible(self, max_evals: int | None = None) -> float | None:
-        """Best feasible objective among the first ``max_evals`` evaluations."""
-        best = None
-        for e in self.history[:max_evals]:
-            if e.status == "ok" and all(c <= 0.0 for c in e.outputs[1:]):
-                best = e.outputs[0] if best is None else min(best, e.outputs[0])
-        return best
-
-
-def run_standalone(settings: MadsSettings, blackbox: Callable[[np.ndarray], Sequence[float] | None],
-                   timeout: float = 600.0) -> StandaloneRun:
-    """Run ``PyNomad.optimize`` with a block callback that calls ``blackbox`` directly.
-
-    The reference for fidelity checks: same parameters, seed and block size as
-    :class:`MadsAskTell`, in its own fresh process (``blackbox`` must be picklable and
-    importable there). ``blackbox(x)`` returns ``[f, c_1..c_m]`` or None (failed).
-    """
-    child_settings = MadsAskTell(settings)._child_settings()
-    child_settings["evaluator"] = pickle.dumps(_ListBlackbox(blackbox))
-    child = _Child(child_settings)
-    try:
-        message = child.receive(timeout)
-        if message is None:
-            raise TimeoutError(f"standalone NOMAD run did not finish within {timeout} s")
-        if message[0] != "done":
-            raise NomadError(f"standalone NOMAD run failed: {message[1]}\n{child.tail()}")
-        _, result, history = message
-    except EOFError as exc:
-        raise NomadError(f"standalone NOMAD run died: {exc}\n{child.tail()}") from exc
-    finally:
-        child.close()
-    evaluations = []
-    for point, line in history:
-        outputs = None if line is None else tuple(float(v) for v in line.split())
-        evaluations.append(Evaluation(tuple(point), outputs, "ok" if outputs else "failed"))
-    return StandaloneRun(evaluations, result)
-
-
-class _ListBlackbox:
-    """Adapts ``blackbox(np.ndarray)`` to the child's ``evaluator(list)`` convention."""
-
-    def __init__(self, blackbox):
-        self.blackbox = blackbox
-
-    def __call__(self, point: list[float]):
-        out = self.blackbox(np.array(point))
-        if out is None:
-            return None
-        out = [float(v) for v in np.asarray(out, dtype=float).reshape(-1)]
-        return out if all(math.isfinite(v) for v in out) else None

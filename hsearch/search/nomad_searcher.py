@@ -21,7 +21,7 @@ import logging
 import math
 import pickle
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from hsearch.search.constraints import Constraint, parse_constraints
+from hsearch.search.evaluation_records import EvaluationRecord, numeric_metrics
 from hsearch.search.mads import MadsAskTell, MadsSettings
 from hsearch.search.space import SpaceCodec
 
@@ -36,45 +37,12 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["NomadSearcher", "EvaluationRecord"]
 
-# Tune's bookkeeping keys (ray.tune.result.AUTO_RESULT_KEYS and friends): not metrics.
-_TUNE_KEYS = frozenset(
-    {
-        "training_iteration", "episodes_total", "timesteps_total", "node_ip", "hostname", "pid",
-        "time_this_iter_s", "timestamp", "date", "time_since_restore", "timesteps_since_restore",
-        "iterations_since_restore", "checkpoint_dir_name", "done", "should_checkpoint",
-        "trial_id", "experiment_tag", "experiment_id", "episodes_this_iter",
-        "timesteps_this_iter",
-    }
-)
 _MAX_REQUEUES = 3  # a point whose trial is removed before running is re-offered this often
 # When none of our trials is running, Tune has nothing to do but wait for us, and if
 # suggest returns None it sleeps a whole second before asking again (TuneController.
 # _update_trial_queue). NOMAD needs milliseconds to compute the next block, so suggest
 # waits up to this long for it -- only in that state, so it never holds up running trials.
 _IDLE_WAIT_S = 1.0
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One finished trial as the searcher saw it (for Pareto views and audits).
-
-    ``objective`` is the metric as reported (not sign-flipped); ``constraints`` maps each
-    constraint's text to NOMAD's ``c`` (feasible ``<= 0``); ``metrics`` holds every numeric
-    value the trial reported (Tune's bookkeeping keys and the config removed).
-    """
-
-    trial_id: str
-    config: dict[str, Any]
-    x: tuple[float, ...]
-    objective: float | None
-    constraints: dict[str, float | None]
-    metrics: dict[str, float]
-    status: str  # "ok" or "failed"
-    feasible: bool
-    reason: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -126,10 +94,24 @@ class NomadSearcher(Searcher):
       metric is a *failed evaluation* for NOMAD (it counts against the budget, as in
       NOMAD) and the search continues; a warning is logged. A trial removed before it ran
       (``result=None, error=False``) gives its point back to be suggested again (at most
-      3 times, then it is failed). As with ``PyNomad.optimize``, if *every* starting
-      point fails NOMAD stops at once.
-    * Budget: exactly ``max_evals`` trials are suggested at most (NOMAD's block evaluation
-      can overshoot ``MAX_BB_EVAL``; the overshoot is answered as failed, never run).
+      3 times, then it is failed). If every starting point fails, the search goes on from
+      space-filling points (a restart), as Tune's own searchers would.
+    * Budget: ``max_evals`` counts *trained* evaluations: exactly that many trials are
+      suggested at most. Points that need no training start no trial and are free:
+      *duplicates* (``network_key`` equal to a trained config's: answered with its result)
+      and, with ``known_objective``, *screened* points (known objective not better than the
+      best feasible trained one). They are in :attr:`free_evaluations` (status
+      ``"duplicate"``/``"screened"``), in order in :attr:`all_evaluations`.
+    * Known objective: ``known_objective(config)`` is the exact metric of a config computed
+      without training (NAS: MACs). NOMAD sorts its candidates by it (cheapest first, as
+      its static surrogate) and screens as above (``hsearch.search.mads``). It is called
+      in this process (cached per point), never inside NOMAD; an exception or non-finite
+      value means "unknown" for that config (logged once), never a crash.
+    * Restarts: when MADS stops with budget left (mesh converged, or every starting point
+      failed) it restarts with a new seed from the best feasible and best infeasible
+      points, or from space-filling points when nothing succeeded (``mads``). It returns
+      ``FINISHED`` only when the budget is spent or the search cannot propose new points;
+      :attr:`stop_reason` says why.
     * Save/restore: the state is the ordered log of evaluations plus the live trials; a
       restore replays the log in a fresh NOMAD process (exactly the same trajectory), so
       ``Tuner.restore(path, trainable, resume_unfinished=True)`` continues the same search:
@@ -159,12 +141,19 @@ class NomadSearcher(Searcher):
             search, default) or ``"EB"`` (extreme barrier: infeasible = rejected).
         points_to_evaluate: starting configs (NOMAD ``X0``; several allowed, evaluated
             first). Default: the centre of the encoded box (see ``SpaceCodec.center``).
-        max_evals: evaluation budget (NOMAD ``MAX_BB_EVAL``).
+        max_evals: budget of trained evaluations (trials started).
         max_concurrent: most trials at once (NOMAD ``BB_MAX_BLOCK_SIZE``).
-        seed: NOMAD ``SEED``; ``None`` draws one (logged and saved with the state).
+        seed: the search's seed (mapped one-to-one to NOMAD ``SEED``s, one per NOMAD run);
+            ``None`` draws one (logged and saved with the state).
         nomad_params: extra NOMAD parameter lines for experts, e.g.
-            ``["DIRECTION_TYPE ORTHO 2N"]``; lines the searcher owns are rejected.
+            ``["QUAD_MODEL_SEARCH yes"]``; a line replaces hsearch's default line with the
+            same keyword (``mads_settings.default_lines``); lines the searcher owns are rejected.
         max_restarts: how often a crashed NOMAD child is replaced before finishing.
+        known_objective: ``config -> metric value`` known without training (see above).
+        network_key: ``config -> hashable``; configs with equal keys are one evaluation.
+        on_free: called as ``on_free(index, record)`` for each point answered without
+            training (``index``: its place among NOMAD's answers, stable across a resume; a
+            point may be handed again after a resume). Exceptions are logged, not raised.
     """
 
     def __init__(
@@ -181,6 +170,9 @@ class NomadSearcher(Searcher):
         seed: int | None = 0,
         nomad_params: Sequence[str] = (),
         max_restarts: int = 3,
+        known_objective: Callable[[dict], float] | None = None,
+        network_key: Callable[[dict], Hashable] | None = None,
+        on_free: Callable[[int, EvaluationRecord], None] | None = None,
     ):
         if importlib.util.find_spec("PyNomad") is None:
             raise ImportError(
@@ -214,6 +206,10 @@ class NomadSearcher(Searcher):
         self._live: dict[str, tuple[float, ...]] = {}
         self._requeued: dict[tuple[float, ...], int] = {}
         self._records: list[EvaluationRecord] = []
+        self._known_objective = known_objective
+        self._network_key = network_key
+        self._on_free = on_free
+        self._free_emitted = 0
         if self._space is not None:
             self._setup_space(self._space)
 
@@ -256,6 +252,7 @@ class NomadSearcher(Searcher):
         if core.nomad_finished:
             return Searcher.FINISHED
         points = core.ask(max_points=1, timeout=0.0 if self._live else _IDLE_WAIT_S)
+        self._emit_free()
         if not points:
             return Searcher.FINISHED if core.nomad_finished else None
         key = tuple(float(v) for v in points[0])
@@ -292,6 +289,7 @@ class NomadSearcher(Searcher):
                            record.reason)
         self._records.append(record)
         core.tell([key], [outputs])
+        self._emit_free()
 
     # --- state ------------------------------------------------------------------------------
 
@@ -309,6 +307,7 @@ class NomadSearcher(Searcher):
             "live": {tid: list(x) for tid, x in self._live.items()},
             "requeued": [[list(x), n] for x, n in self._requeued.items()],
             "records": [r.to_dict() for r in self._records],
+            "free_emitted": self._free_emitted,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -324,10 +323,12 @@ class NomadSearcher(Searcher):
         self._options = _Options(**options)
         if state.get("space") is not None:
             self._setup_space(state["space"])
-        self._core = None if state["core"] is None else MadsAskTell.from_state(state["core"])
+        self._core = None if state["core"] is None else MadsAskTell.from_state(
+            state["core"], **self._core_functions())
         self._live = {tid: tuple(x) for tid, x in state["live"].items()}
         self._requeued = {tuple(x): n for x, n in state["requeued"]}
         self._records = [EvaluationRecord(**{**r, "x": tuple(r["x"])}) for r in state["records"]]
+        self._free_emitted = int(state.get("free_emitted", 0))
 
     def save(self, checkpoint_path: str) -> None:
         """Pickle :meth:`get_state` to ``checkpoint_path`` (Tune calls this every snapshot)."""
@@ -344,6 +345,12 @@ class NomadSearcher(Searcher):
         # JSON-able state, without the NOMAD process or its pipe.
         return self.__dict__.copy()
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._core is not None:  # the core pickles without its functions
+            functions = self._core_functions()
+            self._core.known, self._core.network_key = functions["known"], functions["network_key"]
+
     def close(self) -> None:
         """End the NOMAD child process now (it also ends with the searcher or the driver)."""
         self._close_core()
@@ -355,6 +362,76 @@ class NomadSearcher(Searcher):
         """Every finished evaluation in order: trial id, config, encoded x, objective,
         constraint values, all numeric metrics, status and feasibility."""
         return list(self._records)
+
+    @property
+    def free_evaluations(self) -> list[EvaluationRecord]:
+        """Points answered without training, in order: ``"duplicate"`` (same network as a
+        trained config; its result) and ``"screened"`` (known objective not below the best
+        feasible; ``objective`` is the known value, constraints None). ``trial_id`` is ""."""
+        return [r for r in self.all_evaluations if r.status in ("duplicate", "screened")]
+
+    @property
+    def all_evaluations(self) -> list[EvaluationRecord]:
+        """Trained and free evaluations in the order NOMAD got their answers."""
+        if self._core is None:
+            return list(self._records)
+        trained = {r.x: r for r in self._records}
+        out = []
+        for e in self._core.history:
+            if e.trained:
+                if e.x in trained:
+                    out.append(trained[e.x])
+            elif (record := self._free_record(e, trained)) is not None:
+                out.append(record)
+        return out
+
+    def _free_record(self, e, trained: dict) -> EvaluationRecord | None:
+        """The record of a screened or duplicate core evaluation (None for other statuses)."""
+        config = self._codec.decode(np.array(e.x))
+        if e.status == "duplicate":
+            base = trained.get(self._core.first_of_network(e.x))
+            if base is None:
+                return None
+            return EvaluationRecord("", config, e.x, base.objective, dict(base.constraints),
+                                    dict(base.metrics), "duplicate", base.feasible,
+                                    f"same network as trial {base.trial_id}")
+        if e.status == "screened":
+            sign = -1.0 if self._mode == "max" else 1.0
+            return EvaluationRecord("", config, e.x, sign * e.outputs[0],
+                                    {str(c): None for c in self._constraints}, {}, "screened",
+                                    False, "known objective not better than the best feasible")
+        return None
+
+    def _emit_free(self) -> None:
+        """Hand new free evaluations to ``on_free`` (never raises into Tune's loop)."""
+        if self._on_free is None or self._core is None:
+            return
+        trained = {r.x: r for r in self._records}
+        n = 0
+        for index, e in enumerate(self._core.history):
+            if e.status not in ("screened", "duplicate"):
+                continue
+            n += 1
+            if n <= self._free_emitted:
+                continue
+            record = self._free_record(e, trained)
+            if record is None:
+                break  # its trained original is not recorded yet: next time
+            self._free_emitted = n
+            try:
+                self._on_free(index, record)
+            except Exception as exc:
+                logger.warning("on_free failed for %s: %s", record.config, exc)
+
+    @property
+    def n_trained(self) -> int:
+        """Trained evaluations so far (what ``max_evals`` counts)."""
+        return len(self._records)
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the search finished ("" while it runs)."""
+        return "" if self._core is None else self._core.stop_reason
 
     @property
     def best(self) -> EvaluationRecord | None:
@@ -407,13 +484,30 @@ class NomadSearcher(Searcher):
 
     def _ensure_core(self) -> MadsAskTell:
         if self._core is None:
-            self._core = MadsAskTell(self._settings(), max_restarts=self._options.max_restarts)
+            self._core = MadsAskTell(self._settings(), max_restarts=self._options.max_restarts,
+                                     **self._core_functions())
         elif self._core.settings.dimension != self._codec.dimension:
             raise ValueError(
                 f"the restored search has {self._core.settings.dimension} variables but the "
                 f"search space has {self._codec.dimension}: restore with the same space"
             )
         return self._core
+
+    def _core_functions(self) -> dict[str, Any]:
+        """``known``/``network_key`` of encoded points for the core (sign flipped for max)."""
+        out: dict[str, Any] = {"known": None, "network_key": None}
+        if self._known_objective is not None:
+            out["known"] = self._known_x
+        if self._network_key is not None:
+            out["network_key"] = self._network_x
+        return out
+
+    def _known_x(self, x: np.ndarray) -> float:
+        sign = -1.0 if self._mode == "max" else 1.0
+        return sign * float(self._known_objective(self._codec.decode(x)))
+
+    def _network_x(self, x: np.ndarray) -> Hashable:
+        return self._network_key(self._codec.decode(x))
 
     def _adopt(self, trial_id: str, result: dict | None) -> tuple[float, ...] | None:
         """A trial id we did not hand out (e.g. Tune restarted a restored trial under a new
@@ -439,7 +533,7 @@ class NomadSearcher(Searcher):
 
     def _evaluate(self, trial_id, key, result, error, reason):
         config = self._codec.decode(np.array(key))
-        metrics = _numeric_metrics(result or {})
+        metrics = numeric_metrics(result or {})
         objective = None
         raw = (result or {}).get(self._metric)
         if raw is not None and not isinstance(raw, (bool, str, bytes)):
@@ -486,14 +580,3 @@ def _has_domains(config: Mapping[str, Any]) -> bool:
         if isinstance(value, Mapping) and ("grid_search" in value or _has_domains(value)):
             return True
     return False
-
-
-def _numeric_metrics(result: Mapping[str, Any]) -> dict[str, float]:
-    out = {}
-    for key, value in result.items():
-        if key in _TUNE_KEYS or key.startswith("config/") or key == "config":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            continue
-        out[key] = float(value)
-    return out

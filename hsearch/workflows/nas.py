@@ -16,8 +16,14 @@ Steps of :func:`run_nas`:
    ``settings.constraints`` (``"latency_ms <= 2.5"``); any other searcher minimises
    ``penalized`` (the rule is in hsearch.workflows.trial). Every network is timed before it
    trains (hsearch.hardware) unless ``settings.latency`` is off and nothing needs it. With
-   ``prune`` a configuration whose objective is not below the best
-   feasible so far is not trained (hsearch.workflows.pruning; recorded as "pruned"); with
+   ``prune``, NOMAD is given the objective of every config when it is known exactly before
+   training (MACs, params; not the measured latency): it tries the cheapest candidates first
+   and does not train a config whose objective is not below the best feasible so far
+   ("screened"); a config that builds an already trained network is never trained again
+   ("duplicate"); both start no trial and are recorded in evaluations.csv
+   (hsearch.workflows.free_rows). With ``prune`` every searcher's configuration whose objective
+   is not below the best feasible so far is not trained (hsearch.workflows.pruning; recorded as
+   "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
 3. the summary (hsearch.workflows.report), also written to ``<run>/summary.txt``.
 """
@@ -74,6 +80,8 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     from hsearch.search.factory import SearchRequest, make_searcher
     from hsearch.workflows.callbacks import RecorderCallback
     from hsearch.workflows.context import open_run
+    from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
+    from hsearch.workflows.objectives import KNOWN_OBJECTIVES
     from hsearch.workflows.pruning import IncumbentPruner
     from hsearch.workflows.report import summarize_run, write_summary
     from hsearch.workflows.runner import TuneJob, run_job
@@ -97,11 +105,20 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
         raise UserError("every NAS bound has low == high: nothing to search")
     x0 = {name: 1.0 for name in searched}
     search = settings.search
+    # NOMAD knows each config's MACs or parameters before training (it sorts and screens with
+    # them; not a measured latency, which is noisy and timed on the trial's device) and answers
+    # configs that build an already trained network from it (free_rows)
+    cost = NasKnownCost(spec.arch, spec.train, ctx.dataset.num_classes,
+                        objective if objective in KNOWN_OBJECTIVES else "macs")
     made = make_searcher(search.searcher, SearchRequest(
         points_to_evaluate=(x0,), max_evals=search.max_evals,
         max_concurrent=settings.resources.concurrency, seed=search.seed,
         constraints=("acc_gap", *settings.constraints), constraint_type=search.constraint_type,
-        nomad_params=search.nomad_params))
+        nomad_params=search.nomad_params,
+        known_objective=cost if settings.prune and objective in KNOWN_OBJECTIVES else None,
+        network_key=cost.network,
+        on_free=FreeRowRecorder(run_dir, objective, "min", VARIABLES,
+                                baseline_macs=float(baseline["macs"]), echo=echo)))
     metric = objective if made.handles_constraints else "penalized"
     if echo:
         how = "" if made.handles_constraints else f" = {objective}/baseline + penalty x shortfall"
