@@ -18,10 +18,12 @@ count of NOMAD child deaths. Variants:
 * ``sort``: + the known objective (MACs) as NOMAD's surrogate, no screening;
 * ``sort+screen``: + screening (the default when a known objective is given);
 * ``screen``: screening without surrogate ordering;
-* ``sort+screen-norestart``: restarts off.
+* ``sort+screen-norestart``: restarts off;
+* ``sort+screen+monotone``: the surrogate also estimates the constraint from trained points
+  that bound a candidate (``monotone_constraints``), so likely-infeasible ones go last.
 
 Run:  python experiments/bench_mads_table.py [--seeds 10] [--budget 60]
-      [--thresholds 0.9217 0.95] [--variants sort+screen ...]
+      [--thresholds 0.9217 0.95] [--variants sort+screen ...] [--nomad-param "LINE" ...]
 """
 
 from __future__ import annotations
@@ -81,14 +83,15 @@ VARIANTS = {
     "sort+screen": ({}, True, True, ()),
     "screen": ({}, True, True, ("EVAL_QUEUE_SORT DIR_LAST_SUCCESS",)),
     "sort+screen-norestart": (dict(restart=False), True, True, ()),
+    "sort+screen+monotone": (dict(monotone_constraints=True), True, True, ()),
 }
 
 
-def run_once(problem, variant, seed, budget):
+def run_once(problem, variant, seed, budget, extra=()):
     from hsearch.search import MadsAskTell
 
     kw, use_known, use_net, params = VARIANTS[variant]
-    settings = problem.settings(seed, budget, nomad_params=params, **kw)
+    settings = problem.settings(seed, budget, nomad_params=tuple(params) + tuple(extra), **kw)
     core = MadsAskTell(settings, known=problem.known if use_known else None,
                        network_key=problem.network if use_net else None)
     if use_known == "sort":
@@ -137,9 +140,12 @@ def main(argv=None):
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.9217, 0.95])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--nomad-param", action="append", default=[],
+                        help="extra NOMAD line for every variant (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    print(f"budget {args.budget}, seeds {args.seed0}..{args.seed0 + args.seeds - 1}")
+    print(f"budget {args.budget}, seeds {args.seed0}..{args.seed0 + args.seeds - 1}, extra "
+          f"NOMAD lines {args.nomad_param}")
     print("| threshold | optimum | variant | reached | median evals [q1, q3] | decision median ms "
           "| decision max s | child deaths | NOMAD runs (median) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -148,7 +154,8 @@ def main(argv=None):
         for variant in args.variants:
             evals, decisions, deaths, runs = [], [], 0, []
             for seed in range(args.seed0, args.seed0 + args.seeds):
-                reached, d, restarts, _, n_runs = run_once(problem, variant, seed, args.budget)
+                reached, d, restarts, _, n_runs = run_once(problem, variant, seed, args.budget,
+                                                         args.nomad_param)
                 evals.append(reached if reached is not None else args.budget + 1)
                 decisions += d
                 deaths += restarts

@@ -31,7 +31,7 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     g.add_argument("--width", type=float, default=None, help="width multiplier")
     g.add_argument("--depth", type=float, default=None, help="depth multiplier")
     g.add_argument("--resolution", type=float, default=None,
-                   help="input resolution multiplier of 32 px")
+                   help="input resolution multiplier of 32 px; " + _help("arch.resolution"))
 
     g = parser.add_argument_group("training")
     g.add_argument("--budget", default=None,
@@ -42,10 +42,13 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     g.add_argument("--optimizer", default=None,
                    help="sgd, adam, adamw, adamax, adagrad, adadelta or asgd")
     g.add_argument("--lr", type=float, default=None,
-                   help="peak learning rate, as given (default: the optimiser's, rescaled)")
+                   help="peak learning rate, as given; " + _help("train.lr")
+                        + " (SGD's scale: rescaled for another --optimizer)")
     g.add_argument("--wd", type=float, default=None, help="weight decay")
-    g.add_argument("--batch-size", type=int, default=None)
-    g.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+    g.add_argument("--batch-size", type=int, default=None, help=_help("train.batch_size"))
+    g.add_argument("--no-augment", action="store_true",
+                   help="no augmentation at all (default: the data set's profile; config.yaml's "
+                        "settings.provenance says where each such value came from)")
 
     g = parser.add_argument_group("resources")
     g.add_argument("--concurrency", type=int, default=None, help="trials at once")
@@ -63,6 +66,12 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
                    help="CPUs of the local Ray (default: all)")
     parser.add_argument("--out", default=None,
                         help="run directory (default runs/<command>-<date>-<time>)")
+
+
+def _help(key: str) -> str:
+    from hsearch.data.profiles import profile_help
+
+    return profile_help(key)
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +92,9 @@ def add_nas_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("NAS")
     g.add_argument("--baseline-acc", type=float, default=None,
                    help="the baseline's mean accuracy, if known (default: measure it)")
+    g.add_argument("--baseline-seeds", type=int, default=None,
+                   help="seeds the baseline is measured on, once (default: --seeds); more make "
+                        "the threshold steadier")
     g.add_argument("--tolerance", type=float, default=None,
                    help="accept acc_mean >= baseline - tolerance (default 0)")
     for name in ("width", "depth", "resolution"):
@@ -144,7 +156,8 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
             values[f"search.{name.replace('search_', '')}"] = getattr(args, name)
     if hasattr(args, "baseline_acc"):
         values.update({
-            "baseline_acc": args.baseline_acc, "tolerance": args.tolerance,
+            "baseline_acc": args.baseline_acc, "baseline_seeds": args.baseline_seeds,
+            "tolerance": args.tolerance,
             "bounds.width": args.width_bounds, "bounds.depth": args.depth_bounds,
             "bounds.resolution": args.resolution_bounds, "bounds.step": args.step,
             "racing.enabled": args.racing, "racing.min_seeds": args.min_seeds,
@@ -178,7 +191,11 @@ def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | No
         if previous.train.optimizer != settings.train.optimizer:
             lr = rescale_lr(previous.train.lr, settings.train.optimizer,
                             reference=previous.train.optimizer)
-            settings = replace(settings, train=replace(settings.train, lr=lr))
+            provenance = dict(settings.provenance)
+            if "train.lr" in provenance:
+                provenance["train.lr"] += f", rescaled for {settings.train.optimizer}"
+            settings = replace(settings, train=replace(settings.train, lr=lr),
+                               provenance=provenance)
     return settings
 
 

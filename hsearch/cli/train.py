@@ -9,6 +9,11 @@ sizes, code version, per-seed results, mean and std) and TensorBoard event files
 ``runs/x/seed_<s>/``; the per-seed table grows as the seeds finish. The paper's protocol is
 ``--budget 10m --seeds 10`` on ``--data cifar10``. An ``--out`` that holds a run already (even an
 interrupted one) is refused, as by the workflow commands: runs are never written over.
+
+Width, resolution, batch size, lr and augmentation not given as flags come from the data set's profile
+(hsearch.data.profiles); the ``defaults:`` line and ``result.json``'s ``provenance`` say where
+each came from, ``machine`` what it ran on. A budget too small to learn in (hsearch.train.
+learnability) is warned about once, on stderr, and kept in ``result.json``'s ``warnings``.
 """
 
 from __future__ import annotations
@@ -51,10 +56,11 @@ def register(subparsers) -> None:
 
     g = p.add_argument_group("architecture")
     g.add_argument("--model", default="senet18", help="model of the zoo (default senet18)")
-    g.add_argument("--width", type=float, default=1.0, help="width multiplier (> 0)")
+    g.add_argument("--width", type=float, default=None,
+                   help="width multiplier (> 0); " + _help("arch.width"))
     g.add_argument("--depth", type=float, default=1.0, help="depth multiplier (> 0)")
-    g.add_argument("--resolution", type=float, default=1.0,
-                   help="input resolution multiplier of 32 px (> 0)")
+    g.add_argument("--resolution", type=float, default=None,
+                   help="input resolution multiplier of 32 px (> 0); " + _help("arch.resolution"))
 
     g = p.add_argument_group("budget and seeds")
     g.add_argument("--budget", default=DEFAULT_BUDGET,
@@ -63,16 +69,19 @@ def register(subparsers) -> None:
                    help=f"number of seeds (default {DEFAULT_SEEDS})")
     g.add_argument("--first-seed", type=int, default=0, help="seeds run from this one up")
 
-    g = p.add_argument_group("optimisation (defaults: the paper's)")
+    g = p.add_argument_group(
+        "optimisation (defaults: the paper's, except resolution, batch size, lr and augmentation, "
+        "which come from the data set's profile: see hsearch/data/profiles.py)")
     g.add_argument("--optimizer", default="sgd",
                    help="sgd, adam, adamw, adamax, adagrad, adadelta or asgd")
     g.add_argument("--lr", type=float, default=None,
-                   help="peak learning rate (default 0.042 for sgd, rescaled by the usual "
-                        "default lr for the others)")
+                   help="peak learning rate; " + _help("train.lr") + " (SGD's scale: rescaled "
+                        "by the usual default lr for the other optimisers)")
     g.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0.9)")
     g.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     g.add_argument("--wd", type=float, default=None, help="weight decay (default 5e-3)")
-    g.add_argument("--batch-size", type=int, default=None, help="batch size (default 512)")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help="batch size; " + _help("train.batch_size"))
     g.add_argument("--label-smoothing", type=float, default=None, help="default 0")
     g.add_argument("--schedule", default=None, choices=("cosine", "constant"),
                    help="learning-rate schedule over the budget (default cosine)")
@@ -80,9 +89,10 @@ def register(subparsers) -> None:
                    help="linear warm-up, as a fraction of the budget (default 0)")
     g.add_argument("--final-lr", type=float, default=None,
                    help="lr at the end of the budget, as a fraction of the peak (default 0)")
-    g.add_argument("--no-autoaugment", action="store_true", help="switch AutoAugment off")
-    g.add_argument("--no-cutout", action="store_true", help="switch Cutout off")
-    g.add_argument("--no-crop-flip", action="store_true", help="switch random crop + flip off")
+    for name, what in (("autoaugment", "AutoAugment (CIFAR-10 policy)"), ("cutout", "Cutout"),
+                       ("crop-flip", "random crop + horizontal flip")):
+        g.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"{what} on or off; " + _help(f"train.augment.{name.replace('-', '_')}"))
     g.add_argument("--no-augment", action="store_true", help="switch all augmentation off")
 
     g = p.add_argument_group("execution and output")
@@ -101,34 +111,63 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def build_config(args: argparse.Namespace):
-    """The TrainConfig the options describe (unset options keep TrainConfig's defaults)."""
-    from hsearch.data import AugmentConfig
-    from hsearch.train import TrainConfig, rescale_lr
+def _help(key: str) -> str:
+    from hsearch.data.profiles import profile_help
 
-    defaults = TrainConfig()
-    optimizer = args.optimizer.lower()
-    kwargs = {"optimizer": optimizer}
+    return profile_help(key)
+
+
+def user_values(args: argparse.Namespace) -> dict:
+    """The profile fields the options set, as a nested settings mapping (unset: absent)."""
+    values: dict = {"arch": {}, "train": {"augment": {}}}
+    if args.width is not None:
+        values["arch"]["width"] = args.width
+    if args.resolution is not None:
+        values["arch"]["resolution"] = args.resolution
+    if args.batch_size is not None:
+        values["train"]["batch_size"] = args.batch_size
     if args.lr is not None:
-        kwargs["lr"] = args.lr
-    elif optimizer != defaults.optimizer:
-        kwargs["lr"] = rescale_lr(defaults.lr, optimizer, reference=defaults.optimizer)
+        values["train"]["lr"] = args.lr
+    for name in ("crop_flip", "autoaugment", "cutout"):
+        value = False if args.no_augment else getattr(args, name)
+        if value is not None:
+            values["train"]["augment"][name] = value
+    return values
+
+
+def build_config(args: argparse.Namespace, dataset: str = "digits"):
+    """(Architecture, TrainConfig, provenance) the options describe for data set ``dataset``.
+
+    Width, resolution, batch size, lr and augmentation the options leave unset come from the data
+    set's profile (hsearch.data.profiles); provenance maps each of those dotted keys to "user"
+    or "profile:<data set>". Other unset options keep TrainConfig's defaults (the paper's).
+    """
+    from hsearch.data import AugmentConfig
+    from hsearch.data.profiles import apply_profile
+    from hsearch.train import Architecture, TrainConfig, rescale_lr
+
+    values = user_values(args)
+    provenance = apply_profile(values, dataset)
+    train = values["train"]
+    optimizer = args.optimizer.lower()
+    kwargs = {"optimizer": optimizer, "batch_size": train["batch_size"], "lr": train["lr"],
+              "augment": AugmentConfig(**train["augment"])}
+    if args.lr is None and optimizer != "sgd":
+        kwargs["lr"] = rescale_lr(train["lr"], optimizer, reference="sgd")
+        provenance["train.lr"] += f", rescaled for {optimizer}"
     for option, name in (("momentum", "momentum"), ("wd", "weight_decay"),
-                         ("batch_size", "batch_size"), ("label_smoothing", "label_smoothing"),
-                         ("schedule", "schedule"), ("warmup", "warmup_fraction"),
-                         ("final_lr", "final_lr_fraction")):
+                         ("label_smoothing", "label_smoothing"), ("schedule", "schedule"),
+                         ("warmup", "warmup_fraction"), ("final_lr", "final_lr_fraction")):
         value = getattr(args, option)
         if value is not None:
             kwargs[name] = value
     if args.nesterov:
         kwargs["nesterov"] = True
-    off = args.no_augment
-    kwargs["augment"] = AugmentConfig(crop_flip=not (off or args.no_crop_flip),
-                                      autoaugment=not (off or args.no_autoaugment),
-                                      cutout=not (off or args.no_cutout))
     kwargs["eval_each_epoch"] = not args.no_epoch_eval
     kwargs["compile"] = args.compile
-    return TrainConfig(**kwargs)
+    arch = Architecture(args.model, width=values["arch"]["width"], depth=args.depth,
+                        resolution=values["arch"]["resolution"])
+    return arch, TrainConfig(**kwargs), provenance
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     set, the subset sizes and the directory itself have passed, and a directory this command
     created is removed again when it fails before anything was written into it.
     """
-    from hsearch.train import Architecture, parse_budget, seed_list
+    from hsearch.train import parse_budget, seed_list
 
     budget = parse_budget(args.budget)
     if args.seeds < 1:
@@ -148,8 +187,10 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UserError(f"`--threads >= 1` must hold, but got --threads {args.threads}")
     seeds = seed_list(list(range(args.first_seed, args.first_seed + args.seeds)))
-    arch = Architecture(args.model, width=args.width, depth=args.depth, resolution=args.resolution)
-    config = build_config(args)
+    from hsearch.data.profiles import get_profile
+
+    get_profile(args.data)  # an unknown data set: refused before anything is built
+    arch, config, provenance = build_config(args, args.data)
     out = Path(args.out) if args.out else Path("runs") / datetime.datetime.now().strftime(
         "train-%Y%m%d-%H%M%S")
     check_out(out)
@@ -158,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
 
     from hsearch.data import SubsetSizes, default_sizes, list_datasets, load_dataset, make_subset
     from hsearch.train import aggregate, resolve_device, train_one_seed
+    from hsearch.train.machine import machine_info
     from hsearch.workflows.runner import code_version, discard_run_dir, make_writable_dir
 
     if args.data not in list_datasets():
@@ -180,6 +222,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
 
     created = not out.exists()
+    from hsearch.train.learnability import OnceFilter
+
+    warnings = OnceFilter()
+    logging.getLogger("hsearch.train.learnability").addFilter(warnings)
     try:
         make_writable_dir(out)
         print(f"hsearch train: {arch.model} width={arch.width:g} depth={arch.depth:g} "
@@ -187,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
               f"MACs) on {dataset.name}, budget {budget} per seed, seeds {list(seeds)}, device "
               f"{device}, {torch.get_num_threads()} CPU threads, {config.optimizer} "
               f"lr={config.lr:g}", flush=True)
+        print(format_provenance(arch, config, provenance), flush=True)
         # Rows appear as the seeds finish: at the paper's 10 minutes a seed, the whole table
         # takes over an hour and a half.
         print(table_header(args.split), flush=True)
@@ -200,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
         if created:
             discard_run_dir(out)
         raise
+    finally:
+        logging.getLogger("hsearch.train.learnability").removeFilter(warnings)
     summary = aggregate(arch, config, budget, dataset.name, args.split, results, cost)
     print(format_summary(summary))
     from hsearch.configs import write_atomic
@@ -210,6 +259,9 @@ def run(args: argparse.Namespace) -> int:
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
+        "machine": machine_info(device),
+        "provenance": provenance,
+        "warnings": warnings.messages,
         "data": {"name": dataset.name, "source": dataset.source,
                  "sizes": {"train_per_class": sizes.train_per_class,
                            "val_per_class": sizes.val_per_class,
@@ -220,6 +272,18 @@ def run(args: argparse.Namespace) -> int:
                  json.dumps(record, indent=2, default=_json_default) + "\n")
     print(f"wrote {out / RESULT_FILE} and TensorBoard events in {out}/seed_*")
     return 0 if summary.all_ok else 1
+
+
+def format_provenance(arch, config, provenance: dict) -> str:
+    """One line: the data-set-profile fields and where each value came from."""
+    values = {"arch.width": f"width={arch.width:g}",
+              "arch.resolution": f"resolution={arch.resolution:g}",
+              "train.batch_size": f"batch={config.batch_size}",
+              "train.lr": f"lr={config.lr:g}"}
+    for name in ("crop_flip", "autoaugment", "cutout"):
+        values[f"train.augment.{name}"] = f"{name}={'on' if getattr(config.augment, name) else 'off'}"
+    shown = [f"{values[key]} ({source})" for key, source in provenance.items()]
+    return "defaults: " + ", ".join(shown)
 
 
 def check_out(out: Path) -> None:

@@ -9,6 +9,10 @@ JSON inside their cell; reading back restores numbers, booleans, lists and empty
 except in TEXT_COLUMNS (ids, names, statuses), which stay text.
 
 Re-recording a ``trial_id`` replaces its row (a trial re-run after a crash is one evaluation).
+Rows a searcher answered without training have status ``screened`` (its known cost showed it
+could not improve) or ``duplicate`` (the same network as a trained row); they are written by a
+second ``EvaluationLog`` on the same file (hsearch.workflows.free_rows), so every write first
+re-reads the file when another writer changed it.
 The whole file is written to a temporary file and renamed over the old one, so a kill at any
 moment leaves the previous or the new table, never a truncated one.
 """
@@ -36,6 +40,9 @@ TEXT_COLUMNS = frozenset({"trial_id", "status", "trial_dir", "message", "node_id
                           "optimizer"})
 LEADING_COLUMNS = ("eval_id", "trial_id", "status", "feasible", "objective")
 STATUS_OK = "ok"
+#: Evaluations a searcher answered without training (no accuracy, no training cost).
+STATUS_SCREENED = "screened"
+STATUS_DUPLICATE = "duplicate"
 
 
 class EvaluationLog:
@@ -55,11 +62,28 @@ class EvaluationLog:
         self.mode = mode
         self.csv_path = self.run_dir / "evaluations.csv"
         self.best_path = self.run_dir / "best.json"
-        self._rows: list[dict] = read_rows(self.csv_path) if self.csv_path.exists() else []
+        self._rows: list[dict] = []
+        self._stamp = None
+        self._sync()
+
+    def _file_stamp(self):
+        try:
+            st = self.csv_path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _sync(self) -> None:
+        """Re-read the file if another writer changed it since this object last did."""
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            self._rows = read_rows(self.csv_path) if stamp is not None else []
+            self._stamp = stamp
 
     @property
     def rows(self) -> list[dict]:
         """All rows, in evaluation order (copies)."""
+        self._sync()
         return [dict(row) for row in self._rows]
 
     def __len__(self) -> int:
@@ -67,6 +91,7 @@ class EvaluationLog:
 
     def find(self, trial_id: str) -> dict | None:
         """The row of ``trial_id``, if it was recorded."""
+        self._sync()
         for row in self._rows:
             if row.get("trial_id") == trial_id:
                 return dict(row)
@@ -74,6 +99,7 @@ class EvaluationLog:
 
     def record(self, row: Mapping[str, Any]) -> dict:
         """Add (or replace, same ``trial_id``) one evaluation and rewrite both files."""
+        self._sync()
         row = dict(row)
         row.setdefault("status", STATUS_OK)
         if "objective" not in row and self.objective in row:
@@ -98,6 +124,7 @@ class EvaluationLog:
         For a resumed run: rows of trials that the restored experiment no longer knows (they
         finished after its last snapshot and will be evaluated again under new trial ids).
         """
+        self._sync()
         drop = set(trial_ids)
         kept = [row for row in self._rows if row.get("trial_id") not in drop]
         removed = len(self._rows) - len(kept)
@@ -110,11 +137,13 @@ class EvaluationLog:
 
     def best(self) -> dict | None:
         """The best feasible successful row, or None."""
+        self._sync()
         return best_row(self._rows, self.mode)
 
     def write(self) -> None:
         """Rewrite ``evaluations.csv`` and ``best.json`` atomically."""
         write_atomic(self.csv_path, rows_to_csv(self._rows))
+        self._stamp = self._file_stamp()
         summary = {
             "objective": self.objective,
             "mode": self.mode,

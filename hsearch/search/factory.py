@@ -37,8 +37,9 @@ class SearchRequest:
     enforces it for every searcher). max_concurrent: trials at once. seed: the searcher's seed.
     constraints: metrics that must be ``<= 0`` (only for searchers with constraint support).
     constraint_type, nomad_params: NOMAD options (ignored by other searchers).
-    known_objective, network_key: NOMAD only (``NomadSearcher``): an exact cheap objective of a
-    config (used to sort and screen) and a key under which configs are one evaluation.
+    known_objective, network_key, on_free: NOMAD only (``NomadSearcher``): an exact cheap
+    objective of a config (used to sort and screen), a key under which configs are one
+    evaluation, and a hook that receives each point answered without training.
     """
 
     points_to_evaluate: tuple[dict, ...] = ()
@@ -50,6 +51,7 @@ class SearchRequest:
     nomad_params: tuple[str, ...] = ()
     known_objective: Callable[[dict], float] | None = None
     network_key: Callable[[dict], Any] | None = None
+    on_free: Callable[[int, Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def _nomad(r: SearchRequest):
                          points_to_evaluate=[dict(p) for p in r.points_to_evaluate],
                          max_evals=r.max_evals, max_concurrent=r.max_concurrent, seed=r.seed,
                          nomad_params=r.nomad_params, known_objective=r.known_objective,
-                         network_key=r.network_key)
+                         network_key=r.network_key, on_free=r.on_free)
 
 
 def _random(r: SearchRequest):

@@ -10,13 +10,12 @@ Why these defaults is in ``mads``'s module docstring (measured); the table of fi
 
 Seeds: NOMAD's ``SEED`` collides (4 and 6, 5 and 7, 12/14/16, 13/15 gave identical runs on the
 shipped NAS table), so the user's seed is never passed through: :func:`nomad_seed` maps
-``(seed, restart)`` to a NOMAD seed through a hash (``tests/search/test_mads_features.py``
+``(seed, run)`` to a NOMAD seed one-to-one (``tests/search/test_mads_features.py``
 checks that seeds 0..9 give 10 different runs).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -53,11 +52,11 @@ def fmt(v: float) -> str:
 
 def nomad_seed(seed: int, run: int = 0) -> int:
     """NOMAD's ``SEED`` for the user's ``seed`` and NOMAD run number (0 = first, then the
-    restarts): a hash, so nearby user seeds do not collide as NOMAD's small seeds do. Kept
-    below 100 000: NOMAD 4.6's ``setSeed`` draws ``seed`` numbers first (SEED 1e8 took 16 s
-    before the first evaluation, 1e5 ~ 15 ms)."""
-    digest = hashlib.sha256(f"hsearch-mads:{int(seed)}:{int(run)}".encode()).digest()
-    return 1000 + int.from_bytes(digest[:4], "little") % 99_000
+    restarts): ``1000 + (7919 * seed + 104729 * run) mod 99000`` -- one-to-one for 99 000
+    consecutive user seeds (7919 is prime to 99 000), far from NOMAD's colliding small seeds,
+    and below 100 000: NOMAD 4.6's ``setSeed`` draws ``seed`` numbers first (SEED 1e8 took
+    16 s before the first evaluation)."""
+    return 1000 + (7919 * int(seed) + 104729 * int(run)) % 99_000
 
 
 @dataclass(frozen=True)
@@ -80,10 +79,20 @@ class Evaluation:
         return self.status in ("ok", "failed")
 
 
-def default_lines(lower, upper, granularity, input_types, surrogate: bool) -> list[str]:
-    """The grid-safe defaults (measured; see ``hsearch.search.mads``): ``ORTHO 2N`` polls, no
-    quadratic-model or Nelder-Mead search, a frame of about a third of each range, and with a
-    known objective, candidates sorted by it (``EVAL_QUEUE_SORT SURROGATE``)."""
+def default_lines(lower, upper, granularity, input_types, surrogate: bool,
+                  max_evals: int = 100) -> list[str]:
+    """hsearch's defaults (measured; see ``hsearch.search.mads``). With a known objective,
+    candidates are sorted by it (``EVAL_QUEUE_SORT SURROGATE``). When every variable is on a
+    grid (integer or granular) the grid-safe set: ``ORTHO 2N`` polls, no quadratic-model or
+    Nelder-Mead search, a frame of about a third of each range, and ``MAX_EVAL`` (which
+    counts NOMAD's cache hits) ``4 * max_evals + 100``: NOMAD raises it to
+    max(100*3^n, 10*MAX_BB_EVAL) when every variable is granular and then spins on cached
+    points at its minimum frame (seconds of CPU); a NOMAD run that reaches it is restarted.
+    On continuous and mixed spaces NOMAD's own search defaults measured better and are kept
+    (NOMAD does not raise MAX_EVAL there)."""
+    sort = ["EVAL_QUEUE_SORT SURROGATE"] if surrogate else []
+    if not all(g > 0 or t == "I" for g, t in zip(granularity, input_types)):
+        return sort
     frame = []
     for lo, hi, g, t in zip(lower, upper, granularity, input_types):
         size = (hi - lo) / 3.0
@@ -93,11 +102,8 @@ def default_lines(lower, upper, granularity, input_types, surrogate: bool) -> li
         elif size <= 0:
             size = 1.0
         frame.append(fmt(size))
-    lines = ["DIRECTION_TYPE ORTHO 2N", "QUAD_MODEL_SEARCH no", "NM_SEARCH no",
-             f"INITIAL_FRAME_SIZE ( {' '.join(frame)} )"]
-    if surrogate:
-        lines.append("EVAL_QUEUE_SORT SURROGATE")
-    return lines
+    return ["DIRECTION_TYPE ORTHO 2N", "QUAD_MODEL_SEARCH no", "NM_SEARCH no",
+            f"INITIAL_FRAME_SIZE ( {' '.join(frame)} )", f"MAX_EVAL {4 * max_evals + 100}"] + sort
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,11 @@ class MadsSettings:
         defaults: apply :func:`default_lines` (False: NOMAD's own defaults).
         restart: start a new NOMAD run while budget is left (see ``mads``); False = one run.
         max_runs: the most NOMAD runs (the first and its restarts) in one search.
+        monotone_constraints: every constraint is (roughly) non-increasing in every
+            coordinate (NAS: accuracy rises with width, depth and resolution). The static
+            surrogate then also estimates the constraints from trained points that bound a
+            candidate (``mads``), so candidates likely infeasible are tried last. Used only
+            with a known objective; it orders, it never skips a point.
     """
 
     lower: tuple[float, ...]
@@ -142,6 +153,7 @@ class MadsSettings:
     defaults: bool = True
     restart: bool = True
     max_runs: int = 100
+    monotone_constraints: bool = False
 
     def __post_init__(self) -> None:
         lower = tuple(float(v) for v in self.lower)
@@ -246,10 +258,8 @@ class MadsSettings:
             lines.append(f"GRANULARITY ( {' '.join(fmt(g) for g in self.granularity)} )")
         optional = []
         if self.defaults:
-            # NOMAD raises MAX_EVAL (cache hits count) to max(100*3^n, 10*MAX_BB_EVAL) when
-            # every variable is granular; an explicit one keeps a converged run from circling
             optional = default_lines(self.lower, self.upper, self.granularity,
-                                     self.input_types, surrogate) + [f"MAX_EVAL {3 * max_bb}"]
+                                     self.input_types, surrogate, self.max_evals)
         users = {line.split()[0] for line in self.nomad_params}
         return (lines + [line for line in optional if line.split()[0] not in users]
                 + list(self.nomad_params))

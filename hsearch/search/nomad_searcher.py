@@ -143,10 +143,17 @@ class NomadSearcher(Searcher):
             first). Default: the centre of the encoded box (see ``SpaceCodec.center``).
         max_evals: budget of trained evaluations (trials started).
         max_concurrent: most trials at once (NOMAD ``BB_MAX_BLOCK_SIZE``).
-        seed: NOMAD ``SEED``; ``None`` draws one (logged and saved with the state).
+        seed: the search's seed (mapped one-to-one to NOMAD ``SEED``s, one per NOMAD run);
+            ``None`` draws one (logged and saved with the state).
         nomad_params: extra NOMAD parameter lines for experts, e.g.
-            ``["DIRECTION_TYPE ORTHO 2N"]``; lines the searcher owns are rejected.
+            ``["QUAD_MODEL_SEARCH yes"]``; a line replaces hsearch's default line with the
+            same keyword (``mads_settings.default_lines``); lines the searcher owns are rejected.
         max_restarts: how often a crashed NOMAD child is replaced before finishing.
+        known_objective: ``config -> metric value`` known without training (see above).
+        network_key: ``config -> hashable``; configs with equal keys are one evaluation.
+        on_free: called as ``on_free(index, record)`` for each point answered without
+            training (``index``: its place among NOMAD's answers, stable across a resume; a
+            point may be handed again after a resume). Exceptions are logged, not raised.
     """
 
     def __init__(
@@ -165,6 +172,7 @@ class NomadSearcher(Searcher):
         max_restarts: int = 3,
         known_objective: Callable[[dict], float] | None = None,
         network_key: Callable[[dict], Hashable] | None = None,
+        on_free: Callable[[int, EvaluationRecord], None] | None = None,
     ):
         if importlib.util.find_spec("PyNomad") is None:
             raise ImportError(
@@ -200,6 +208,8 @@ class NomadSearcher(Searcher):
         self._records: list[EvaluationRecord] = []
         self._known_objective = known_objective
         self._network_key = network_key
+        self._on_free = on_free
+        self._free_emitted = 0
         if self._space is not None:
             self._setup_space(self._space)
 
@@ -242,6 +252,7 @@ class NomadSearcher(Searcher):
         if core.nomad_finished:
             return Searcher.FINISHED
         points = core.ask(max_points=1, timeout=0.0 if self._live else _IDLE_WAIT_S)
+        self._emit_free()
         if not points:
             return Searcher.FINISHED if core.nomad_finished else None
         key = tuple(float(v) for v in points[0])
@@ -278,6 +289,7 @@ class NomadSearcher(Searcher):
                            record.reason)
         self._records.append(record)
         core.tell([key], [outputs])
+        self._emit_free()
 
     # --- state ------------------------------------------------------------------------------
 
@@ -295,6 +307,7 @@ class NomadSearcher(Searcher):
             "live": {tid: list(x) for tid, x in self._live.items()},
             "requeued": [[list(x), n] for x, n in self._requeued.items()],
             "records": [r.to_dict() for r in self._records],
+            "free_emitted": self._free_emitted,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -315,6 +328,7 @@ class NomadSearcher(Searcher):
         self._live = {tid: tuple(x) for tid, x in state["live"].items()}
         self._requeued = {tuple(x): n for x, n in state["requeued"]}
         self._records = [EvaluationRecord(**{**r, "x": tuple(r["x"])}) for r in state["records"]]
+        self._free_emitted = int(state.get("free_emitted", 0))
 
     def save(self, checkpoint_path: str) -> None:
         """Pickle :meth:`get_state` to ``checkpoint_path`` (Tune calls this every snapshot)."""
@@ -362,25 +376,52 @@ class NomadSearcher(Searcher):
         if self._core is None:
             return list(self._records)
         trained = {r.x: r for r in self._records}
-        out, sign = [], (-1.0 if self._mode == "max" else 1.0)
+        out = []
         for e in self._core.history:
             if e.trained:
                 if e.x in trained:
                     out.append(trained[e.x])
-            elif e.status == "duplicate":
-                first = self._core.first_of_network(e.x)
-                base = trained.get(first)
-                if base is not None:
-                    out.append(EvaluationRecord(
-                        "", self._codec.decode(np.array(e.x)), e.x, base.objective,
-                        dict(base.constraints), dict(base.metrics), "duplicate", base.feasible,
-                        f"same network as trial {base.trial_id}"))
-            elif e.status == "screened":
-                cvalues = {str(c): None for c in self._constraints}
-                out.append(EvaluationRecord(
-                    "", self._codec.decode(np.array(e.x)), e.x, sign * e.outputs[0], cvalues, {},
-                    "screened", False, "known objective not better than the best feasible"))
+            elif (record := self._free_record(e, trained)) is not None:
+                out.append(record)
         return out
+
+    def _free_record(self, e, trained: dict) -> EvaluationRecord | None:
+        """The record of a screened or duplicate core evaluation (None for other statuses)."""
+        config = self._codec.decode(np.array(e.x))
+        if e.status == "duplicate":
+            base = trained.get(self._core.first_of_network(e.x))
+            if base is None:
+                return None
+            return EvaluationRecord("", config, e.x, base.objective, dict(base.constraints),
+                                    dict(base.metrics), "duplicate", base.feasible,
+                                    f"same network as trial {base.trial_id}")
+        if e.status == "screened":
+            sign = -1.0 if self._mode == "max" else 1.0
+            return EvaluationRecord("", config, e.x, sign * e.outputs[0],
+                                    {str(c): None for c in self._constraints}, {}, "screened",
+                                    False, "known objective not better than the best feasible")
+        return None
+
+    def _emit_free(self) -> None:
+        """Hand new free evaluations to ``on_free`` (never raises into Tune's loop)."""
+        if self._on_free is None or self._core is None:
+            return
+        trained = {r.x: r for r in self._records}
+        n = 0
+        for index, e in enumerate(self._core.history):
+            if e.status not in ("screened", "duplicate"):
+                continue
+            n += 1
+            if n <= self._free_emitted:
+                continue
+            record = self._free_record(e, trained)
+            if record is None:
+                break  # its trained original is not recorded yet: next time
+            self._free_emitted = n
+            try:
+                self._on_free(index, record)
+            except Exception as exc:
+                logger.warning("on_free failed for %s: %s", record.config, exc)
 
     @property
     def n_trained(self) -> int:

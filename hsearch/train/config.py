@@ -1,7 +1,9 @@
 """What to train (Architecture) and how (TrainConfig), as small validated frozen dataclasses.
 
 The defaults of TrainConfig are the paper's: SGD with lr 0.042, momentum 0.9, weight decay 5e-3,
-batch 512, cosine schedule, AutoAugment (CIFAR policy) + Cutout + random crop/flip.
+batch 512, cosine schedule, AutoAugment (CIFAR policy) + Cutout + random crop/flip. The commands
+take width, resolution, batch size, lr and augmentation from the data set's profile instead, unless the
+user sets them (hsearch.data.profiles).
 
 Learning rates differ by orders of magnitude between optimisers (Adam's usual 1e-3 against SGD's
 0.1), so a search over one lr range must be rescaled per optimiser: DEFAULT_LR is the one table

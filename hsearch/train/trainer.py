@@ -34,6 +34,7 @@ from hsearch.errors import UserError
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.config import TrainConfig
 from hsearch.train.device import LossCheck, compile_model, default_bf16, release_memory
+from hsearch.train.learnability import warn_if_unlearnable
 from hsearch.train.optim import build_optimizer
 
 logger = logging.getLogger(__name__)
@@ -382,6 +383,9 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
         model.load_state_dict(saved)
         sync()
     progress.warmup_seconds = time.perf_counter() - start
+    warn_if_unlearnable(budget, n, batch, data.resolution,
+                        progress.warmup_seconds / config.warmup_passes
+                        if config.warmup_passes and not config.compile else None)
 
     clock = _Clock(sync)
     losses = LossCheck(device)

@@ -28,6 +28,8 @@ from typing import Any, Mapping, Sequence
 
 from ray.tune import Callback
 
+from hsearch.results.store import STATUS_DUPLICATE, STATUS_SCREENED
+
 from hsearch.workflows.trial import (
     COST,
     ERROR,
@@ -107,7 +109,9 @@ class RecorderCallback(Callback):
             return
         self._reconciled = True
         known = {t.trial_id for t in trials}
-        stale = [row["trial_id"] for row in self._log.rows if row.get("trial_id") not in known]
+        # rows a searcher answered without training are no Tune trials (free_rows)
+        stale = [row["trial_id"] for row in self._log.rows if row.get("trial_id") not in known
+                 and row.get("status") not in (STATUS_SCREENED, STATUS_DUPLICATE)]
         if stale:
             logger.info("dropping %d evaluation(s) recorded after the last experiment snapshot; "
                         "they run again: %s", len(stale), ", ".join(map(str, stale)))

@@ -5,8 +5,11 @@ baseline's mean accuracy with fewer MACs?
 
 * baseline: SENet-18 at width 0.25, full depth, resolution 0.375 (12 px; the digits' own images
   are 8 px, upsampled); SGD (lr 0.2, batch 64, cosine), no augmentation (flips and crops do not
-  suit digits); ``DEMO_BUDGET`` per seed, ``DEMO_SEEDS`` seeds (subsets of 100 training and 30
-  validation images per class).
+  suit digits); ``DEMO_BUDGET`` per seed, measured once on ``DEMO_BASELINE_SEEDS`` seeds (the
+  paper's K = 10) so that the threshold does not hinge on one unlucky seed; every search
+  evaluation is trained on ``DEMO_SEEDS`` seeds (subsets of 100 training and 30 validation
+  images per class), and the baseline's first ``DEMO_SEEDS`` seeds are reused as its own
+  search evaluation. The summary gives the threshold's standard error and 95% t-interval.
 * every network is timed before it trains (batch-1 latency and throughput on the trial's CPU
   thread, hsearch.hardware); the summary names the fastest network that meets the accuracy
   threshold beside the smallest, and pareto.csv/png hold the noise-aware front.
@@ -14,12 +17,12 @@ baseline's mean accuracy with fewer MACs?
   a grid of 0.125, ``DEMO_EVALS`` evaluations, 2 one-CPU trials at once; pruning on (anything at
   least as large as the best feasible network is not trained), racing off (``racing=True``).
 
-What it finds, measured here (seeds 0-3, 2 epochs; the same cells are in the tabulated benchmark,
-hsearch/problems/data): the baseline scores 0.94, 0.94, 0.84 and 0.96 (mean 0.922), and against that
-threshold 196 of the 324 cells of the benchmark's grid are feasible, among them the smallest network
-of the demo's box (width x0.5, depth x0.25, 8 px: 0.05x the MACs, accuracy 0.930). NOMAD reaches it
-at evaluation 6 and pruning skips the remaining proposals; the run takes under 2 minutes on 2 cores.
-
+What it finds, measured on this project's 2-core machine (Intel Xeon @ 2.00GHz, one torch
+thread per seed, 2 epochs): the baseline's seeds 0-3 score 0.94, 0.94, 0.84 and 0.96 (mean
+0.922, the old 4-seed threshold), its 10 seeds 0.939 ± 0.038 (standard error 0.012). Against
+0.939, 122 of the 324 cells of the tabulated benchmark (hsearch/problems/data: the same cells,
+seeds 0-3) are feasible, the smallest at 0.57M MACs (width x0.5, 9 px: 0.10x the baseline's,
+accuracy 0.943); against 0.922 it was 196 cells and 0.05x, decided by seed 2's 0.84.
 Why an epoch budget: the paper's budget is wall-clock time, and ``--budget 3s`` runs the demo that
 way; but on a small shared machine a time budget measures the machine's load as much as the
 network (the same network, two runs: 0.93 and 0.97), whereas an epoch budget makes the demo
@@ -41,6 +44,7 @@ from hsearch.workflows.settings import (
 
 DEMO_BUDGET = "2ep"
 DEMO_SEEDS = 4
+DEMO_BASELINE_SEEDS = 10
 DEMO_EVALS = 40
 
 
@@ -58,6 +62,7 @@ def demo_settings(racing: bool = False) -> NasSettings:
                                                 cutout=False)),
         budget=DEMO_BUDGET,
         seeds=DEMO_SEEDS,
+        baseline_seeds=DEMO_BASELINE_SEEDS,
         bounds=NasBounds(width=(0.5, 2.0), depth=(0.25, 2.0), resolution=(0.5, 2.0), step=0.125),
         search=SearchSettings(searcher="nomad", max_evals=DEMO_EVALS, seed=0),
         racing=RacingRule(enabled=racing, min_seeds=2),

@@ -16,8 +16,14 @@ Steps of :func:`run_nas`:
    ``settings.constraints`` (``"latency_ms <= 2.5"``); any other searcher minimises
    ``penalized`` (the rule is in hsearch.workflows.trial). Every network is timed before it
    trains (hsearch.hardware) unless ``settings.latency`` is off and nothing needs it. With
-   ``prune`` a configuration whose objective is not below the best
-   feasible so far is not trained (hsearch.workflows.pruning; recorded as "pruned"); with
+   ``prune``, NOMAD is given the objective of every config when it is known exactly before
+   training (MACs, params; not the measured latency): it tries the cheapest candidates first
+   and does not train a config whose objective is not below the best feasible so far
+   ("screened"); a config that builds an already trained network is never trained again
+   ("duplicate"); both start no trial and are recorded in evaluations.csv
+   (hsearch.workflows.free_rows). With ``prune`` every searcher's configuration whose objective
+   is not below the best feasible so far is not trained (hsearch.workflows.pruning; recorded as
+   "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
 3. the summary (hsearch.workflows.report), also written to ``<run>/summary.txt``.
 """
@@ -74,6 +80,8 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     from hsearch.search.factory import SearchRequest, make_searcher
     from hsearch.workflows.callbacks import RecorderCallback
     from hsearch.workflows.context import open_run
+    from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
+    from hsearch.workflows.objectives import KNOWN_OBJECTIVES
     from hsearch.workflows.pruning import IncumbentPruner
     from hsearch.workflows.report import summarize_run, write_summary
     from hsearch.workflows.runner import TuneJob, run_job
@@ -97,11 +105,20 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
         raise UserError("every NAS bound has low == high: nothing to search")
     x0 = {name: 1.0 for name in searched}
     search = settings.search
+    # NOMAD knows each config's MACs or parameters before training (it sorts and screens with
+    # them; not a measured latency, which is noisy and timed on the trial's device) and answers
+    # configs that build an already trained network from it (free_rows)
+    cost = NasKnownCost(spec.arch, spec.train, ctx.dataset.num_classes,
+                        objective if objective in KNOWN_OBJECTIVES else "macs")
     made = make_searcher(search.searcher, SearchRequest(
         points_to_evaluate=(x0,), max_evals=search.max_evals,
         max_concurrent=settings.resources.concurrency, seed=search.seed,
         constraints=("acc_gap", *settings.constraints), constraint_type=search.constraint_type,
-        nomad_params=search.nomad_params))
+        nomad_params=search.nomad_params,
+        known_objective=cost if settings.prune and objective in KNOWN_OBJECTIVES else None,
+        network_key=cost.network,
+        on_free=FreeRowRecorder(run_dir, objective, "min", VARIABLES,
+                                baseline_macs=float(baseline["macs"]), echo=echo)))
     metric = objective if made.handles_constraints else "penalized"
     if echo:
         how = "" if made.handles_constraints else f" = {objective}/baseline + penalty x shortfall"
@@ -120,6 +137,26 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     log = EvaluationLog(run_dir, objective, "min")
     write_summary(run_dir)
     return NasResult(run_dir, baseline, log.best(), log.rows, summarize_run(run_dir))
+
+
+def mean_uncertainty(accs, level: float = 0.95) -> dict:
+    """The standard error of the mean of ``accs`` and its Student-t ``level`` confidence interval
+    (``acc_sem``, ``acc_ci`` clipped to [0, 1]; empty for fewer than 2 values): the threshold's
+    own uncertainty."""
+    import math
+
+    from scipy.stats import t as student_t
+
+    from hsearch.train import summarize
+
+    if len(accs) < 2:
+        return {}
+    mean, std = summarize(accs)
+    sem = std / math.sqrt(len(accs))
+    half = float(student_t.ppf(0.5 + level / 2, len(accs) - 1)) * sem
+    # clipped to [0, 1]: with few seeds the t-interval can pass the bounds of an accuracy
+    return {"acc_sem": sem, "acc_ci": [max(0.0, mean - half), min(1.0, mean + half)],
+            "acc_ci_level": level}
 
 
 def _latency_settings(settings: NasSettings):
@@ -161,12 +198,13 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
                                          else None, spec.threads, timing)
             baseline.update(latency.metrics())
     else:
+        seeds = tuple(range(settings.baseline_seeds or settings.seeds))
         if echo:
             print(f"baseline: {arch.model} width={arch.width:g} depth={arch.depth:g} "
-                  f"resolution={arch.resolution:g}, {settings.seeds} seeds x {settings.budget}",
+                  f"resolution={arch.resolution:g}, {len(seeds)} seeds x {settings.budget}",
                   flush=True)
-        rows = run_fixed(ctx.run_dir / BASELINE_DIR, spec or ctx.spec, ctx.data, None,
-                         concurrency=1, resume=resume, echo=echo)
+        rows = run_fixed(ctx.run_dir / BASELINE_DIR, replace(spec or ctx.spec, seeds=seeds),
+                         ctx.data, None, concurrency=1, resume=resume, echo=echo)
         done = [r for r in rows if r.get("status") == "ok"]
         if not done:
             raise RuntimeError(f"the baseline evaluation did not finish; see "
@@ -176,6 +214,7 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
                                             "input_size", "train_seconds", "n_failed")}
         baseline.update({k: row[k] for k in LATENCY_KEYS if row.get(k) is not None})
         baseline["measured"] = True
+        baseline.update(mean_uncertainty(baseline.get("accs") or []))
     baseline.update(model=arch.model, width=arch.width, depth=arch.depth,
                     resolution=arch.resolution, tolerance=settings.tolerance,
                     threshold=baseline["acc_mean"] - settings.tolerance)

@@ -32,6 +32,8 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 #: metrics that can be the objective (minimised)
 OBJECTIVES = tuple(name for name, (sense, _) in METRICS.items() if sense == "min")
+#: objectives counted exactly from the network alone: NOMAD sorts and screens with them
+KNOWN_OBJECTIVES = ("macs", "params")
 #: metrics that need the network to be timed
 TIMED = ("latency_ms", "throughput_ips")
 

@@ -30,7 +30,7 @@ def summarize_run(run_dir: str | Path) -> str:
     total = _planned(workflow, settings)
     finished = (run_dir / SUMMARY_FILE).exists()
     state = "finished" if finished else (
-        f"incomplete: {len(rows)} of {total} evaluations; continue it with "
+        f"incomplete: {_n_trials(rows)} of {total} evaluations; continue it with "
         f"`hsearch resume {run_dir}`")
     lines = [f"hsearch {workflow} run {run_dir} ({state})"]
     if workflow in ("nas", "demo"):
@@ -147,7 +147,8 @@ def _nas_lines(run_dir: Path, settings, rows, best) -> list[str]:
     lines.append(f"threshold acc_mean >= {baseline['threshold']:.4f}"
                  + (f" (tolerance {baseline['tolerance']:g})" if baseline.get("tolerance") else "")
                  + "".join(f", {c}" for c in getattr(settings, "constraints", ()))
-                 + f"; minimising {getattr(settings, 'objective', 'macs')}")
+                 + f"; minimising {getattr(settings, 'objective', 'macs')}"
+                 + _threshold_uncertainty(baseline))
     from hsearch.workflows.report_metrics import metric_lines
 
     more = metric_lines(rows, baseline, getattr(settings, "objective", "macs"),
@@ -164,6 +165,16 @@ def _nas_lines(run_dir: Path, settings, rows, best) -> list[str]:
     lines.append(f"          {best['macs'] / 1e6:.2f}M MACs = {ratio:.2f}x the baseline's "
                  f"{baseline['macs'] / 1e6:.2f}M; {_acc(best)} vs baseline {_acc(baseline)[4:]}")
     return lines + more
+
+
+def _threshold_uncertainty(baseline: Mapping) -> str:
+    """``; baseline mean of 10 seeds: standard error 0.0061, 95% CI [0.9096, 0.9373]`` or ""."""
+    if baseline.get("acc_sem") is None:
+        return ""
+    low, high = baseline["acc_ci"]
+    return (f"; baseline mean of {len(baseline.get('accs') or [])} seeds: standard error "
+            f"{baseline['acc_sem']:.4f}, {baseline.get('acc_ci_level', 0.95):.0%} CI "
+            f"[{low:.4f}, {high:.4f}]")
 
 
 def _hpo_lines(settings, rows, best) -> list[str]:
@@ -198,6 +209,11 @@ def _evaluate_lines(settings, rows) -> list[str]:
     return lines
 
 
+def _n_trials(rows) -> int:
+    """Rows that were trials (NOMAD's screened and duplicate points were not)."""
+    return sum(r.get("status") not in ("screened", "duplicate") for r in rows)
+
+
 def _count_lines(rows, seeds: int) -> list[str]:
     if not rows:
         return ["evals     none yet"]
@@ -205,7 +221,9 @@ def _count_lines(rows, seeds: int) -> list[str]:
 
     # the status names of evaluations.csv (hsearch.results.counts); ok split when constrained
     outcome = outcome_counts(rows)
-    names = {"rejected": "rejected by racing", "pruned": "pruned (MACs not below the best)"}
+    names = {"rejected": "rejected by racing", "pruned": "pruned (MACs not below the best)",
+             "screened": "screened by NOMAD (MACs not below the best, not trained)",
+             "duplicate": "duplicate networks (not trained)"}
     if any(r.get("acc_gap") is not None for r in rows):
         names["ok"] = f"ok ({outcome['feasible']} feasible, {outcome['infeasible']} infeasible)"
     counts = ", ".join(f"{n} {names.get(s, s)}" for s, n in outcome["statuses"].items() if n)
@@ -214,8 +232,9 @@ def _count_lines(rows, seeds: int) -> list[str]:
     racing = sum(r.get("seed_runs_saved") or 0 for r in rows if r.get("status") == "rejected")
     pruned = sum(r.get("seed_runs_saved") or 0 for r in rows if r.get("status") == "pruned")
     seconds = sum(r.get("train_seconds") or 0.0 for r in rows)
-    plural = "s" if len(rows) != 1 else ""
-    line = [f"evals     {len(rows)} evaluation{plural}: {counts}",
+    n = _n_trials(rows)  # screened/duplicate rows are answers, not evaluations of the budget
+    plural = "s" if n != 1 else ""
+    line = [f"evals     {n} evaluation{plural}: {counts}",
             f"seeds     {trained} seed-runs trained ({seconds:.0f} s of training), {reused} reused"]
     if racing or pruned:
         line[-1] += f"; skipped: {racing} by racing, {pruned} by pruning"

@@ -484,12 +484,23 @@ def write_run_config(run_dir: Path, workflow: str, settings, extra: Mapping | No
 
     from hsearch.configs import to_mapping
 
+    from hsearch.train.machine import machine_info
+
     document = {"workflow": workflow, "version": code_version(),
                 "created": datetime.datetime.now().isoformat(timespec="seconds"),
-                "settings": to_mapping(settings)}
+                "settings": to_mapping(settings),
+                # the driver's machine; seeds train with seed_torch_threads threads each
+                "machine": {**machine_info(), "seed_torch_threads": _seed_threads(settings)}}
     if extra:
         document.update(to_mapping(dict(extra)))
     write_atomic(Path(run_dir) / CONFIG_FILE, yaml.safe_dump(document, sort_keys=False))
+
+
+def _seed_threads(settings) -> int | None:
+    resources = getattr(settings, "resources", None)
+    if resources is None:
+        return None
+    return resources.torch_threads or max(1, int(resources.cpus_per_seed))
 
 
 def read_run_config(run_dir: str | Path) -> dict:

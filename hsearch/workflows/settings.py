@@ -167,7 +167,9 @@ class RunSettings:
 
     budget: per seed, e.g. "600s", "10m", "30ep" (hsearch.train.parse_budget). seeds: K, the
     subset seeds 0..K-1 every configuration is trained on. out: the run directory (default
-    runs/<workflow>-<date>-<time>).
+    runs/<workflow>-<date>-<time>). provenance: where each data-set-profile field came from
+    (dotted key -> "user", "profile:<data set>" or "preset"; filled by :func:`load_settings`,
+    see hsearch.data.profiles; informational only).
     """
 
     data: DataSettings = field(default_factory=DataSettings)
@@ -177,6 +179,7 @@ class RunSettings:
     seeds: int = 10
     resources: ResourceSettings = field(default_factory=ResourceSettings)
     out: str | None = None
+    provenance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from hsearch.train import parse_budget
@@ -239,9 +242,13 @@ class NasSettings(RunSettings):
     ``"METRIC <= BOUND"`` strings beside the accuracy one (hsearch.workflows.objectives).
     latency: time every network before training (hsearch.hardware; needed, and forced, when the
     objective or a constraint is a timed metric).
+    baseline_seeds: seeds 0..B-1 the baseline is measured on (None: ``seeds``); more than
+    ``seeds`` makes the threshold steadier (it is trained once), and the first ``seeds`` of
+    them are reused as the baseline's search evaluation.
     """
 
     baseline_acc: float | None = None
+    baseline_seeds: int | None = None
     tolerance: float = 0.0
     bounds: NasBounds = field(default_factory=NasBounds)
     search: SearchSettings = field(default_factory=SearchSettings)
@@ -266,6 +273,8 @@ class NasSettings(RunSettings):
         if self.baseline_acc is not None and not 0.0 <= self.baseline_acc <= 1.0:
             raise UserError(f"`0 <= baseline_acc <= 1` must hold, but got "
                             f"baseline_acc={self.baseline_acc!r}")
+        if self.baseline_seeds is not None:
+            _positive_int("baseline_seeds", self.baseline_seeds)
         if not (math.isfinite(self.tolerance) and 0.0 <= self.tolerance < 1.0):
             raise UserError(f"`0 <= tolerance < 1` must hold, but got tolerance={self.tolerance!r}")
         if self.racing.enabled and self.racing.min_seeds >= self.seeds:
@@ -357,7 +366,10 @@ def load_settings(cls: type[S], path=None, overrides: Mapping[str, Any] | None =
     (None values are skipped: an unset CLI flag).
 
     Everything is merged as plain data first and validated once, so the order of the overrides
-    does not matter; unknown keys and bad values raise UserError naming the key path.
+    does not matter; unknown keys and bad values raise UserError naming the key path. For the
+    workflows' settings (RunSettings), the fields of the data set's profile that neither the
+    file nor the overrides set come from the profile (hsearch.data.profiles.apply_profile;
+    values equal to ``base``'s are labelled "preset"), recorded in ``provenance``.
     """
     import copy
 
@@ -377,6 +389,15 @@ def load_settings(cls: type[S], path=None, overrides: Mapping[str, Any] | None =
                 child = node[key] = {}
             node = child
         node[keys[-1]] = to_mapping(value)
+    if isinstance(cls, type) and issubclass(cls, RunSettings):
+        from hsearch.data.profiles import apply_profile
+
+        name = (data.get("data") or {}).get("name", DataSettings.name)
+        if isinstance(name, str):  # a wrong type is reported by from_mapping, with its path
+            try:
+                data["provenance"] = apply_profile(data, name, preset=base)
+            except UserError as exc:
+                raise UserError(f"{path}: {exc}" if path is not None else str(exc)) from None
     try:
         return from_mapping(cls, data)
     except UserError as exc:

@@ -49,7 +49,15 @@ def test_tiny_run_writes_result_json_and_tensorboard_events(tmp_path):
     assert [float(row[2]) for row in table] == [round(a, 4) for a in record["accs"]]
     assert [row[-1] for row in table] == record["subset_digests"]
     assert record["arch"] == {"model": "senet18", "width": 0.25, "depth": 0.5, "resolution": 0.5}
-    assert record["config"]["batch_size"] == 100 and record["config"]["lr"] == 0.042
+    # batch size from the flag, lr from the digits profile (SGD's scale)
+    assert record["config"]["batch_size"] == 100 and record["config"]["lr"] == 0.2
+    assert record["provenance"]["train.batch_size"] == "user"
+    assert record["provenance"]["train.lr"] == "profile:digits"
+    assert record["machine"]["torch_threads"] == 1 and record["machine"]["cpu_count"] >= 1
+    # 200 images in batches of 100 for 1 epoch: 2 steps a seed, warned once for both seeds
+    assert stderr.count("optimiser steps") == 1 and "about 2 optimiser steps" in stderr
+    assert len(record["warnings"]) == 1 and "resolution=0.5 (user)" in stdout
+    assert "defaults: width=0.25 (user), resolution=0.5 (user)" in stdout
     assert record["config"]["augment"]["autoaugment"] is False
     assert record["budget"]["text"] == "1ep" and record["split"] == "val"
     assert record["data"]["sizes"] == {"train_per_class": 20, "val_per_class": 10,

@@ -68,8 +68,7 @@ def test_core_equals_standalone_pynomad(block_size):
         assert core.n_evaluations == budget  # the block overshoot is never run
         assert trajectory(core) == [e.x for e in reference.history[:budget]], name
         best = core.best_feasible()
-        assert best is not None, name
-        assert best[1] == reference.best_feasible(budget), name  # tolerance: exact
+        assert (None if best is None else best[1]) == reference.best_feasible(budget), name
         # every proposed point is inside the box and integral where it must be
         codec = SpaceCodec(get_problem(name).space)
         assert all(codec.is_valid_vector(x) for x in trajectory(core))
@@ -130,7 +129,7 @@ def test_extreme_and_progressive_barrier_both_run(constraint_type):
     settings = settings_for("pressure_vessel", 2, max_evals=25, constraint_type=constraint_type)
     (core,) = drive([MadsAskTell(settings)], ProblemBlackbox("pressure_vessel"))
     assert core.finished and core.best_feasible() is not None
-    assert core.result["nb_evals"] >= 25
+    assert core.n_evaluations == 25 and "budget spent" in core.stop_reason
 
 
 def test_replay_restores_exact_trajectory_with_points_in_flight():

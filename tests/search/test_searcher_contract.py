@@ -144,10 +144,13 @@ def test_runs_to_finished_with_records(factory):
 
 def test_reproducible_by_seed(factory):
     runs = []
+    # 24 evaluations: within 12 (3 of them the fixed starting points) NOMAD's seed changed
+    # little on this 3-variable space (seeds 0-5 gave 3 distinct runs); seeds are checked
+    # on the NAS table in test_mads_features
     for seed in (0, 0, 1):
-        searcher = factory(seed=seed, max_evals=12)
+        searcher = factory(seed=seed, max_evals=24)
         searcher.set_search_properties(None, None, _space())
-        runs.append(list(_drive(searcher, 12).values()))
+        runs.append(list(_drive(searcher, 24).values()))
         searcher.close()
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
