@@ -78,6 +78,9 @@ def register(subparsers) -> None:
     p.add_argument("--merge", action="append", default=None, metavar="DIR",
                    help="merge result directories of the same protocol into --out instead of "
                         "running (repeatable)")
+    p.add_argument("--exclude", action="append", default=None, metavar="DIR:INSTANCE",
+                   help="with --merge: leave this instance of this merged suite out "
+                        "(repeatable)")
     p.add_argument("--list", action="store_true",
                    help="list the searchers and problems, and whether each searcher is installed")
     p.set_defaults(run=run)
@@ -167,8 +170,10 @@ def run(args: argparse.Namespace) -> int:
         from hsearch.compare.merge import merge_comparisons
 
         line = shlex.join(["hsearch", "compare", *[x for d in args.merge for x in ("--merge", d)],
+                           *[x for e in args.exclude or () for x in ("--exclude", e)],
                            "--out", str(out)])
-        result = merge_comparisons(args.merge, out, command=line, echo=True)
+        result = merge_comparisons(args.merge, out, command=line, echo=True,
+                                   exclude=tuple(args.exclude or ()))
         print(result.summary)
         return 0
     settings = settings_from_args(args)

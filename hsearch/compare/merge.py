@@ -7,7 +7,9 @@ is refused unless, per instance, every part has the same settings (problem, thre
 tolerance, budget, seed, concurrency, rule, penalty), the same fingerprint, and no searcher in two
 parts. Parts may differ in repetitions (a slow searcher run with fewer: each searcher's summary
 counts its own runs) and, for suites, in instances (a part run with ``--instances``: an instance
-holds the searchers of the parts that ran it). The merged comparison.json lists the parts
+holds the searchers of the parts that ran it). ``exclude`` leaves an instance of one part out
+(``DIR:INSTANCE``: e.g. an instance re-run after its problem data changed; the summary lists what
+was left out). The merged comparison.json lists the parts
 (directory, command, code version, searchers), and summary.md says that it is a merge.
 """
 
@@ -37,9 +39,11 @@ def _kind(path: Path) -> str:
 
 
 def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
-                      command: str | None = None, echo: bool = False):
+                      command: str | None = None, echo: bool = False,
+                      exclude: Sequence[str] = ()):
     """Merge ``sources`` (all single-problem directories, or all suite directories) into
-    ``out_dir`` (module docstring); returns the ComparisonResult of the merged outputs."""
+    ``out_dir`` (module docstring); ``exclude``: ``"DIR:INSTANCE"`` entries (suites only) left
+    out. Returns the ComparisonResult of the merged outputs."""
     from hsearch.compare.run import _dirname
     from hsearch.compare.suite_summary import write_suite
 
@@ -54,11 +58,20 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
     if kinds == {"problem"}:
         return _merge_problem(paths, out_dir, command, echo)
     suites = [json.loads((p / "summary.json").read_text()) for p in paths]
+    dropped = set()
+    for entry in exclude:
+        where, _, label = str(entry).rpartition(":")
+        match = [p for p, s in zip(paths, suites) if Path(where) == p and label in s["instances"]]
+        if not match:
+            raise UserError(f"--exclude {entry!r}: no merged suite {where!r} with instance "
+                            f"{label!r}")
+        dropped.add((match[0], label))
     labels: list[str] = []
     for s in suites:
         labels += [label for label in s["instances"] if label not in labels]
     for label in labels:
-        parts = [p / _dirname(label) for p, s in zip(paths, suites) if label in s["instances"]]
+        parts = [p / _dirname(label) for p, s in zip(paths, suites)
+                 if label in s["instances"] and (p, label) not in dropped]
         _merge_problem(parts, out_dir / _dirname(label), command, echo)
     settings = dict(suites[0]["settings"])
     settings["searchers"] = list(dict.fromkeys(
@@ -68,6 +81,9 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
         f"`{s.get('command') or p}` ({', '.join(s['settings']['searchers'])}: "
         f"{len(s['instances'])} instances, {s['settings']['repeats']} repetitions)"
         for p, s in zip(paths, suites)) + " (same settings and protocol fingerprint per instance)."
+    if dropped:
+        note += " Left out: " + ", ".join(f"{label} of {p}" for p, label in sorted(
+            dropped, key=str)) + "."
     wall = sum(float(s.get("wall_seconds") or 0.0) for s in suites)
     machines = [s.get("machine") or {} for s in suites]
     machine = {"cpus": machines[0].get("cpus"),
@@ -80,6 +96,15 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
 def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, echo: bool):
     from hsearch.compare.outputs import read_runs, write_outputs
 
+    if len(paths) == 1:  # one part left for this instance: its outputs, rewritten
+        meta = json.loads((paths[0] / "comparison.json").read_text())
+        meta["parts"] = meta.get("parts") or [
+            {"dir": str(paths[0]), "command": meta.get("command"), "version": meta.get("version"),
+             "searchers": meta["searchers"], "wall_seconds": meta.get("wall_seconds"),
+             "machine": meta.get("machine")}]
+        meta["command"] = command or meta.get("command")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return write_outputs(out_dir, read_runs(paths[0] / "runs.csv"), meta, echo=echo)
     metas = [json.loads((p / "comparison.json").read_text()) for p in paths]
     first = metas[0]
     seen: dict[str, Path] = {}

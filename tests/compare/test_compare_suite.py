@@ -223,6 +223,13 @@ def test_suite_parts_merge_into_one_suite_with_the_same_keys(tmp_path):
     rows = list(csv.DictReader((tmp_path / "m" / "tabular" / "runs.csv").open()))
     assert {r["searcher"] for r in rows} == {"random", "zoopt"}
     assert "Merged from" in (tmp_path / "m" / "summary.md").read_text()
+    # an instance of one part left out
+    assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir), "--exclude",
+                 f"{b.out_dir}:g06", "--out", str(tmp_path / "mx")]) == 0
+    mx = json.loads((tmp_path / "mx" / "summary.json").read_text())
+    assert set(mx["problems"]["g06"]["searchers"]) == {"random"}
+    assert set(mx["problems"]["tabular"]["searchers"]) == {"random", "zoopt"}
+    assert "Left out: g06 of" in (tmp_path / "mx" / "summary.md").read_text()
     # another budget is another protocol: refused, one line
     c = _part(tmp_path, "c", ("nevergrad",), table, budget=7)
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(c.out_dir), "--out",
