@@ -221,9 +221,9 @@ def _count_lines(rows, seeds: int) -> list[str]:
 
     # the status names of evaluations.csv (hsearch.results.counts); ok split when constrained
     outcome = outcome_counts(rows)
-    names = {"rejected": "rejected by racing", "pruned": "pruned (MACs not below the best)",
-             "screened": "screened by NOMAD (MACs not below the best, not trained)",
-             "duplicate": "duplicate networks (not trained)"}
+    names = {"rejected": "rejected by racing", "pruned": "pruned (objective not below the best)",
+             "screened": "screened (objective not below the best, not trained)",
+             "duplicate": "duplicate (network already trained, not trained again)"}
     if any(r.get("acc_gap") is not None for r in rows):
         names["ok"] = f"ok ({outcome['feasible']} feasible, {outcome['infeasible']} infeasible)"
     counts = ", ".join(f"{n} {names.get(s, s)}" for s, n in outcome["statuses"].items() if n)

@@ -59,4 +59,5 @@ def test_summary_line_uses_the_status_names():
                            "12 pruned")
     assert "failed" not in line and "error" not in line
     line = _count_lines(_rows(feasible=1, rejected=2, screened=1, failed=2, error=1), 4)[0]
-    assert line.endswith("2 rejected by racing, 1 screened, 2 failed, 1 error")
+    assert line.endswith("2 rejected by racing, 1 screened (objective not below the best, not "
+                         "trained), 2 failed, 1 error")
