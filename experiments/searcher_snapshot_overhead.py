@@ -40,7 +40,7 @@ def _worker(evals: int, storage: str) -> dict:
     def trainable(config):
         tune.report(problem.evaluate(config))
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     searcher = TimedSearcher(metric="objective", mode="min",
                              constraints=list(problem.constraints), max_evals=evals, seed=0)
     t0 = time.perf_counter()

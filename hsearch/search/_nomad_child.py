@@ -79,92 +79,75 @@ def main():
     local_surrogate = (pickle.loads(surrogate_spec) if isinstance(surrogate_spec, bytes)
                        else None)
 
-    def surrogate(block):
-        # NOMAD's static surrogate: the same contract as the block callback (never raise)
-        single = not hasattr(block, "get_x")
-        n = 1 if single else block.size()
-        try:
-            xs = _eval_points(block)
-            pts = [[x.get_coord(i) for i in range(x.size())] for x in xs]
-            if local_surrogate is not None:
-                lines = []
-                for p in pts:
-                    try:
-                        out = local_surrogate(p)
-                    except Exception:
-                        out = None
-                    lines.append(None if out is None else " ".join(repr(float(v)) for v in out))
-            else:
-                seq[0] += 1
-                conn.send(("known", seq[0], pts))
-                reply = conn.recv()
-                if reply == ("stop",):
-                    os._exit(0)
-                kind, reply_seq, lines = reply
-                if kind != "known" or reply_seq != seq[0] or len(lines) != n:
-                    raise RuntimeError(f"protocol error: expected known values for {seq[0]} "
-                                       f"of {n} points, got {reply!r:.200}")
-            ok = _apply(xs, lines)
-            return ok[0] if single else ok
-        except (EOFError, BrokenPipeError, ConnectionResetError):
+    def ask_parent(kind, pts):
+        # one request to the parent, one reply of len(pts) output lines (None = failed)
+        seq[0] += 1
+        conn.send((kind, seq[0], pts))
+        reply = conn.recv()
+        if reply == ("stop",):
             os._exit(0)
-        except BaseException:
-            try:
-                conn.send(("error", traceback.format_exc()))
-            except Exception:
-                pass
-            sys.stderr.write(traceback.format_exc())
-            sys.stderr.flush()
-            os._exit(3)
-        return False if single else [False] * n
+        reply_kind, reply_seq, lines = reply
+        expected = "values" if kind == "block" else kind
+        if reply_kind != expected or reply_seq != seq[0] or len(lines) != len(pts):
+            raise RuntimeError(f"protocol error: expected {expected} for request {seq[0]} of "
+                               f"{len(pts)} points, got {reply!r:.200}")
+        return lines
 
-    def blackbox(block):
+    def call_locally(function, pts, record):
+        lines = []
+        for p in pts:
+            try:
+                out = function(p)
+            except Exception:
+                out = None
+            line = None if out is None else " ".join(repr(float(v)) for v in out)
+            if record:
+                history.append((p, line))
+            lines.append(line)
+        return lines
+
+    def guarded(answer):
         # An exception escaping a *block* callback segfaults PyNomad 4.6.0, so nothing may
-        # leave this function but a list of block.size() booleans (a bool when NOMAD calls
-        # with a single point, BB_MAX_BLOCK_SIZE 1). A broken protocol cannot be repaired
-        # from here: report and exit hard, the parent replays.
-        single = not hasattr(block, "get_x")
-        n = 1 if single else block.size()
-        # NOMAD has read its X0 file before the first evaluation; the hard exits below
+        # leave a callback but a list of block.size() booleans (a bool when NOMAD calls with a
+        # single point, BB_MAX_BLOCK_SIZE 1). A broken protocol cannot be repaired from here:
+        # report and exit hard, the parent replays.
+        def callback(block):
+            single = not hasattr(block, "get_x")
+            n = 1 if single else block.size()
+            try:
+                xs = _eval_points(block)
+                pts = [[x.get_coord(i) for i in range(x.size())] for x in xs]
+                ok = _apply(xs, answer(pts))
+                return ok[0] if single else ok
+            except (EOFError, BrokenPipeError, ConnectionResetError):
+                os._exit(0)  # the parent is gone: nothing to report to
+            except BaseException:
+                try:
+                    conn.send(("error", traceback.format_exc()))
+                except Exception:
+                    pass
+                sys.stderr.write(traceback.format_exc())
+                sys.stderr.flush()
+                os._exit(3)
+            return False if single else [False] * n  # unreachable; keeps the contract explicit
+        return callback
+
+    def evaluate(pts):
+        # NOMAD has read its X0 file before the first evaluation; the hard exits of `guarded`
         # skip every `finally`, so the file goes now
         _remove_dir(x0_dir)
-        try:
-            xs = _eval_points(block)
-            pts = [[x.get_coord(i) for i in range(x.size())] for x in xs]
-            if evaluator is not None:
-                lines = []
-                for p in pts:
-                    try:
-                        out = evaluator(p)
-                    except Exception:
-                        out = None
-                    line = None if out is None else " ".join(repr(float(v)) for v in out)
-                    history.append((p, line))
-                    lines.append(line)
-                ok = _apply(xs, lines)
-                return ok[0] if single else ok
-            seq[0] += 1
-            conn.send(("block", seq[0], pts))
-            reply = conn.recv()
-            if reply == ("stop",):
-                os._exit(0)
-            kind, reply_seq, lines = reply
-            if kind != "values" or reply_seq != seq[0] or len(lines) != n:
-                raise RuntimeError(f"protocol error: expected values for block {seq[0]} of "
-                                   f"{n} points, got {reply!r:.200}")
-            ok = _apply(xs, lines)
-            return ok[0] if single else ok
-        except (EOFError, BrokenPipeError, ConnectionResetError):
-            os._exit(0)  # the parent is gone: nothing to report to
-        except BaseException:
-            try:
-                conn.send(("error", traceback.format_exc()))
-            except Exception:
-                pass
-            sys.stderr.write(traceback.format_exc())
-            sys.stderr.flush()
-            os._exit(3)
-        return False if single else [False] * n  # unreachable; keeps the contract explicit
+        if evaluator is not None:
+            return call_locally(evaluator, pts, record=True)
+        return ask_parent("block", pts)
+
+    def known(pts):
+        # NOMAD's static surrogate: the same contract as the block callback (never raise)
+        if local_surrogate is not None:
+            return call_locally(local_surrogate, pts, record=False)
+        return ask_parent("known", pts)
+
+    blackbox = guarded(evaluate)
+    surrogate = guarded(known)
 
     params = list(settings["params"])
     x0 = [list(p) for p in settings["x0"]]

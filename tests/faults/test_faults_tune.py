@@ -71,7 +71,7 @@ class Scenario:
 def ray_session():
     started = not ray.is_initialized()
     if started:  # idle workers started in advance would go unused (trials get their own)
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR",
                  _system_config={"prestart_worker_first_driver": False,
                                  "enable_worker_prestart": False})
     yield ray.get_runtime_context().gcs_address

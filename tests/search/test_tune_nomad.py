@@ -70,7 +70,7 @@ def ray_session():
     from ray import cloudpickle
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
@@ -98,7 +98,7 @@ def trainable(config):
     tune.report(metrics)
 
 
-ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
 run = tune.with_resources(trainable, {"cpu": 0.5})
 if phase == "run":
     searcher = NomadSearcher(metric="objective", mode="min",

@@ -34,7 +34,7 @@ def test_gpu_seed_tasks_never_reuse_a_process_across_gpus():
         time.sleep(0.2)  # let tasks overlap, so both fake GPUs are in use
         return os.getpid(), os.environ.get("CUDA_VISIBLE_DEVICES")
 
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, logging_level="ERROR",
+    ray.init(address="local", num_cpus=2, num_gpus=2, include_dashboard=False, logging_level="ERROR",
              log_to_driver=False)
     try:
         task = seed_remote(where_am_i, spec(1.0))

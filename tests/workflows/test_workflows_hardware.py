@@ -28,7 +28,7 @@ def run(tmp_path_factory):
 
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     base = Architecture("senet18", width=0.125, resolution=0.25)
     limit = base.cost().params * 1.5  # width x2 (about 4x the parameters) breaks it
     settings = NasSettings(

@@ -45,7 +45,7 @@ TINY = dict(
 def ray_session():
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     yield ray.get_runtime_context().gcs_address
     if started:
         ray.shutdown()
