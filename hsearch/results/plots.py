@@ -58,7 +58,7 @@ def plot_progress(rows: Sequence[Mapping], path: str | Path, mode: str = "min",
     if failed:
         ax.scatter(failed, [ymin] * len(failed), s=18, c="grey", marker="v", label="failed")
     if untrained:
-        ax.scatter(untrained, [ymin] * len(untrained), s=18, c="grey", marker="o",
+        ax.scatter(untrained, [ymin] * len(untrained), s=18, edgecolors="grey", marker="o",
                    facecolors="none", label="no result (not failed)")
     if steps:
         ax.step(steps, best_values, where="post", c="tab:blue", label="best feasible")

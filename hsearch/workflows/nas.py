@@ -83,7 +83,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
     from hsearch.workflows.objectives import KNOWN_OBJECTIVES
     from hsearch.workflows.pruning import IncumbentPruner
-    from hsearch.workflows.report import summarize_run, write_summary
+    from hsearch.workflows.report import summarize_run, write_stop_reason, write_summary
     from hsearch.workflows.runner import TuneJob, run_job
 
     ctx = open_run(workflow, settings, run_dir, resume)
@@ -134,6 +134,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
                                     total=search.max_evals, baseline=baseline, echo=echo)],
     )
     run_job(job, ctx.data, resume=resume)
+    write_stop_reason(run_dir, made.algorithm)
     log = EvaluationLog(run_dir, objective, "min")
     write_summary(run_dir)
     return NasResult(run_dir, baseline, log.best(), log.rows, summarize_run(run_dir))

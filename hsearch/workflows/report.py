@@ -16,6 +16,30 @@ OBJECTIVES = {"nas": ("macs", "min"), "demo": ("macs", "min"), "hpo": ("acc_mean
               "baseline": ("acc_mean", "max"), "evaluate": ("acc_mean", "max")}
 
 
+#: Why the searcher ended the search, when it said so (hsearch.workflows.nas writes it).
+STOP_REASON_FILE = "search_end.json"
+
+
+def write_stop_reason(run_dir: str | Path, searcher) -> None:
+    """Keep ``searcher.stop_reason`` (NomadSearcher's, e.g. every further proposal needed no
+    training) in the run directory, for the summary; nothing for a searcher that has none."""
+    import json
+
+    reason = getattr(searcher, "stop_reason", "")
+    if reason:
+        write_atomic(Path(run_dir) / STOP_REASON_FILE, json.dumps({"stop_reason": reason}))
+
+
+def read_stop_reason(run_dir: str | Path) -> str:
+    """The searcher's own reason for ending early, or a plain statement that it did."""
+    import json
+
+    path = Path(run_dir) / STOP_REASON_FILE
+    if path.exists():
+        return str(json.loads(path.read_text()).get("stop_reason", ""))
+    return "the searcher ended the search (it proposed nothing more)"
+
+
 def summarize_run(run_dir: str | Path) -> str:
     """The summary text of the run in ``run_dir``."""
     from hsearch.results import EvaluationLog
@@ -42,6 +66,9 @@ def summarize_run(run_dir: str | Path) -> str:
     else:
         lines += _evaluate_lines(settings, rows)
     lines += _count_lines(rows, settings.seeds)
+    if finished and workflow in ("nas", "demo") and _n_trials(rows) < total:
+        lines.append(f"stopped   after {_n_trials(rows)} of {total} trained evaluations: "
+                     f"{read_stop_reason(run_dir)}")
     files = [name for name in ("evaluations.csv", "best.json", "progress.png", "pareto.png",
                                "pareto.csv", "table.csv") if (run_dir / name).exists()]
     if files:
