@@ -210,28 +210,28 @@ def _part(tmp_path, name, searchers, table, budget=6, repeats=2):
 def test_suite_parts_merge_into_one_suite_with_the_same_keys(tmp_path):
     table = write_tiny_table(tmp_path / "tiny.csv")
     a = _part(tmp_path, "a", ("random",), table)
-    b = _part(tmp_path, "b", ("zoopt",), table, repeats=1)
+    b = _part(tmp_path, "b", ("optuna",), table, repeats=1)
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir), "--out",
                  str(tmp_path / "m")]) == 0
     suite = json.loads((tmp_path / "m" / "summary.json").read_text())
     assert suite["instances"] == ["tabular", "g06"]
     for label in suite["instances"]:
         s = suite["problems"][label]["searchers"]
-        assert set(s) == {"random", "zoopt"}
-        assert s["random"]["runs"] == 2 and s["zoopt"]["runs"] == 1
+        assert set(s) == {"random", "optuna"}
+        assert s["random"]["runs"] == 2 and s["optuna"]["runs"] == 1
         assert {"solved", "median_evals", "evals"} <= set(s["random"]["reach"]["1%"])
     rows = list(csv.DictReader((tmp_path / "m" / "tabular" / "runs.csv").open()))
-    assert {r["searcher"] for r in rows} == {"random", "zoopt"}
+    assert {r["searcher"] for r in rows} == {"random", "optuna"}
     assert "Merged from" in (tmp_path / "m" / "summary.md").read_text()
     # an instance of one part left out
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir), "--exclude",
                  f"{b.out_dir}:g06", "--out", str(tmp_path / "mx")]) == 0
     mx = json.loads((tmp_path / "mx" / "summary.json").read_text())
     assert set(mx["problems"]["g06"]["searchers"]) == {"random"}
-    assert set(mx["problems"]["tabular"]["searchers"]) == {"random", "zoopt"}
+    assert set(mx["problems"]["tabular"]["searchers"]) == {"random", "optuna"}
     assert "Left out: g06 of" in (tmp_path / "mx" / "summary.md").read_text()
     # another budget is another protocol: refused, one line
-    c = _part(tmp_path, "c", ("nevergrad",), table, budget=7)
+    c = _part(tmp_path, "c", ("optuna",), table, budget=7)
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(c.out_dir), "--out",
                  str(tmp_path / "m2")]) == 2
 
