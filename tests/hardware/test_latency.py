@@ -1,6 +1,7 @@
 """Measured latency and throughput (hsearch.hardware): figures, spread, cache."""
 
 import math
+import time
 
 import pytest
 import torch
@@ -29,14 +30,31 @@ def test_figures_are_positive_finite_and_say_where_they_were_measured(tmp_path):
     assert metrics["latency_samples_ms"] == list(latency.samples_ms)
 
 
-def test_a_repeated_measurement_is_within_the_reported_spread_most_of_the_time():
-    torch.set_num_threads(1)
-    model = TINY.build(10)
-    runs = [measure_latency(model, TINY.input_size, "cpu", FAST) for _ in range(6)]
-    first = runs[0]
-    close = [abs(r.latency_ms - first.latency_ms) <= r.latency_ms_iqr + first.latency_ms_iqr
-             for r in runs[1:]]
-    assert sum(close) >= 3, [(r.latency_ms, r.latency_ms_iqr) for r in runs]
+class Sleeper(torch.nn.Module):
+    """A network whose forward pass takes at least ``seconds`` (it sleeps), counting its calls."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds, self.calls = seconds, []
+        self.head = torch.nn.Linear(1, 10)
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        time.sleep(self.seconds)
+        return self.head(x.mean(dim=(1, 2, 3)).unsqueeze(1))
+
+
+def test_the_timed_passes_hold_the_forward_pass_and_the_warm_up_is_not_timed():
+    """Lower bounds only (load can slow a pass, never speed it up): no timing noise can fail it."""
+    settings = LatencySettings(warmup=2, repeats=5, throughput_batch=4, throughput_repeats=3)
+    model = Sleeper(0.02)
+    latency = measure_latency(model, 8, "cpu", settings)
+    assert len(latency.samples_ms) == 5 and min(latency.samples_ms) >= 20.0
+    assert latency.latency_ms >= 20.0
+    assert latency.throughput_ips <= 4 / 0.02
+    # warm-up at batch 1, timed passes at batch 1, one warm-up and the timed ones at batch 4
+    assert model.calls == [1] * (2 + 5) + [4] * (1 + 3)
+    assert not model.training  # timed in eval mode
 
 
 def test_the_cache_hits_for_a_second_identical_network(tmp_path):
