@@ -1,0 +1,63 @@
+"""Tune's nevergrad and zoopt searchers with the fixes hsearch needs (built by
+hsearch.search.factory for ``--searcher nevergrad`` / ``zoopt``).
+
+Ray's wrappers import their package inside ``try`` (the module imports without it); the package is
+needed only when a searcher is built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ray.tune.search.nevergrad import NevergradSearch
+from ray.tune.search.zoopt import ZOOptSearch
+
+__all__ = ["SeededNevergradSearch", "SequentialSafeZOOptSearch"]
+
+
+class SeededNevergradSearch(NevergradSearch):
+    """A NevergradSearch whose optimiser's random state is seeded with ``seed``.
+
+    NevergradSearch has no seed argument; the optimiser draws from its parametrization's random
+    state, which nevergrad seeds from numpy's global generator when it is created. Here it is
+    replaced by ``RandomState(seed)`` each time the optimiser is set up.
+    """
+
+    def __init__(self, seed: int, **kwargs):
+        self._seed = seed  # before NevergradSearch.__init__, which may set up the optimiser
+        super().__init__(**kwargs)
+
+    def _setup_nevergrad(self):
+        super()._setup_nevergrad()
+        self._nevergrad_opt.parametrization.random_state = np.random.RandomState(self._seed)
+
+
+class SequentialSafeZOOptSearch(ZOOptSearch):
+    """ZOOptSearch with two fixes for Ray 2.60 + zoopt 0.4.2 (both seen in hsearch compare).
+
+    1. One trial at a time deadlocked: ZOOpt's ``SRacosTune.suggest`` closes a gate
+       (``semaphore = 0``) when it is asked for one point more than its initial sample and reopens
+       it when the initial sample's last result arrives. With one trial at a time that result has
+       arrived *before* the extra ask, so the gate closed for good: ``suggest`` returned None
+       forever (Tune waits forever) after ``train_size`` evaluations. When nothing is running and
+       the whole initial sample is complete, the gate is reopened and the point asked again.
+    2. ``points_to_evaluate`` crashed the sampler: Ray hands them to ZOOpt as ``Solution``s whose
+       ``x`` is a tuple; when such a point is the best so far, ZOOpt's classifier copies its ``x``
+       and assigns into it (``TypeError: 'tuple' object does not support item assignment``).
+       The initial samples get list coordinates instead.
+    """
+
+    def _setup_zoopt(self):
+        super()._setup_zoopt()
+        parameter = getattr(getattr(self, "optimizer", None), "_parameter", None)
+        for solution in (parameter.get_init_samples() or []) if parameter else []:
+            solution.set_x(list(solution.get_x()))
+
+    def suggest(self, trial_id: str):
+        config = super().suggest(trial_id)
+        opt = getattr(self, "optimizer", None)
+        if (config is None and not self._live_trial_mapping
+                and getattr(opt, "semaphore", 1) == 0
+                and opt.complete_num >= opt._parameter.get_train_size()):
+            opt.semaphore = 1
+            config = super().suggest(trial_id)
+        return config
