@@ -88,10 +88,9 @@ class SearcherEntry:
         return (self.module, *self.extra_modules)
 
 
-# The builders below import their searcher when it is built: each needs an optional package
-# (optuna, hyperopt, nevergrad, zoopt, ...), and Ray's wrappers import it when present (measured
-# with python -X importtime, 2-CPU machine at load 3: ray.tune.search.nevergrad 4.2 s,
-# ray.tune.search.zoopt 1.2 s), so the table stays cheap to import.
+# The builders below import their searcher when it is built: each but NOMAD and random needs an
+# optional package (optuna, hyperopt, nevergrad, zoopt, ...), which Ray's wrapper imports when it
+# is installed; the table itself imports none of them.
 
 
 def _nomad(r: SearchRequest):
@@ -148,14 +147,14 @@ def _hebo(r: SearchRequest):
 def _nevergrad(r: SearchRequest):
     import nevergrad as ng
 
-    from hsearch.search.adapters import SeededNevergradSearch  # optional: nevergrad, zoopt
+    from hsearch.search.nevergrad_adapter import SeededNevergradSearch  # optional: nevergrad
 
     return SeededNevergradSearch(r.seed, optimizer=ng.optimizers.OnePlusOne,
                                  points_to_evaluate=_points(r))
 
 
 def _zoopt(r: SearchRequest):
-    from hsearch.search.adapters import SequentialSafeZOOptSearch  # optional: nevergrad, zoopt
+    from hsearch.search.zoopt_adapter import SequentialSafeZOOptSearch  # optional: zoopt
 
     return SequentialSafeZOOptSearch(algo="asracos", budget=r.max_evals,
                                      points_to_evaluate=_points(r),

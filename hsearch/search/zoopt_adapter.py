@@ -1,34 +1,10 @@
-"""Tune's nevergrad and zoopt searchers with the fixes hsearch needs (built by
-hsearch.search.factory for ``--searcher nevergrad`` / ``zoopt``).
-
-Ray's wrappers import their package inside ``try`` (the module imports without it); the package is
-needed only when a searcher is built.
-"""
+"""Tune's ZOOptSearch with two fixes (built by hsearch.search.factory for ``--searcher zoopt``)."""
 
 from __future__ import annotations
 
-import numpy as np
-from ray.tune.search.nevergrad import NevergradSearch
 from ray.tune.search.zoopt import ZOOptSearch
 
-__all__ = ["SeededNevergradSearch", "SequentialSafeZOOptSearch"]
-
-
-class SeededNevergradSearch(NevergradSearch):
-    """A NevergradSearch whose optimiser's random state is seeded with ``seed``.
-
-    NevergradSearch has no seed argument; the optimiser draws from its parametrization's random
-    state, which nevergrad seeds from numpy's global generator when it is created. Here it is
-    replaced by ``RandomState(seed)`` each time the optimiser is set up.
-    """
-
-    def __init__(self, seed: int, **kwargs):
-        self._seed = seed  # before NevergradSearch.__init__, which may set up the optimiser
-        super().__init__(**kwargs)
-
-    def _setup_nevergrad(self):
-        super()._setup_nevergrad()
-        self._nevergrad_opt.parametrization.random_state = np.random.RandomState(self._seed)
+__all__ = ["SequentialSafeZOOptSearch"]
 
 
 class SequentialSafeZOOptSearch(ZOOptSearch):
