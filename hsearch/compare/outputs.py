@@ -8,9 +8,9 @@ Every comparison -- replayed (hsearch.compare.replayed), trained (hsearch.compar
 * comparison.json: :func:`comparison_json` is its layout (command, settings, problem, rule,
   searchers run and skipped -- :func:`installed_searchers` --, wall time, machine, code and
   package versions: :func:`package_versions`, :func:`load_average`); :func:`comparison_metadata`
-  fills it for a replayed problem, adding the protocol's fingerprint (:func:`protocol_fingerprint`, which lets
-  result sets made at different times be merged only when the shared parts are the same code and
-  data: hsearch.compare.merge);
+  fills it for a replayed problem, adding the protocol's fingerprint
+  (:func:`protocol_fingerprint`, which lets result sets made at different times be merged only
+  when the shared parts are the same code and data: hsearch.compare.merge);
 * :func:`write_outputs` writes one problem's directory from its rows and metadata (the summary is
   computed from runs.csv as written, not from the rows in memory);
 * where an instance of a suite writes (:func:`instance_dirname`), and the console lines
