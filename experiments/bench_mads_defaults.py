@@ -32,11 +32,8 @@ def run(name, variant, seed, evals):
     codec = SpaceCodec(problem.space)
     x0 = codec.encode(problem.x0) if problem.x0 else codec.center()
     kw, params = VARIANTS[variant]
-    settings = MadsSettings(lower=tuple(codec.lower), upper=tuple(codec.upper), x0=(tuple(x0),),
-                            input_types=tuple(codec.input_types),
-                            granularity=tuple(codec.granularity),
-                            n_constraints=len(problem.constraints), max_evals=evals, seed=seed,
-                            nomad_params=params, **kw)
+    settings = MadsSettings.from_codec(codec, x0=(x0,), n_constraints=len(problem.constraints),
+                                       max_evals=evals, seed=seed, nomad_params=params, **kw)
     blackbox = ProblemBlackbox(name)
     core, decisions = MadsAskTell(settings), []
     try:

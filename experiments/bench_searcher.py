@@ -104,11 +104,9 @@ def run_problem(name, evals, seeds, nomad_params=()):
     times = {"searcher": [0.0, 0.0, 0], "optuna": [0.0, 0.0, 0]}  # wall, CPU, evaluations
     for seed in seeds:
         for block in (1, 4):
-            settings = MadsSettings(
-                lower=tuple(codec.lower), upper=tuple(codec.upper), x0=(tuple(x0),),
-                input_types=tuple(codec.input_types), granularity=tuple(codec.granularity),
-                n_constraints=len(problem.constraints), max_evals=evals, block_size=block,
-                seed=seed, nomad_params=tuple(nomad_params))
+            settings = MadsSettings.from_codec(
+                codec, x0=(x0,), n_constraints=len(problem.constraints), max_evals=evals,
+                block_size=block, seed=seed, nomad_params=tuple(nomad_params))
             cols[f"nomad{block}"].append(
                 run_standalone(settings, ProblemBlackbox(name)).best_feasible(evals))
             searcher = NomadSearcher(

@@ -24,6 +24,8 @@ import datetime
 import shlex
 from pathlib import Path
 
+from hsearch.cli._workflow_options import quiet_ray
+from hsearch.compare.protocol import CompareSettings, list_compare_problems
 from hsearch.errors import UserError
 
 
@@ -88,7 +90,7 @@ def register(subparsers) -> None:
 
 def parse_searchers(text: str) -> tuple[str, ...]:
     """``"all"`` or a comma-separated list of searcher names -> a tuple of names."""
-    from hsearch.search.factory import list_searchers
+    from hsearch.search.factory import list_searchers  # imports ray: kept out of `hsearch --help`
 
     names = tuple(s.strip() for s in text.split(",") if s.strip())
     if names == ("all",):
@@ -100,8 +102,6 @@ def parse_searchers(text: str) -> tuple[str, ...]:
 
 def settings_from_args(args: argparse.Namespace):
     """The CompareSettings the flags describe (validated)."""
-    from hsearch.compare.protocol import CompareSettings
-
     return CompareSettings(
         problem=args.problem, searchers=parse_searchers(args.searchers), budget=args.budget,
         repeats=args.repeats, concurrency=args.concurrency, seed=args.seed, rule=args.rule,
@@ -134,8 +134,7 @@ def command_line(settings, out: str | Path) -> str:
 
 
 def _listing() -> str:
-    from hsearch.compare.protocol import list_compare_problems
-    from hsearch.search.factory import SEARCHERS, is_available
+    from hsearch.search.factory import SEARCHERS, is_available  # imports ray (as above)
 
     lines = ["searchers:"]
     for name, entry in SEARCHERS.items():
@@ -167,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.out:
             raise UserError("--merge needs --out (the merged directory)")
         out = _out_dir(args.out, "merge")
-        from hsearch.compare.merge import merge_comparisons
+        from hsearch.compare.merge import merge_comparisons  # imports ray: as above
 
         line = shlex.join(["hsearch", "compare", *[x for d in args.merge for x in ("--merge", d)],
                            *[x for e in args.exclude or () for x in ("--exclude", e)],
@@ -178,10 +177,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     settings = settings_from_args(args)
     out = _out_dir(args.out, settings.problem)
-    from hsearch.cli._workflow_options import quiet_ray
-
     quiet_ray(args.verbose)
-    from hsearch.compare.run import run_comparison
+    from hsearch.compare.run import run_comparison  # imports ray: as above
 
     if args.max_proposals is not None and args.max_proposals < settings.budget:
         raise UserError(f"`--max-proposals >= budget` must hold, but got "

@@ -6,8 +6,9 @@ support minimise one documented penalised objective (hsearch.compare.protocol). 
 and screened points are free for every searcher (hsearch.compare.free). Replayed problems (the
 tabulated NAS benchmark at several accuracy levels, hsearch.problems.tabular, and the analytic
 ones; together the suite, hsearch.compare.suite) run every repetition as a Ray task on a simulated
-clock (hsearch.compare.replay); the real NAS problem runs ``hsearch nas`` per repetition
-(hsearch.compare.real). Outputs: runs.csv, summary.md/.json, comparison.json and PNGs per problem
+clock (hsearch.compare.replay, driven by hsearch.compare.replayed); the real NAS problem runs
+``hsearch nas`` per repetition (hsearch.compare.real); hsearch.compare.run dispatches between the
+two. Outputs: runs.csv, summary.md/.json, comparison.json and PNGs per problem
 (hsearch.compare.outputs), a suite summary on top (hsearch.compare.suite_summary); result sets of
 one protocol can be merged (hsearch.compare.merge)::
 
@@ -32,8 +33,8 @@ _WHERE = {
     "CompareSettings": "hsearch.compare.protocol",
     "InfeasibleRule": "hsearch.compare.protocol",
     "list_compare_problems": "hsearch.compare.protocol",
-    "ComparisonResult": "hsearch.compare.run",
-    "read_runs": "hsearch.compare.run",
+    "ComparisonResult": "hsearch.compare.outputs",
+    "read_runs": "hsearch.compare.outputs",
     "run_comparison": "hsearch.compare.run",
     "summarize": "hsearch.compare.summary",
 }

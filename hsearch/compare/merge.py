@@ -19,6 +19,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from hsearch.compare.outputs import instance_dirname, read_runs, write_outputs
+from hsearch.compare.suite_summary import write_suite
 from hsearch.errors import UserError
 
 __all__ = ["PROTOCOL_KEYS", "merge_comparisons"]
@@ -44,9 +46,6 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
     """Merge ``sources`` (all single-problem directories, or all suite directories) into
     ``out_dir`` (module docstring); ``exclude``: ``"DIR:INSTANCE"`` entries (suites only) left
     out. Returns the ComparisonResult of the merged outputs."""
-    from hsearch.compare.run import _dirname
-    from hsearch.compare.suite_summary import write_suite
-
     paths = [Path(s) for s in sources]
     if len(paths) < 2:
         raise UserError(f"--merge needs at least two result directories, but got {len(paths)}")
@@ -70,9 +69,9 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
     for s in suites:
         labels += [label for label in s["instances"] if label not in labels]
     for label in labels:
-        parts = [p / _dirname(label) for p, s in zip(paths, suites)
+        parts = [p / instance_dirname(label) for p, s in zip(paths, suites)
                  if label in s["instances"] and (p, label) not in dropped]
-        _merge_problem(parts, out_dir / _dirname(label), command, echo)
+        _merge_problem(parts, out_dir / instance_dirname(label), command, echo)
     settings = dict(suites[0]["settings"])
     settings["searchers"] = list(dict.fromkeys(
         n for s in suites for n in s["settings"]["searchers"]))
@@ -94,8 +93,6 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
 
 
 def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, echo: bool):
-    from hsearch.compare.outputs import read_runs, write_outputs
-
     if len(paths) == 1:  # one part left for this instance: its outputs, rewritten
         meta = json.loads((paths[0] / "comparison.json").read_text())
         meta["parts"] = meta.get("parts") or [

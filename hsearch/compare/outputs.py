@@ -1,11 +1,20 @@
 """What a comparison writes and reads back: runs.csv, comparison.json, summary.md/.json, plots.
 
-:func:`write_outputs` writes one problem's directory from its rows and metadata (the summary is
-computed from runs.csv as written, not from the rows in memory); :func:`read_runs` reads runs.csv
-back with its columns typed; :func:`comparison_metadata` is comparison.json (settings, problem and
-its optimum, the constraint rule, versions, and the protocol's fingerprint:
-:func:`protocol_fingerprint`, which lets result sets made at different times be merged only when
-the shared parts are the same code and data: hsearch.compare.merge).
+Every comparison -- replayed (hsearch.compare.replayed), trained (hsearch.compare.real), merged
+(hsearch.compare.merge) or a suite (hsearch.compare.suite_summary) -- writes through this module:
+
+* runs.csv: one :class:`RunRow` per evaluation (its fields are :data:`RUN_COLUMNS`), then the
+  problem's metrics; :func:`write_runs` / :func:`read_runs` (columns typed);
+* comparison.json: :func:`comparison_json` is its layout (command, settings, problem, rule,
+  searchers run and skipped -- :func:`installed_searchers` --, wall time, machine, code and
+  package versions: :func:`package_versions`, :func:`load_average`); :func:`comparison_metadata`
+  fills it for a replayed problem, adding the protocol's fingerprint
+  (:func:`protocol_fingerprint`, which lets result sets made at different times be merged only
+  when the shared parts are the same code and data: hsearch.compare.merge);
+* :func:`write_outputs` writes one problem's directory from its rows and metadata (the summary is
+  computed from runs.csv as written, not from the rows in memory);
+* where an instance of a suite writes (:func:`instance_dirname`), and the console lines
+  (:func:`say`).
 """
 
 from __future__ import annotations
@@ -16,25 +25,75 @@ import io
 import json
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hsearch.compare.markdown import summary_markdown
+from hsearch.compare.plots import plot_all
 from hsearch.compare.protocol import CompareSettings, InfeasibleRule, is_tabular, violation
+from hsearch.compare.searchers import start_point
+from hsearch.compare.summary import summarize
+from hsearch.configs import write_atomic
+from hsearch.search.factory import SEARCHERS, is_available
+from hsearch.workflows.runner import code_version
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RUN_COLUMNS", "ComparisonResult", "comparison_metadata", "package_versions",
-           "protocol_fingerprint",
-           "read_runs", "write_outputs", "write_runs"]
+__all__ = ["RUN_COLUMNS", "ComparisonResult", "RunRow", "comparison_json", "comparison_metadata",
+           "config_json", "installed_searchers", "instance_dirname", "load_average", "plain",
+           "package_versions", "protocol_fingerprint", "read_runs", "say", "write_outputs",
+           "write_runs"]
 
-#: The leading columns of runs.csv (the problem's metrics follow). ``kind``: trained, duplicate
-#: or screened (hsearch.compare.free); ``trained``: trained evaluations so far in the run.
-RUN_COLUMNS = ("problem", "searcher", "repeat", "seed", "eval", "trial_id", "config",
-               "suggested", "kind", "trained", "objective", "violation", "feasible", "penalized",
-               "best_feasible", "start", "finish", "cost", "suggest_ms", "complete_ms", "end_ms",
-               "stop_reason")
+
+@dataclass
+class RunRow:
+    """The leading columns of one runs.csv row (the problem's metrics follow).
+
+    ``kind``: trained, duplicate or screened (hsearch.compare.free); ``trained``: trained
+    evaluations so far in the run; ``config``/``suggested``: :func:`config_json` of the point
+    evaluated and of the suggestion when it differs ("" otherwise); ``start``/``finish``/``cost``:
+    the run's clock; ``*_ms``: the searcher's own time per evaluation.
+    """
+
+    problem: str
+    searcher: str
+    repeat: int
+    seed: int
+    eval: int
+    trial_id: str
+    config: str
+    suggested: str
+    kind: str
+    trained: int
+    objective: float
+    violation: float
+    feasible: bool
+    penalized: float | None
+    best_feasible: float
+    start: float
+    finish: float
+    cost: float
+    suggest_ms: float
+    complete_ms: float
+    end_ms: float
+    stop_reason: str
+
+    def with_metrics(self, metrics: Mapping[str, Any]) -> dict:
+        """The row as a dict: these columns, then every metric not among them."""
+        row = asdict(self)
+        for key, value in metrics.items():
+            if key not in row:
+                row[key] = value
+        return row
+
+
+#: The leading columns of runs.csv, in order (:class:`RunRow`; the problem's metrics follow).
+RUN_COLUMNS = tuple(f.name for f in fields(RunRow))
+
 
 @dataclass
 class ComparisonResult:
@@ -44,6 +103,47 @@ class ComparisonResult:
     rows: list[dict]
     summary: str
     skipped: dict[str, str]
+
+
+def config_json(config: Mapping) -> str:
+    """A config as runs.csv's ``config`` text: sorted JSON, numpy scalars as Python numbers."""
+    return json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in config.items()},
+                      sort_keys=True)
+
+
+def instance_dirname(label: str) -> str:
+    """The directory of a suite's instance ``label`` (e.g. ``tabular@0.935``) in its output."""
+    return label.replace("@", "-")
+
+
+def say(echo: bool, text: str) -> None:
+    """A progress line: logged, and printed when ``echo`` (the CLI)."""
+    logger.info(text)
+    if echo:
+        print(text, flush=True)
+
+
+def load_average() -> list[float] | None:
+    """The 1/5/15-minute load averages (the machine may be shared: timings need them)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def installed_searchers(names: Sequence[str], echo: bool = False
+                        ) -> tuple[list[str], dict[str, str]]:
+    """``names`` split into the installed ones and the others with comparison.json's skip
+    reason (each skip said with :func:`say`)."""
+    ran, skipped = [], {}
+    for name in names:
+        if is_available(name):
+            ran.append(name)
+        else:
+            skipped[name] = (f"not installed (needs {SEARCHERS[name].install}; "
+                             f"pip install \"hsearch[compare]\")")
+            say(echo, f"skipping {name}: {skipped[name]}")
+    return ran, skipped
 
 
 #: The code every searcher's runs share (hsearch.compare.searchers is each searcher's own part;
@@ -74,39 +174,60 @@ def protocol_fingerprint(problem) -> dict[str, str]:
     return {"code": code.hexdigest()[:16], "problem": data.hexdigest()[:16]}
 
 
+def comparison_json(*, command: str | None, settings: Mapping, problem: Mapping, rule: Mapping,
+                    searchers: Sequence[str], skipped: Mapping[str, str], wall_seconds: float,
+                    machine: Mapping, version: Mapping,
+                    errors: Mapping[str, Mapping[int, str]] | None = None,
+                    fingerprint: Mapping[str, str] | None = None) -> dict:
+    """comparison.json's layout, the same for every comparison: what was compared (command,
+    settings, problem with its optimum or None), how (the constraint rule; the searchers run,
+    those with native constraints, those skipped and why), the run (wall time, machine) and the
+    code (``version``, :func:`package_versions`). A replayed problem adds its runs' ``errors``
+    and the protocol ``fingerprint``."""
+    doc = {
+        "command": command,
+        "settings": dict(settings),
+        "problem": dict(problem),
+        "rule": dict(rule),
+        "searchers": list(searchers),
+        "native_constraints": [s for s in searchers if SEARCHERS[s].constraints],
+        "skipped": dict(skipped),
+    }
+    if errors is not None:
+        doc["errors"] = {name: {str(r): e for r, e in runs.items()}
+                         for name, runs in errors.items()}
+    doc["wall_seconds"] = wall_seconds
+    if fingerprint is not None:
+        doc["fingerprint"] = dict(fingerprint)
+    doc["version"] = dict(version)
+    doc["packages"] = package_versions()
+    doc["machine"] = dict(machine)
+    return doc
+
+
 def comparison_metadata(settings: CompareSettings, problem, rule: InfeasibleRule,
                         searchers: Sequence[str], skipped: Mapping[str, str],
                         command: str | None, wall_seconds: float,
                         errors: Mapping[str, Mapping[int, str]] | None = None,
-                        version: Mapping | None = None) -> dict:
-    """comparison.json: what was compared, how, and the reference value (the optimum)."""
-    from hsearch.compare.searchers import start_point
-    from hsearch.search.factory import SEARCHERS
-    from hsearch.workflows.runner import code_version
-
-    return {
-        "command": command,
-        "settings": {k: v for k, v in asdict(settings).items() if k != "extra"},
-        "problem": {
+                        version: Mapping | None = None, machine: Mapping | None = None) -> dict:
+    """comparison.json of a replayed problem (:func:`comparison_json`): the settings, the
+    problem with its optimum, and the rule with, for the table, its penalised minimiser."""
+    return comparison_json(
+        command=command,
+        settings={k: v for k, v in asdict(settings).items() if k != "extra"},
+        problem={
             "name": problem.name, "objective": problem.objective,
             "constraints": list(problem.constraints), "optimum": problem.best_value,
             "optimum_known": True, "best_config": dict(problem.best_config or {}),
             "x0": start_point(problem), "source": problem.source,
             "dimension": problem.dimension,
-            "details": _plain(dict(problem.metadata or {})),
+            "details": plain(dict(problem.metadata or {})),
         },
-        "rule": {**asdict(rule), "text": rule.describe(),
-                 "exact": _rule_exact(problem, rule)},
-        "searchers": list(searchers),
-        "native_constraints": [s for s in searchers if SEARCHERS[s].constraints],
-        "skipped": dict(skipped),
-        "errors": {name: {str(r): e for r, e in runs.items()}
-                   for name, runs in (errors or {}).items()},
-        "wall_seconds": wall_seconds,
-        "fingerprint": protocol_fingerprint(problem),
-        "version": dict(version) if version is not None else code_version(),
-        "packages": package_versions(),
-    }
+        rule={**asdict(rule), "text": rule.describe(), "exact": _rule_exact(problem, rule)},
+        searchers=searchers, skipped=skipped, wall_seconds=wall_seconds,
+        machine=machine or {}, errors=errors or {},
+        fingerprint=protocol_fingerprint(problem),
+        version=version if version is not None else code_version())
 
 
 #: Distributions whose versions a comparison records (the searchers' packages and their hosts).
@@ -117,8 +238,6 @@ PACKAGES = ("ray", "PyNomadBBO", "optuna", "hyperopt", "bayesian-optimization", 
 
 def package_versions() -> dict[str, str]:
     """Installed versions of PACKAGES (missing ones left out)."""
-    from importlib import metadata
-
     out = {}
     for name in PACKAGES:
         try:
@@ -147,23 +266,19 @@ def _rule_exact(problem, rule: InfeasibleRule) -> dict | None:
             math.isclose(m["macs_ratio"], problem.best_value)}
 
 
-def _plain(value):
+def plain(value):
+    """``value`` as JSON can hold it (anything else as its ``str``)."""
     return json.loads(json.dumps(value, default=str))
 
 
 def write_outputs(out_dir: Path, rows: list[dict], meta: dict, echo: bool = False
                   ) -> ComparisonResult:
     """runs.csv, comparison.json, summary.md/.json and the plots (from the rows as written)."""
-    from hsearch.compare.plots import plot_all
-    from hsearch.compare.markdown import summary_markdown
-    from hsearch.compare.summary import summarize
-    from hsearch.configs import write_atomic
-
     write_runs(out_dir / "runs.csv", rows)
-    write_atomic(out_dir / "comparison.json", json.dumps(_plain(meta), indent=2) + "\n")
+    write_atomic(out_dir / "comparison.json", json.dumps(plain(meta), indent=2) + "\n")
     rows = read_runs(out_dir / "runs.csv")  # summarise what was written, not what was meant
     stats = summarize(rows, meta)
-    write_atomic(out_dir / "summary.json", json.dumps(_plain(stats), indent=2) + "\n")
+    write_atomic(out_dir / "summary.json", json.dumps(plain(stats), indent=2) + "\n")
     text = summary_markdown(stats, meta)
     write_atomic(out_dir / "summary.md", text)
     plot_all(rows, meta, out_dir)
@@ -175,8 +290,6 @@ def write_outputs(out_dir: Path, rows: list[dict], meta: dict, echo: bool = Fals
 
 def write_runs(path: Path, rows: Sequence[Mapping]) -> None:
     """runs.csv: RUN_COLUMNS first, then every other key in first-seen order."""
-    from hsearch.configs import write_atomic
-
     columns = list(RUN_COLUMNS)
     for row in rows:
         for key in row:

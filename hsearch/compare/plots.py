@@ -26,10 +26,11 @@ from hsearch.compare.summary import (
     reference_value,
 )
 
-__all__ = ["plot_all", "plot_convergence", "plot_data_profile"]
+__all__ = ["line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -38,7 +39,7 @@ def _pyplot():
     return plt
 
 
-def _line_style(i: int, name: str) -> dict:
+def line_style(i: int, name: str) -> dict:
     """NOMAD in thick black; the others in tab10 colours with alternating dashes, so that
     identical curves (e.g. two TPE variants) stay visible on top of each other."""
     if name == "nomad":
@@ -83,7 +84,7 @@ def _style(ax, reference, objective, positive):
 def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
                      against: str = "evals") -> Path:
     """Median best feasible objective (quartile band) vs evaluations or simulated time."""
-    plt = _pyplot()
+    plt = pyplot()
     budget = int(meta["settings"]["budget"])
     reference, _ = reference_value(rows, meta)
     grouped = group_runs(rows)
@@ -94,7 +95,7 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
         for i, (name, runs) in enumerate(grouped.items()):
             curves = [[best_after(run, k) for k in xs] for run in runs.values()]
             med, q1, q3 = _bands(curves)
-            line, = ax.step(xs, med, where="post", label=name, **_line_style(i, name))
+            line, = ax.step(xs, med, where="post", label=name, **line_style(i, name))
             ax.fill_between(xs, q1, q3, step="post", alpha=0.15, color=line.get_color())
         ax.set_xlabel("trained evaluations")
     else:
@@ -108,7 +109,7 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
                 idx = np.searchsorted(finish, ts, side="right")  # evaluations done by t
                 curves.append([best[i - 1] if i > 0 else math.inf for i in idx])
             med, q1, q3 = _bands(curves)
-            line, = ax.step(ts, med, where="post", label=name, **_line_style(i, name))
+            line, = ax.step(ts, med, where="post", label=name, **line_style(i, name))
             ax.fill_between(ts, q1, q3, step="post", alpha=0.15, color=line.get_color())
         ax.set_xlabel("simulated time (s)" if meta["problem"]["name"] != "nas"
                       else "cumulative training seconds / concurrency")
@@ -123,7 +124,7 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
 
 def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) -> Path:
     """Share of runs within 5% / 1% of f* vs evaluations (one panel per level)."""
-    plt = _pyplot()
+    plt = pyplot()
     budget = int(meta["settings"]["budget"])
     reference, kind = reference_value(rows, meta)
     grouped = group_runs(rows)
@@ -133,7 +134,7 @@ def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) 
         for i, (name, runs) in enumerate(grouped.items()):
             if math.isfinite(reference):
                 ax.step(ks, data_profile(runs, reference, level, budget), where="post",
-                        label=name, **_line_style(i, name))
+                        label=name, **line_style(i, name))
         ax.set_title(f"within {level:.0%} of f* ({kind})", fontsize=10)
         ax.set_xlabel("trained evaluations")
         ax.set_ylim(-0.02, 1.02)

@@ -31,9 +31,26 @@ import math
 import os
 import shutil
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
+
+from hsearch.compare.outputs import (
+    ComparisonResult,
+    RunRow,
+    comparison_json,
+    config_json,
+    installed_searchers,
+    load_average,
+    say,
+    write_outputs,
+)
+from hsearch.compare.protocol import CompareSettings, InfeasibleRule
+from hsearch.results import EvaluationLog
+from hsearch.workflows.demo import demo_settings
+from hsearch.workflows.nas import BASELINE_FILE, run_nas
+from hsearch.workflows.runner import code_version
+from hsearch.workflows.settings import NasSettings, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +61,7 @@ REAL_DIR = "real"
 
 def nas_base_settings(path: str | None = None):
     """The NAS settings the runs share: the YAML at ``path``, else the demo's (hsearch demo)."""
-    from hsearch.workflows.settings import NasSettings, load_settings
-
     if path is None:
-        from hsearch.workflows.demo import demo_settings
-
         return demo_settings()
     return load_settings(NasSettings, path)
 
@@ -61,10 +74,7 @@ def _run_settings(base, searcher: str, seed: int, budget: int, concurrency: int)
 
 def real_rows(run_dir: str | Path, searcher: str, repeat: int, seed: int, concurrency: int,
               stop_reason: str = "budget") -> list[dict]:
-    """runs.csv rows (hsearch.compare.run.RUN_COLUMNS + metrics) of one finished NAS run."""
-    from hsearch.compare.run import _json
-    from hsearch.results import EvaluationLog
-
+    """runs.csv rows (hsearch.compare.outputs.RunRow + metrics) of one finished NAS run."""
     rows, best, clock, n_trained = [], math.inf, 0.0, 0
     for i, r in enumerate(EvaluationLog(run_dir, "macs", "min").rows, start=1):
         objective = _float(r.get("macs_ratio"))
@@ -81,16 +91,14 @@ def real_rows(run_dir: str | Path, searcher: str, repeat: int, seed: int, concur
         kind = "duplicate" if trained == 0 and done > 0 else "trained"
         n_trained += kind == "trained"
         config = {k: r.get(k) for k in ("width", "depth", "resolution") if r.get(k) is not None}
-        row = {
-            "problem": "nas", "searcher": searcher, "repeat": repeat, "seed": seed, "eval": i,
-            "trial_id": r.get("trial_id"), "config": _json(config), "suggested": "",
-            "objective": objective, "violation": violation, "feasible": feasible,
-            "penalized": _float(r.get("penalized")), "best_feasible": best, "start": start,
-            "finish": clock, "cost": cost,
-            "kind": kind, "trained": n_trained,
-            "suggest_ms": math.nan, "complete_ms": math.nan, "end_ms": math.nan,
-            "stop_reason": stop_reason,
-        }
+        row = asdict(RunRow(
+            problem="nas", searcher=searcher, repeat=repeat, seed=seed, eval=i,
+            trial_id=r.get("trial_id"), config=config_json(config), suggested="",
+            kind=kind, trained=n_trained, objective=objective, violation=violation,
+            feasible=feasible, penalized=_float(r.get("penalized")), best_feasible=best,
+            start=start, finish=clock, cost=cost,
+            suggest_ms=math.nan, complete_ms=math.nan, end_ms=math.nan, stop_reason=stop_reason,
+        ))
         for key in ("status", "acc_mean", "acc_gap", "macs", "params", "input_size",
                     "train_seconds", "seeds_trained", "seeds_reused", "wall_seconds"):
             row[key] = r.get(key)
@@ -105,16 +113,9 @@ def _float(value: Any, default: float = math.nan) -> float:
         return default
 
 
-def run_real_comparison(settings, out_dir: Path, *, echo: bool = False,
-                        command: str | None = None):
-    """Run the real NAS comparison of ``settings`` (a CompareSettings) into ``out_dir``."""
-    from hsearch.compare.protocol import InfeasibleRule
-    from hsearch.compare.outputs import package_versions, write_outputs
-    from hsearch.compare.run import _load, _say
-    from hsearch.search.factory import SEARCHERS, is_available
-    from hsearch.workflows.nas import BASELINE_FILE, run_nas
-    from hsearch.workflows.runner import code_version
-
+def run_real_comparison(settings: CompareSettings, out_dir: Path, *, echo: bool = False,
+                        command: str | None = None) -> ComparisonResult:
+    """Run the real NAS comparison of ``settings`` into ``out_dir`` (module docstring)."""
     base = nas_base_settings(settings.nas_config)
     if settings.num_cpus is not None:
         base = replace(base, resources=replace(base.resources, num_cpus=settings.num_cpus))
@@ -124,20 +125,12 @@ def run_real_comparison(settings, out_dir: Path, *, echo: bool = False,
     if settings.penalty is not None:
         base = replace(base, search=replace(base.search, penalty=float(settings.penalty)))
     root = Path(out_dir) / REAL_DIR
-    skipped: dict[str, str] = {}
-    names = []
-    for name in settings.searchers:
-        if is_available(name):
-            names.append(name)
-        else:
-            skipped[name] = (f"not installed (needs {SEARCHERS[name].install}; "
-                             f"pip install \"hsearch[compare]\")")
-            _say(echo, f"skipping {name}: {skipped[name]}")
-    load_before = _load()
+    names, skipped = installed_searchers(settings.searchers, echo)
+    load_before = load_average()
     started = time.perf_counter()
     # the baseline, once: a one-evaluation run (the baseline is measured, then x0 reuses it)
     baseline_dir = root / "baseline"
-    _say(echo, f"compare: real NAS ({base.arch.model}, {base.seeds} seeds x {base.budget}), "
+    say(echo, f"compare: real NAS ({base.arch.model}, {base.seeds} seeds x {base.budget}), "
                f"{len(names)} searchers x {settings.repeats} repeats, {settings.budget} "
                f"evaluations each, concurrency {settings.concurrency}; measuring the baseline")
     first = _run_settings(base, "random", settings.seed, 1, 1)
@@ -159,24 +152,24 @@ def run_real_comparison(settings, out_dir: Path, *, echo: bool = False,
             except Exception as exc:  # noqa: BLE001 - one searcher's failure must not stop the rest
                 logger.debug("real run %s/%d failed", name, r, exc_info=True)
                 skipped[name] = f"failed at run time: {type(exc).__name__}: {exc}"[:300]
-                _say(echo, f"skipping {name}: {skipped[name]}")
+                say(echo, f"skipping {name}: {skipped[name]}")
                 break
             got = real_rows(run_dir, name, r, seed, settings.concurrency)
             mine.extend(got)
-            _say(echo, f"{name} repeat {r}: {len(got)} evaluations, "
+            say(echo, f"{name} repeat {r}: {len(got)} evaluations, "
                        f"{time.perf_counter() - t0:.0f} s ({run_dir})")
         if name not in skipped:
             rows.extend(mine)
     rule = InfeasibleRule("penalty", weight=base.search.penalty)
     ran = [n for n in names if n not in skipped]
-    meta = {
-        "command": command,
-        "settings": {"problem": "nas", "searchers": list(settings.searchers),
-                     "budget": settings.budget, "repeats": settings.repeats,
-                     "concurrency": settings.concurrency, "seed": settings.seed,
-                     "nas_config": settings.nas_config,
-                     "nomad_params": list(settings.nomad_params)},
-        "problem": {
+    return write_outputs(Path(out_dir), rows, comparison_json(
+        command=command,
+        settings={"problem": "nas", "searchers": list(settings.searchers),
+                  "budget": settings.budget, "repeats": settings.repeats,
+                  "concurrency": settings.concurrency, "seed": settings.seed,
+                  "nas_config": settings.nas_config,
+                  "nomad_params": list(settings.nomad_params)},
+        problem={
             "name": "nas", "objective": "macs_ratio", "constraints": ["acc_gap"],
             "optimum": None, "optimum_known": False, "best_config": None,
             "x0": {"width": 1.0, "depth": 1.0, "resolution": 1.0},
@@ -189,16 +182,10 @@ def run_real_comparison(settings, out_dir: Path, *, echo: bool = False,
                         "step": base.bounds.step, "prune": base.prune,
                         "racing": base.racing.enabled},
         },
-        "rule": {"kind": rule.kind, "weight": rule.weight, "bound": rule.bound,
-                 "text": rule.describe() + " (the workflow's `penalized`)", "exact": None},
-        "searchers": ran,
-        "native_constraints": [s for s in ran if SEARCHERS[s].constraints],
-        "skipped": skipped,
-        "wall_seconds": time.perf_counter() - started,
-        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load(),
-                    "ray": True, "how": f"Tune runs one after the other, {settings.concurrency} "
-                                        f"trial(s) at once"},
-        "version": code_version(),
-        "packages": package_versions(),
-    }
-    return write_outputs(Path(out_dir), rows, meta, echo=echo)
+        rule={"kind": rule.kind, "weight": rule.weight, "bound": rule.bound,
+              "text": rule.describe() + " (the workflow's `penalized`)", "exact": None},
+        searchers=ran, skipped=skipped, wall_seconds=time.perf_counter() - started,
+        machine={"cpus": os.cpu_count(), "load_before": load_before,
+                 "load_after": load_average(), "ray": True,
+                 "how": f"Tune runs one after the other, {settings.concurrency} trial(s) at once"},
+        version=code_version()), echo=echo)

@@ -1,333 +1,35 @@
-"""Run a comparison: every (problem, searcher, repetition) as one Ray task replaying the problem.
-
-:func:`run_comparison` checks which searchers can run here (a missing package skips the searcher
-with one line), starts one Ray task per (problem, searcher, repetition) -- each builds its
-searcher (hsearch.compare.searchers), replays ``budget`` trained evaluations
-(hsearch.compare.replay, with the free-point rule of hsearch.compare.free) and returns its rows --
-and writes, per problem (hsearch.compare.outputs):
-
-    runs.csv         one row per evaluation of every run (RUN_COLUMNS, then the problem's metrics)
-    comparison.json  settings, protocol, problem (optimum), searchers run and skipped, versions
-    summary.md       hsearch.compare.summary; summary.json: the same numbers as data
-    convergence_evals.png, convergence_time.png, data_profile.png   (hsearch.compare.plots)
-
-One problem writes into the output directory itself; the suite (``problem="suite"``,
-hsearch.compare.suite) writes one such directory per instance and the suite's own summary.md,
-summary.json and data_profile.png on top (hsearch.compare.suite_summary).
-
-A repetition that raises is a *crash*: it is reported (comparison.json ``errors``, summary.md) and
-counts as an unsolved run; a searcher whose every repetition crashes (e.g. a broken optional
-package) is left out of the summary with its error. The real NAS problem (``problem="nas"``) goes
-through the workflows instead (hsearch.compare.real).
-"""
+"""Run a comparison: replayed problems (the table, the analytic ones, the suite) or the trained
+NAS problem, each by its own module, into one output layout (hsearch.compare.outputs)."""
 
 from __future__ import annotations
 
-import json
-import logging
-import math
-import os
-import sys
-import time
-import traceback
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hsearch.compare.outputs import (  # noqa: F401 - re-exported (hsearch.compare)
-    RUN_COLUMNS,
-    ComparisonResult,
-    comparison_metadata,
-    read_runs,
-    write_outputs,
-)
-from hsearch.compare.protocol import SUITE, CompareSettings, InfeasibleRule, ProblemSpec, violation
+from hsearch.compare.outputs import ComparisonResult
+from hsearch.compare.protocol import SUITE, CompareSettings
+from hsearch.compare.real import run_real_comparison
+from hsearch.compare.replayed import run_replayed_comparison
 
-logger = logging.getLogger(__name__)
-
-__all__ = ["RUN_COLUMNS", "ComparisonResult", "RunOutcome", "read_runs", "run_comparison",
-           "run_one", "runs_to_rows"]
-
-#: Searchers whose suggestions take seconds (a GP fitted per step): scheduled first.
-SLOW_SEARCHERS = ("ax", "hebo", "bayesopt")
-
-
-@dataclass
-class RunOutcome:
-    """One repetition: its rows (RUN_COLUMNS + metrics), or the error that stopped it."""
-
-    searcher: str
-    repeat: int
-    rows: list[dict]
-    stop_reason: str = ""
-    error: str | None = None
-    wall_seconds: float = 0.0
-    problem: str = ""
-
-
-def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurrency: int,
-            seed: int, rule: InfeasibleRule, one_thread: bool = False,
-            nomad_params: tuple[str, ...] = (), max_proposals: int | None = None) -> RunOutcome:
-    """Replay one repetition of ``searcher`` on ``spec``'s problem (the unit of a Ray task).
-
-    ``one_thread``: limit torch to one thread (in a one-CPU Ray task; not in a caller's process).
-    ``nomad_params``: extra NOMAD parameter lines (NOMAD only). ``max_proposals``: the replay's
-    proposal cap (None: 10 x budget).
-    """
-    from hsearch.compare.free import CostRule
-    from hsearch.compare.replay import ReplayBackend, replay_run
-    from hsearch.compare.searchers import own_free_points, prepare_searcher, snap
-
-    started = time.perf_counter()
-    prepared = None
-    try:
-        problem = spec.build()
-        prepared = prepare_searcher(searcher, problem, budget, concurrency, seed,
-                                    nomad_params=nomad_params)
-        if one_thread:
-            _limit_threads()
-            _quiet_worker()
-        meta = problem.metadata or {}
-        backend = ReplayBackend(problem.evaluate, concurrency, cost_metric=meta.get("cost_metric"))
-
-        def result_of(metrics: dict) -> dict:
-            v = violation(metrics, problem.constraints)
-            return {**metrics, "penalized": rule.value(float(metrics[problem.objective]), v)}
-
-        prepare = None
-        if prepared.relaxed:
-            prepare = lambda c: snap(c, prepared.relaxed, prepared.space)  # noqa: E731
-        run = replay_run(prepared.searcher, backend, budget, result_of, prepare,
-                         rule=CostRule(problem, _points(problem)), max_proposals=max_proposals)
-        own_free, why = own_free_points(prepared.inner)
-        stop = f"{run.stop_reason}: {why}" if why and run.stop_reason == "finished" \
-            else run.stop_reason
-        rows = runs_to_rows(problem, searcher, repeat, seed, run.records, stop)
-        for row in rows:
-            row["searcher_free"] = own_free
-        return RunOutcome(searcher, repeat, rows, run.stop_reason,
-                          wall_seconds=time.perf_counter() - started, problem=spec.label)
-    except Exception as exc:  # noqa: BLE001 - reported per run, the others go on
-        logger.debug("run %s/%d failed:\n%s", searcher, repeat, traceback.format_exc())
-        text = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
-        return RunOutcome(searcher, repeat, [], error=text[:300],
-                          wall_seconds=time.perf_counter() - started, problem=spec.label)
-    finally:
-        if prepared is not None:
-            prepared.close()
-
-
-def _points(problem) -> list | None:
-    """The tabular problem's cells as (network, known objective); None for other problems."""
-    from hsearch.compare.protocol import is_tabular
-
-    if not is_tabular(problem):
-        return None
-    table = problem.evaluate.table
-    return [(cell.network, cell.macs / table.baseline.macs) for cell in table.cells.values()]
-
-
-def _limit_threads() -> None:
-    # one CPU per task: model-based searchers (HEBO, Ax) would otherwise start a torch thread
-    # per core and fight the other tasks
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
-def _quiet_worker() -> None:
-    # in a Ray worker (ours alone): Ax logs every generation step at INFO and Ray forwards it all
-    # to the driver's console, burying the progress lines
-    import warnings
-
-    for name in ("ax", "botorch", "optuna", "hyperopt", "ray.tune.search"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-def runs_to_rows(problem, searcher: str, repeat: int, seed: int, records: Sequence[Mapping],
-                 stop_reason: str) -> list[dict]:
-    """runs.csv rows of one replayed run (records in finish order)."""
-    rows, best, trained = [], math.inf, 0
-    for i, rec in enumerate(records, start=1):
-        metrics = rec["metrics"]
-        kind = rec.get("kind", "trained")
-        trained += kind == "trained"
-        objective = float(metrics.get(problem.objective, math.nan))
-        v = violation(metrics, problem.constraints)
-        feasible = problem.is_feasible(metrics) and kind != "screened"
-        if feasible:
-            best = min(best, objective)
-        row = {
-            "problem": problem.name, "searcher": searcher, "repeat": repeat, "seed": seed,
-            "eval": i, "trial_id": rec["trial_id"], "config": _json(rec["evaluated"]),
-            "suggested": "" if rec["config"] == rec["evaluated"] else _json(rec["config"]),
-            "kind": kind, "trained": trained,
-            "objective": objective, "violation": v, "feasible": feasible,
-            "penalized": rec["result"].get("penalized"),
-            "best_feasible": best, "start": rec["start"], "finish": rec["finish"],
-            "cost": rec["cost"],
-            "suggest_ms": 1000.0 * rec["suggest_seconds"],
-            "complete_ms": 1000.0 * rec["complete_seconds"],
-            "end_ms": 1000.0 * rec.get("end_seconds", 0.0), "stop_reason": stop_reason,
-        }
-        for key, value in metrics.items():
-            if key not in row:
-                row[key] = value
-        rows.append(row)
-    return rows
-
-
-def _json(config: Mapping) -> str:
-    return json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in config.items()},
-                      sort_keys=True)
-
-
-# --- the whole comparison --------------------------------------------------------------------
+__all__ = ["run_comparison"]
 
 
 def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: bool = True,
                    echo: bool = False, command: str | None = None,
                    max_proposals: int | None = None) -> ComparisonResult:
-    """Run ``settings`` and write ``out_dir`` (module docstring); returns what was written
-    (for the suite: the suite's summary and every instance's rows).
+    """Run ``settings`` and write ``out_dir``; returns what was written (for the suite: the
+    suite's summary and every instance's rows).
 
-    ``use_ray=False`` runs the repetitions one after the other in this process (tests, debugging).
-    ``command`` is recorded in the outputs (the CLI passes its command line). ``max_proposals``:
-    suggestions taken per run at most (None: the replay's 10 x budget); lower it only for a
-    searcher too slow to run otherwise -- it is recorded and shown in summary.md.
+    Replayed problems: hsearch.compare.replayed (one Ray task per repetition); the real NAS
+    problem (``problem="nas"``): hsearch.compare.real (one ``hsearch nas`` run per repetition).
+    ``use_ray=False`` runs the replayed repetitions one after the other in this process (tests,
+    debugging). ``command`` is recorded in the outputs (the CLI passes its command line).
+    ``max_proposals``: suggestions taken per replayed run at most (None: the replay's
+    10 x budget); lower it only for a searcher too slow to run otherwise -- it is recorded and
+    shown in summary.md.
     """
-    from hsearch.compare.protocol import default_rule
-    from hsearch.search.factory import SEARCHERS, is_available
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if settings.problem != SUITE and settings.spec.real:
-        from hsearch.compare.real import run_real_comparison
-
         return run_real_comparison(settings, out_dir, echo=echo, command=command)
-    specs = settings.specs
-    problems = {spec.label: spec.build() for spec in specs}
-    rules = {label: default_rule(p, settings.rule, settings.penalty)
-             for label, p in problems.items()}
-    skipped: dict[str, str] = {}
-    names = []
-    for name in settings.searchers:
-        entry = SEARCHERS[name]
-        if not is_available(name):
-            skipped[name] = (f"not installed (needs {entry.install}; "
-                             f"pip install \"hsearch[compare]\")")
-            _say(echo, f"skipping {name}: {skipped[name]}")
-        else:
-            names.append(name)
-    # the slowest searchers first, so that they do not end up alone at the end on a few cores
-    jobs = sorted(((spec, name, r) for spec in specs for name in names
-                   for r in range(settings.repeats)),
-                  key=lambda job: (job[1] not in SLOW_SEARCHERS, job[2]))
-    _say(echo, f"compare: {', '.join(problems)}; {len(names)} searchers x {settings.repeats} "
-               f"repeats, {settings.budget} trained evaluations each, concurrency "
-               f"{settings.concurrency}")
-    from hsearch.workflows.runner import code_version
-
-    version = code_version()  # the code that runs, not the code present when writing
-    load_before = _load()
-    started = time.perf_counter()
-    outcomes = _execute(jobs, settings, rules, use_ray, echo, max_proposals)
-    wall = time.perf_counter() - started
-    machine = {"cpus": os.cpu_count(), "load_before": load_before, "load_after": _load(),
-               "ray": use_ray, "max_proposals": max_proposals or 10 * settings.budget}
-    _say(echo, f"{len(jobs)} runs in {wall:.1f} s wall")
-    results = {}
-    for spec in specs:
-        label = spec.label
-        mine = [o for o in outcomes if o.problem == label]
-        one = replace(settings, problem=spec.name, threshold=spec.threshold, instances=())
-        where = out_dir if settings.problem != SUITE else out_dir / _dirname(label)
-        results[label] = _write_problem(where, one, problems[label], rules[label], names,
-                                        dict(skipped), mine, command, wall, machine, echo,
-                                        version)
-    if settings.problem != SUITE:
-        return results[specs[0].label]
-    from hsearch.compare.suite_summary import write_suite
-
-    return write_suite(out_dir, settings, results, command, wall, machine, echo=echo)
-
-
-def _dirname(label: str) -> str:
-    return label.replace("@", "-")
-
-
-def _write_problem(out_dir: Path, settings, problem, rule, names, skipped, outcomes,
-                   command, wall, machine, echo, version=None) -> ComparisonResult:
-    rows: list[dict] = []
-    errors: dict[str, dict[int, str]] = {}
-    for name in names:
-        mine = sorted((o for o in outcomes if o.searcher == name), key=lambda o: o.repeat)
-        failed = {o.repeat: o.error for o in mine if o.error}
-        if mine and len(failed) == len(mine):
-            skipped[name] = f"failed at run time: {next(iter(failed.values()))}"
-            _say(echo, f"{problem.name}: skipping {name}: {skipped[name]}")
-            continue
-        if failed:
-            errors[name] = failed
-        for o in mine:
-            rows.extend(o.rows)
-    ran = [n for n in names if n not in skipped]
-    meta = comparison_metadata(settings, problem, rule, ran, skipped, command, wall, errors,
-                               version)
-    meta["machine"] = dict(machine)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return write_outputs(out_dir, rows, meta, echo=echo)
-
-
-def _load() -> list[float] | None:
-    """The 1/5/15-minute load averages (the machine may be shared: timings need them)."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def _execute(jobs, settings, rules, use_ray: bool, echo: bool,
-             max_proposals: int | None = None) -> list[RunOutcome]:
-    def args(spec, name, r):
-        return (spec, name, r, settings.budget, settings.concurrency, settings.seed + r,
-                rules[spec.label])
-
-    extra = {"nomad_params": tuple(settings.nomad_params), "max_proposals": max_proposals}
-    if not use_ray:
-        out = []
-        for job in jobs:
-            out.append(run_one(*args(*job), **extra))
-            _progress(echo, out[-1], len(out), len(jobs))
-        return out
-    import ray
-
-    from hsearch.workflows.runner import ensure_ray
-
-    ensure_ray(num_cpus=settings.num_cpus)
-    task = ray.remote(num_cpus=1, max_retries=0)(run_one)
-    pending = [task.remote(*args(*job), one_thread=True, **extra) for job in jobs]
-    out = []
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        out.append(ray.get(ready[0]))
-        _progress(echo, out[-1], len(out), len(jobs))
-    return out
-
-
-def _progress(echo: bool, outcome: RunOutcome, done: int, total: int) -> None:
-    if not echo:
-        return
-    trained = outcome.rows[-1]["trained"] if outcome.rows else 0
-    what = f"error: {outcome.error}" if outcome.error else (
-        f"{trained} trained + {len(outcome.rows) - trained} free evaluations "
-        f"({outcome.stop_reason})")
-    print(f"[{done}/{total}] {outcome.problem} {outcome.searcher} repeat {outcome.repeat}: "
-          f"{what}, {outcome.wall_seconds:.1f} s", flush=True)
-
-
-def _say(echo: bool, text: str) -> None:
-    logger.info(text)
-    if echo:
-        print(text, flush=True)
+    return run_replayed_comparison(settings, out_dir, use_ray=use_ray, echo=echo,
+                                   command=command, max_proposals=max_proposals)

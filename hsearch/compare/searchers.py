@@ -35,6 +35,9 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
+from hsearch.search.factory import SearchRequest, check_searcher_name, make_searcher
+from hsearch.search.space import SpaceCodec
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["KnownObjective", "NetworkKey", "PreparedSearcher", "VariantSampler",
@@ -137,8 +140,6 @@ def start_point(problem) -> dict:
     """The x0 every searcher gets: the problem's ``x0``, else the centre of its box."""
     if problem.x0 is not None:
         return dict(problem.x0)
-    from hsearch.search.space import SpaceCodec
-
     codec = SpaceCodec(problem.space)
     return dict(codec.decode(codec.center()))
 
@@ -181,8 +182,6 @@ def prepare_searcher(name: str, problem, budget: int, concurrency: int, seed: in
     """
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.basic_variant import BasicVariantGenerator
-
-    from hsearch.search.factory import SearchRequest, check_searcher_name, make_searcher
 
     entry = check_searcher_name(name)
     random.seed(seed)

@@ -20,11 +20,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from hsearch.compare.markdown import fmt
+from hsearch.compare.outputs import ComparisonResult, instance_dirname, plain, read_runs
+from hsearch.compare.plots import line_style, pyplot
 from hsearch.compare.summary import quantile
+from hsearch.configs import write_atomic
 
 __all__ = ["PROFILE_KS", "suite_stats", "suite_markdown", "write_suite"]
 
@@ -41,17 +45,13 @@ def write_suite(out_dir: str | Path, settings, results: Mapping[str, Any] | None
     """Write the suite's summary.md/.json and data_profile.png from its instance directories
     (``instances``: their names, default the keys of ``results``); returns a ComparisonResult
     whose rows are every instance's rows."""
-    from hsearch.compare.outputs import ComparisonResult, read_runs
-    from hsearch.compare.run import _dirname
-    from hsearch.configs import write_atomic
-
     out_dir = Path(out_dir)
     labels = list(instances if instances is not None else results)
     per = {}
     rows: list[dict] = []
     skipped: dict[str, str] = {}
     for label in labels:
-        where = out_dir / _dirname(label)
+        where = out_dir / instance_dirname(label)
         per[label] = {"stats": json.loads((where / "summary.json").read_text()),
                       "meta": json.loads((where / "comparison.json").read_text())}
         skipped.update(per[label]["meta"].get("skipped") or {})
@@ -62,7 +62,7 @@ def write_suite(out_dir: str | Path, settings, results: Mapping[str, Any] | None
                                           else _settings(settings).items())},
            "instances": labels, "wall_seconds": wall_seconds, "machine": dict(machine or {}),
            **stats}
-    write_atomic(out_dir / "summary.json", json.dumps(_plain(doc), indent=2) + "\n")
+    write_atomic(out_dir / "summary.json", json.dumps(plain(doc), indent=2) + "\n")
     text = suite_markdown(doc)
     write_atomic(out_dir / "summary.md", text)
     plot_suite_profile(doc, out_dir / "data_profile.png")
@@ -72,13 +72,7 @@ def write_suite(out_dir: str | Path, settings, results: Mapping[str, Any] | None
 
 
 def _settings(settings) -> dict:
-    from dataclasses import asdict
-
     return {k: v for k, v in asdict(settings).items() if k != "extra"}
-
-
-def _plain(value):
-    return json.loads(json.dumps(value, default=str))
 
 
 def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
@@ -216,14 +210,12 @@ def plot_suite_profile(doc: Mapping[str, Any], path: str | Path) -> Path | None:
     """The suite's data profile at 1% (one line per searcher)."""
     if not doc["profile"]:
         return None
-    from hsearch.compare.plots import _line_style, _pyplot
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     ks = list(range(1, doc["budget"] + 1))
     for i, (name, p) in enumerate(doc["profile"].items()):
         ax.step(ks, p["share"], where="post", label=f"{name} ({p['instances']} inst.)",
-                **_line_style(i, name))
+                **line_style(i, name))
     ax.set_xlabel("trained evaluations")
     ax.set_ylabel("share of (instance, run) pairs solved")
     ax.set_title(f"suite data profile: within {LEVEL} of the optimum", fontsize=10)

@@ -19,10 +19,11 @@ all of them (hsearch.workflows.trial documents it: ``penalized``).
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from hsearch.errors import UserError
+from hsearch.search.nomad_searcher import NomadSearcher
 
 __all__ = ["SearchRequest", "MadeSearcher", "SearcherEntry", "SEARCHERS", "list_searchers",
            "available_searchers", "check_searcher_name", "is_available", "make_searcher"]
@@ -87,9 +88,12 @@ class SearcherEntry:
         return (self.module, *self.extra_modules)
 
 
-def _nomad(r: SearchRequest):
-    from hsearch.search.nomad_searcher import NomadSearcher
+# The builders below import their searcher when it is built: each but NOMAD and random needs an
+# optional package (optuna, hyperopt, nevergrad, zoopt, ...), which Ray's wrapper imports when it
+# is installed; the table itself imports none of them.
 
+
+def _nomad(r: SearchRequest):
     return NomadSearcher(constraints=list(r.constraints), constraint_type=r.constraint_type,
                          points_to_evaluate=[dict(p) for p in r.points_to_evaluate],
                          max_evals=r.max_evals, max_concurrent=r.max_concurrent, seed=r.seed,
@@ -115,7 +119,7 @@ def _optuna(r: SearchRequest):
 
 
 def _optuna_constrained(r: SearchRequest):
-    from hsearch.compare.optuna_constraints import ConstrainedOptunaSearch
+    from hsearch.search.optuna_constrained import ConstrainedOptunaSearch  # optional: optuna
 
     return ConstrainedOptunaSearch(constraints=r.constraints, seed=r.seed,
                                    points_to_evaluate=_points(r))
@@ -142,70 +146,19 @@ def _hebo(r: SearchRequest):
 
 def _nevergrad(r: SearchRequest):
     import nevergrad as ng
-    from ray.tune.search.nevergrad import NevergradSearch
 
-    # NevergradSearch has no seed argument; the optimiser draws from its parametrization's
-    # random state, which nevergrad seeds from numpy's global generator when it is created
-    return _SeededNevergrad(r.seed, optimizer=ng.optimizers.OnePlusOne,
-                            points_to_evaluate=_points(r))
+    from hsearch.search.nevergrad_adapter import SeededNevergradSearch  # optional: nevergrad
 
-
-def _SeededNevergrad(seed: int, **kwargs):
-    """A NevergradSearch whose optimiser's random state is seeded with ``seed``."""
-    from ray.tune.search.nevergrad import NevergradSearch
-
-    searcher = NevergradSearch(**kwargs)
-    setup = searcher._setup_nevergrad
-
-    def seeded_setup():
-        import numpy as np
-
-        setup()
-        searcher._nevergrad_opt.parametrization.random_state = np.random.RandomState(seed)
-
-    searcher._setup_nevergrad = seeded_setup
-    return searcher
+    return SeededNevergradSearch(r.seed, optimizer=ng.optimizers.OnePlusOne,
+                                 points_to_evaluate=_points(r))
 
 
 def _zoopt(r: SearchRequest):
-    return _zoopt_class()(algo="asracos", budget=r.max_evals, points_to_evaluate=_points(r),
-                          parallel_num=r.max_concurrent, seed=r.seed)
+    from hsearch.search.zoopt_adapter import SequentialSafeZOOptSearch  # optional: zoopt
 
-
-def _zoopt_class():
-    """ZOOptSearch with two fixes for Ray 2.60 + zoopt 0.4.2 (both seen in hsearch compare).
-
-    1. One trial at a time deadlocked: ZOOpt's ``SRacosTune.suggest`` closes a gate
-       (``semaphore = 0``) when it is asked for one point more than its initial sample and reopens
-       it when the initial sample's last result arrives. With one trial at a time that result has
-       arrived *before* the extra ask, so the gate closed for good: ``suggest`` returned None
-       forever (Tune waits forever) after ``train_size`` evaluations. When nothing is running and
-       the whole initial sample is complete, the gate is reopened and the point asked again.
-    2. ``points_to_evaluate`` crashed the sampler: Ray hands them to ZOOpt as ``Solution``s whose
-       ``x`` is a tuple; when such a point is the best so far, ZOOpt's classifier copies its ``x``
-       and assigns into it (``TypeError: 'tuple' object does not support item assignment``).
-       The initial samples get list coordinates instead.
-    """
-    from ray.tune.search.zoopt import ZOOptSearch
-
-    class SequentialSafeZOOptSearch(ZOOptSearch):
-        def _setup_zoopt(self):
-            super()._setup_zoopt()
-            parameter = getattr(getattr(self, "optimizer", None), "_parameter", None)
-            for solution in (parameter.get_init_samples() or []) if parameter else []:
-                solution.set_x(list(solution.get_x()))
-
-        def suggest(self, trial_id: str):
-            config = super().suggest(trial_id)
-            opt = getattr(self, "optimizer", None)
-            if (config is None and not self._live_trial_mapping
-                    and getattr(opt, "semaphore", 1) == 0
-                    and opt.complete_num >= opt._parameter.get_train_size()):
-                opt.semaphore = 1
-                config = super().suggest(trial_id)
-            return config
-
-    return SequentialSafeZOOptSearch
+    return SequentialSafeZOOptSearch(algo="asracos", budget=r.max_evals,
+                                     points_to_evaluate=_points(r),
+                                     parallel_num=r.max_concurrent, seed=r.seed)
 
 
 def _ax(r: SearchRequest):
@@ -284,8 +237,6 @@ def make_searcher(name: str, request: SearchRequest) -> MadeSearcher:
     """Build searcher ``name`` for ``request``; constraints go only to searchers that take them."""
     entry = check_searcher_name(name)
     if not entry.constraints and request.constraints:
-        from dataclasses import replace
-
         request = replace(request, constraints=())
     return MadeSearcher(entry.build(request), entry.constraints)
 

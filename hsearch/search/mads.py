@@ -20,8 +20,7 @@ re-import the user's ``__main__`` (re-running an unguarded Tune script), "fork" 
 in the threaded Ray driver.
 
 Why block evaluation (``BB_MAX_BLOCK_SIZE = max_concurrent``) -- chosen on evidence from
-``experiments/concurrency_modes.py`` (4 workers, 30 evaluations, trial times exponential
-with mean 0.5 s, g06/g04/pressure vessel, each mode run twice):
+``experiments/concurrency_modes.py`` (figures: ``experiments/results/mads_block_mode.md``):
 
 * *fidelity*: the run is exactly ``PyNomad.optimize`` with the same parameters -- the
   trajectory driven through ask/tell (and through Tune, in any completion order) is
@@ -31,21 +30,19 @@ with mean 0.5 s, g06/g04/pressure vessel, each mode run twice):
   the same answers give the same next points; this is what makes replay-based restore
   exact. With ``NB_THREADS_PARALLEL_EVAL`` (NOMAD's own evaluation threads) the order in
   which results arrive, which in Tune is the order trials happen to finish, feeds
-  NOMAD's opportunistic stop: one of our runs (g06, 40 evaluations, 50 ms trials)
-  evaluated different points on a rerun with the same seed. Not replayable;
+  NOMAD's opportunistic stop: a rerun with the same seed evaluated different points.
+  Not replayable;
 * *idle time*: NOMAD threads did not reduce it. Both modes evaluated the same points and
-  used the workers equally (utilisation 0.21-0.27 for both, equal wall time): with
-  NOMAD's default search steps MADS proposes 1.25-1.5 points per step on average, and
-  threads wait for a step's points just as a block does;
+  used the workers equally: with NOMAD's default search steps MADS proposes few points per
+  step, and threads wait for a step's points just as a block does;
 * *suggest/observe* (``PyNomad.suggest``/``observe``) is a reduced MADS (one search +
   poll per call, ``MEGA_SEARCH_POLL``, no ``X0``, state in a cache file re-read on every
   call); from an infeasible start (g06, g04) it proposed nothing after the first point.
 
 More trials at once come from larger blocks, not from another mode:
-``MEGA_SEARCH_POLL yes`` (search and poll points proposed together) raised the mean
-block to 3.1-3.3 and cut wall time by 1.2-1.9x, but at an equal evaluation budget it was
-worse on g06 and the pressure vessel and better on g04 (10 seeds, 100 evaluations). It
-is therefore an opt-in (``nomad_params``), not the default.
+``MEGA_SEARCH_POLL yes`` (search and poll points proposed together) fills the blocks and
+cuts wall time, but at an equal evaluation budget it was worse on two of three problems.
+It is therefore an opt-in (``nomad_params``), not the default.
 
 Budget: ``max_evals`` counts *trained* evaluations (handed out by ``ask``; failures count).
 Points NOMAD asks for are answered without training when they cannot teach anything new:
@@ -94,21 +91,17 @@ the log and answered from it).
 Defaults (``mads_settings.default_lines``; a ``nomad_params`` line replaces the default line
 with the same keyword), chosen on ``experiments/bench_mads_table.py`` (the shipped NAS table,
 all-grid) and ``experiments/bench_mads_defaults.py`` (g06, g04: continuous; pressure vessel:
-mixed), run on a 2-core machine shared by six engineers, load average 10-40; figures and
-commands in ``experiments/results/mads_defaults.md``:
+mixed); figures, commands and load in ``experiments/results/mads_defaults.md``:
 
 * all-grid spaces get ``DIRECTION_TYPE ORTHO 2N``, ``QUAD_MODEL_SEARCH no``, ``NM_SEARCH no``,
   a frame of a third of each range and ``MAX_EVAL 4 * max_evals + 100``. With NOMAD's own
-  settings a table run spent ~14 s of CPU spinning on cached points (MAX_EVAL raised to 6000);
-  with these, 0 child deaths in 160 table runs of 60 evaluations; median decision 2-30 ms,
-  the longest 6.7 s (at load ~35 on 2 cores: a restart's new child plus NOMAD's work);
-* continuous and mixed spaces keep NOMAD's search defaults: the grid-safe set was worse
-  there (median gap to the optimum at 100 evaluations, 4 seeds: g06 15.6% vs 0.24%,
-  pressure vessel 63% vs 14%);
+  settings a table run spent seconds of CPU spinning on cached points (NOMAD raises MAX_EVAL
+  when every variable is granular); with these, no NOMAD child died in the benchmark's runs;
+* continuous and mixed spaces keep NOMAD's search defaults: the grid-safe set was worse there
+  (median gap to the optimum, g06 and the pressure vessel);
 * with a known objective, the surrogate sort plus screening reached the table's optimum in
-  10/10 runs at every threshold; sorting helped at the corner optimum (median 12 trained
-  evaluations vs 18.5 screening alone) and hurt at an interior one (31 vs 22 at 0.95); the
-  monotone constraint estimate (``monotone_constraints``) measured worse (17 and 27.5) and
+  nearly every run at every threshold; sorting helped at the corner optimum and hurt at an
+  interior one; the monotone constraint estimate (``monotone_constraints``) measured worse and
   is off by default.
 """
 
@@ -143,7 +136,8 @@ __all__ = ["MadsSettings", "MadsAskTell", "Evaluation", "StandaloneRun", "run_st
 EMPTY_RUNS_TO_STOP = 3
 #: A NOMAD run is ended (and the search restarted) after this many answers in a row that
 #: needed no training: at its minimum frame NOMAD re-polls known points for up to MAX_EVAL
-#: evaluations, a pipe round trip each (seen: 16 s for one decision at load 10).
+#: evaluations, a pipe round trip each (a decision that took seconds:
+#: experiments/results/mads_block_mode.md).
 FREE_STREAK_LIMIT = 60
 
 Key = tuple[float, ...]

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotation only: SpaceCodec's module needs Ray, this one does not
+    from hsearch.search.space import SpaceCodec
 
 __all__ = ["MadsSettings", "Evaluation", "NomadError", "nomad_seed", "default_lines"]
 
@@ -54,8 +58,8 @@ def nomad_seed(seed: int, run: int = 0) -> int:
     """NOMAD's ``SEED`` for the user's ``seed`` and NOMAD run number (0 = first, then the
     restarts): ``1000 + (7919 * seed + 104729 * run) mod 99000`` -- one-to-one for 99 000
     consecutive user seeds (7919 is prime to 99 000), far from NOMAD's colliding small seeds,
-    and below 100 000: NOMAD 4.6's ``setSeed`` draws ``seed`` numbers first (SEED 1e8 took
-    16 s before the first evaluation)."""
+    and below 100 000: NOMAD 4.6's ``setSeed`` draws ``seed`` numbers first (a large SEED delays
+    the first evaluation by seconds: experiments/results/mads_block_mode.md)."""
     return 1000 + (7919 * int(seed) + 104729 * int(run)) % 99_000
 
 
@@ -221,6 +225,18 @@ class MadsSettings:
                     f"`nomad_params` must not set {keyword} (the searcher sets it from its "
                     f"own arguments), but got {line!r}"
                 )
+
+    @classmethod
+    def from_codec(cls, codec: SpaceCodec, x0: Sequence[Sequence[float]] | None = None,
+                   **kwargs: Any) -> MadsSettings:
+        """Settings for the box of ``codec`` (a :class:`~hsearch.search.space.SpaceCodec`):
+        its bounds, input types and granularity; ``x0``: encoded starting points (default the
+        box's centre); ``kwargs``: the other fields."""
+        if x0 is None:
+            x0 = (codec.center(),)
+        return cls(lower=tuple(codec.lower), upper=tuple(codec.upper),
+                   x0=tuple(tuple(p) for p in x0), input_types=tuple(codec.input_types),
+                   granularity=tuple(codec.granularity), **kwargs)
 
     def check_point(self, p) -> None:
         """ValueError unless ``p`` lies in the box and is integral where it must be."""

@@ -84,10 +84,10 @@ class NomadSearcher(Searcher):
       a block is handed out as soon as NOMAD proposes it). Tune keeps at most *one*
       trial pending (waiting for its actor) for a custom searcher, so a block's trials
       start one after another; when starting an actor takes longer than a trial runs,
-      they never overlap (measured: 2 CPUs, 3-s trials, blocks of 4: at most 1 running
-      without a limiter, 4 with). Pass ``TuneConfig(max_concurrent_trials=n)``: Tune then
-      wraps the searcher in a ``ConcurrencyLimiter`` and lets n trials be pending (this
-      searcher adopts n as its block size). NOMAD's default search steps mostly propose
+      they never overlap (measured: experiments/results/mads_block_mode.md). Pass
+      ``TuneConfig(max_concurrent_trials=n)``: Tune then wraps the searcher in a
+      ``ConcurrencyLimiter`` and lets n trials be pending (this searcher adopts n as its
+      block size). NOMAD's default search steps mostly propose
       single points; ``nomad_params=["MEGA_SEARCH_POLL yes"]`` fills the blocks (more
       trials at once, but fewer improvements per evaluation on two of three problems).
     * Failures: a trial that errors, reports NaN/inf, or lacks the metric or a constraint
@@ -474,12 +474,10 @@ class NomadSearcher(Searcher):
 
     def _settings(self) -> MadsSettings:
         codec, o = self._codec, self._options
-        return MadsSettings(
-            lower=tuple(codec.lower), upper=tuple(codec.upper), x0=tuple(self._x0),
-            input_types=tuple(codec.input_types), granularity=tuple(codec.granularity),
-            n_constraints=len(self._constraints), constraint_type=o.constraint_type,
-            max_evals=o.max_evals, block_size=o.max_concurrent, seed=o.seed,
-            nomad_params=o.nomad_params,
+        return MadsSettings.from_codec(
+            codec, x0=self._x0, n_constraints=len(self._constraints),
+            constraint_type=o.constraint_type, max_evals=o.max_evals,
+            block_size=o.max_concurrent, seed=o.seed, nomad_params=o.nomad_params,
         )
 
     def _ensure_core(self) -> MadsAskTell:

@@ -9,7 +9,7 @@ from compare_tiny_table import write_tiny_table
 
 from hsearch.compare.protocol import CompareSettings, InfeasibleRule, ProblemSpec, violation
 from hsearch.compare.replay import ReplayBackend, replay_run
-from hsearch.compare.run import run_one
+from hsearch.compare.replayed import run_one
 from hsearch.compare.searchers import prepare_searcher
 from hsearch.errors import UserError
 from hsearch.search.factory import SEARCHERS, is_available

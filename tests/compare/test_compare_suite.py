@@ -18,7 +18,8 @@ from hsearch.cli import main
 from hsearch.compare.free import CostRule
 from hsearch.compare.protocol import CompareSettings, InfeasibleRule, ProblemSpec, violation
 from hsearch.compare.replay import ReplayBackend, replay_run
-from hsearch.compare.run import run_comparison, run_one
+from hsearch.compare.replayed import run_one
+from hsearch.compare.run import run_comparison
 from hsearch.compare.suite import TABULAR_LEVELS, suite_specs
 from hsearch.problems.tabular import DEFAULT_TABLE, tabular_problem
 
