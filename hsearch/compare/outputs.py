@@ -82,7 +82,7 @@ def comparison_metadata(settings: CompareSettings, problem, rule: InfeasibleRule
     """comparison.json: what was compared, how, and the reference value (the optimum)."""
     from hsearch.compare.searchers import start_point
     from hsearch.search.factory import SEARCHERS
-    from hsearch.workflows.runner import code_version
+    from hsearch.workflows.run_dir import code_version
 
     return {
         "command": command,

@@ -113,7 +113,7 @@ def run_real_comparison(settings, out_dir: Path, *, echo: bool = False,
     from hsearch.compare.run import _load, _say
     from hsearch.search.factory import SEARCHERS, is_available
     from hsearch.workflows.nas import BASELINE_FILE, run_nas
-    from hsearch.workflows.runner import code_version
+    from hsearch.workflows.run_dir import code_version
 
     base = nas_base_settings(settings.nas_config)
     if settings.num_cpus is not None:

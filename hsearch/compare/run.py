@@ -227,7 +227,7 @@ def run_comparison(settings: CompareSettings, out_dir: str | Path, *, use_ray: b
     _say(echo, f"compare: {', '.join(problems)}; {len(names)} searchers x {settings.repeats} "
                f"repeats, {settings.budget} trained evaluations each, concurrency "
                f"{settings.concurrency}")
-    from hsearch.workflows.runner import code_version
+    from hsearch.workflows.run_dir import code_version
 
     version = code_version()  # the code that runs, not the code present when writing
     load_before = _load()
@@ -303,7 +303,7 @@ def _execute(jobs, settings, rules, use_ray: bool, echo: bool,
         return out
     import ray
 
-    from hsearch.workflows.runner import ensure_ray
+    from hsearch.workflows.ray_session import ensure_ray
 
     ensure_ray(num_cpus=settings.num_cpus)
     task = ray.remote(num_cpus=1, max_retries=0)(run_one)
