@@ -135,7 +135,7 @@ def metadata(settings, seeds: list[int], grid: dict) -> dict:
 def generate(out: Path, seeds: list[int], workers: int) -> None:
     """Train what is missing from ``out`` and append it (see the module docstring)."""
     from hsearch.workflows.demo import demo_settings
-    from hsearch.workflows.trial import network_digest
+    from hsearch.workflows.seed_cache import network_digest
 
     settings = demo_settings()
     grid = {k: axis_values(*v) for k, v in AXES.items()}

@@ -123,7 +123,7 @@ def check_address(args: argparse.Namespace) -> None:
     torch and Ray are imported (the run probes the address again when it joins the cluster;
     an address from --config is checked then)."""
     if args.address and args.address != "local":
-        from hsearch.workflows.runner import probe_ray_address
+        from hsearch.workflows.ray_session import probe_ray_address
 
         probe_ray_address(args.address)
 

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary (and redraw progress.png / pareto.png from evaluations.csv)."""
-    from hsearch.workflows.runner import read_run_config
+    from hsearch.workflows.run_dir import read_run_config
 
     read_run_config(args.run_dir)  # not a run: one line at once, before the heavy imports
     from hsearch.workflows.report import redraw_plots, summarize_run

@@ -27,7 +27,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Resume and print the summary (a directory that is not a run, or an --address that does
     not answer, fails at once, before anything heavy is imported)."""
-    from hsearch.workflows.runner import probe_ray_address, read_run_config
+    from hsearch.workflows.ray_session import probe_ray_address
+    from hsearch.workflows.run_dir import read_run_config
 
     read_run_config(args.run_dir)
     if args.address and args.address != "local":

@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     from hsearch.data import SubsetSizes, default_sizes, list_datasets, load_dataset, make_subset
     from hsearch.train import aggregate, resolve_device, train_one_seed
     from hsearch.train.machine import machine_info
-    from hsearch.workflows.runner import code_version, discard_run_dir, make_writable_dir
+    from hsearch.workflows.run_dir import code_version, discard_run_dir, make_writable_dir
 
     if args.data not in list_datasets():
         raise UserError(f"unknown data set {args.data!r}; known data sets: "
@@ -252,6 +252,9 @@ def run(args: argparse.Namespace) -> int:
     summary = aggregate(arch, config, budget, dataset.name, args.split, results, cost)
     print(format_summary(summary))
     from hsearch.configs import write_atomic
+    # import cost: the hsearch.results package (yaml, its writers) stays out of `hsearch --help`,
+    # which imports this module
+    from hsearch.results.jsonable import json_default
 
     record = {
         "options": {k: v for k, v in vars(args).items() if k not in ("run", "command")},
@@ -269,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         **summary.to_dict(),
     }
     write_atomic(out / RESULT_FILE,
-                 json.dumps(record, indent=2, default=_json_default) + "\n")
+                 json.dumps(record, indent=2, default=json_default) + "\n")
     print(f"wrote {out / RESULT_FILE} and TensorBoard events in {out}/seed_*")
     return 0 if summary.all_ok else 1
 
@@ -289,13 +292,13 @@ def format_provenance(arch, config, provenance: dict) -> str:
 def check_out(out: Path) -> None:
     """Refuse an ``--out`` that is a file or holds a run (or part of one) already.
 
-    As for the workflow commands (hsearch.workflows.runner.new_run_dir), a run is never written
+    As for the workflow commands (hsearch.workflows.run_dir.new_run_dir), a run is never written
     over and there is no flag to force it: choose another --out or remove the old run. A
     directory holding other files is accepted; only run files are looked for: this command's
     result.json and seed_* folders (an interrupted run leaves the latter) and the workflows'
     run files.
     """
-    from hsearch.workflows.runner import RUN_MARKERS
+    from hsearch.workflows.run_dir import RUN_MARKERS
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a directory")
@@ -334,7 +337,3 @@ def format_table(result) -> str:
     """The whole per-seed table and the summary of an EvaluationResult."""
     return "\n".join([table_header(result.split), *map(table_row, result.seed_results),
                       format_summary(result)])
-
-
-def _json_default(value):
-    return str(value)

@@ -39,7 +39,7 @@ from hsearch.compare.searchers import start_point
 from hsearch.compare.summary import summarize
 from hsearch.configs import write_atomic
 from hsearch.search.factory import SEARCHERS, is_available
-from hsearch.workflows.runner import code_version
+from hsearch.workflows.run_dir import code_version
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from hsearch.compare.protocol import CompareSettings, InfeasibleRule
 from hsearch.results import EvaluationLog
 from hsearch.workflows.demo import demo_settings
 from hsearch.workflows.nas import BASELINE_FILE, run_nas
-from hsearch.workflows.runner import code_version
+from hsearch.workflows.run_dir import code_version
 from hsearch.workflows.settings import NasSettings, load_settings
 
 logger = logging.getLogger(__name__)

@@ -59,7 +59,8 @@ from hsearch.compare.protocol import (
 from hsearch.compare.replay import ReplayBackend, replay_run
 from hsearch.compare.searchers import own_free_points, prepare_searcher, snap
 from hsearch.compare.suite_summary import write_suite
-from hsearch.workflows.runner import code_version, ensure_ray
+from hsearch.workflows.ray_session import ensure_ray
+from hsearch.workflows.run_dir import code_version
 
 logger = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping
 
 from hsearch.configs import write_atomic
 from hsearch.results.counts import outcome_counts
+from hsearch.results.jsonable import json_default
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)",
@@ -150,7 +151,7 @@ class EvaluationLog:
             **outcome_counts(self._rows),  # by status; "failed" = failed + error only
             "best": self.best(),
         }
-        write_atomic(self.best_path, json.dumps(summary, indent=2, default=_json_default) + "\n")
+        write_atomic(self.best_path, json.dumps(summary, indent=2, default=json_default) + "\n")
 
 
 def best_row(rows: Iterable[Mapping], mode: str = "min") -> dict | None:
@@ -191,7 +192,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, default=_json_default)
+        return json.dumps(value, default=json_default)
     return str(value)
 
 
@@ -217,11 +218,3 @@ def _parse(text: str | None) -> Any:
 def is_finite_number(value: Any) -> bool:
     """True for a real, finite int or float (not a bool, None, NaN or inf)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)

@@ -6,10 +6,14 @@
 * :func:`run_evaluate` -- the final test-split score (``hsearch evaluate``).
 * :func:`resume_run` / :func:`summarize_run` -- continue a killed run, summarise one from disk.
 
-Reusable pieces: :mod:`~hsearch.workflows.trial` (the Tune trainable, TrialSpec, DataHandle),
+Reusable pieces: :mod:`~hsearch.workflows.trial` (the Tune trainable),
+:mod:`~hsearch.workflows.trial_spec` (TrialSpec, statuses, config resolution),
+:mod:`~hsearch.workflows.seeds` and :mod:`~hsearch.workflows.seed_cache` (a trial's seeds),
 :mod:`~hsearch.workflows.racing` (early rejection), :mod:`~hsearch.workflows.pruning` (the
 incumbent scheduler), :mod:`~hsearch.workflows.callbacks` (the recorder),
-:mod:`~hsearch.workflows.runner` (TuneJob, run_job, the run directory) and
+:mod:`~hsearch.workflows.runner` (TuneJob, run_job), :mod:`~hsearch.workflows.run_dir` (the run
+directory), :mod:`~hsearch.workflows.snapshots` (whole Tune snapshots),
+:mod:`~hsearch.workflows.ray_session` (joining Ray, DataHandle) and
 :mod:`~hsearch.workflows.settings` (the YAML-backed settings dataclasses).
 
 Nothing heavy is imported until a function is called.
@@ -29,7 +33,7 @@ _EXPORTS = {
     "resume_run": "hsearch.workflows.resume",
     "summarize_run": "hsearch.workflows.report",
     "RacingRule": "hsearch.workflows.racing",
-    "TrialSpec": "hsearch.workflows.trial",
+    "TrialSpec": "hsearch.workflows.trial_spec",
     "TuneJob": "hsearch.workflows.runner",
     "run_job": "hsearch.workflows.runner",
     "RecorderCallback": "hsearch.workflows.callbacks",

@@ -11,9 +11,6 @@ its constructor arguments only and re-reads the run directory in ``setup()``. On
 also drops rows of trials the restored experiment does not know (trials that finished after the
 last experiment snapshot: Tune runs their configurations again under new trial ids), so that no
 evaluation is counted twice.
-
-:class:`SnapshotKeeper` keeps each of Tune's experiment snapshots, whole, in the run directory
-(hsearch.workflows.runner: "Torn snapshots"); the runner adds it to every job.
 """
 
 from __future__ import annotations
@@ -28,9 +25,10 @@ from typing import Any, Mapping, Sequence
 
 from ray.tune import Callback
 
+from hsearch.results import EvaluationLog, SearchProgressWriter, plot_progress
+from hsearch.results.pareto import write_pareto
 from hsearch.results.store import STATUS_DUPLICATE, STATUS_SCREENED
-
-from hsearch.workflows.trial import (
+from hsearch.workflows.trial_spec import (
     COST,
     ERROR,
     OK,
@@ -93,8 +91,6 @@ class RecorderCallback(Callback):
     # --- Tune hooks ------------------------------------------------------------------------
 
     def setup(self, **info) -> None:
-        from hsearch.results import EvaluationLog, SearchProgressWriter
-
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._log = EvaluationLog(self.run_dir, objective=self.objective, mode=self.mode)
         best = self._log.best()
@@ -160,55 +156,6 @@ class RecorderCallback(Callback):
         except Exception as exc:  # noqa: BLE001 - a plot must never stop a search
             logger.warning("could not draw the plots: %s", exc)
         self._last_plot = time.monotonic()
-
-
-class SnapshotKeeper(Callback):
-    """Keeps every Tune experiment snapshot, whole, in ``<run_dir>/snapshot.pkl``.
-
-    Tune writes a snapshot (experiment state, search algorithm state) into its driver staging
-    folder and then copies it to the run directory in a background thread, not atomically.
-    Tune asks the callbacks for their state as the last step of writing a snapshot, before the
-    copy starts, so :meth:`get_state` sees a complete snapshot in the staging folder and stores
-    it atomically (hsearch.workflows.runner.save_snapshot). It returns None: this callback
-    itself has no state for Tune to keep. The staging folder is learnt from the trials' storage
-    context (no snapshot is kept before the first trial exists: there is nothing to lose).
-    """
-
-    def __init__(self, run_dir: str | Path):
-        self.run_dir = Path(run_dir)
-        self._staging: str | None = None
-        self._failed = False
-
-    def __getstate__(self) -> dict:
-        return {"run_dir": str(self.run_dir)}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["run_dir"])
-
-    def on_step_begin(self, iteration: int, trials: list, **info) -> None:
-        if self._staging is None and trials:
-            try:
-                self._staging = trials[0].storage.experiment_driver_staging_path
-            except AttributeError:  # developer API; without it Tune's own files must do
-                logger.warning("cannot locate Tune's staging folder; the run directory keeps no "
-                               "snapshot of its own")
-                self._staging = ""
-
-    def get_state(self) -> dict | None:
-        from hsearch.workflows.runner import SNAPSHOT_FILE, save_snapshot
-
-        if self._staging:
-            try:
-                save_snapshot(self.run_dir, self._staging)
-                self._failed = False
-            except OSError as exc:
-                # an older snapshot than Tune's copy would be worse than none: drop it
-                (self.run_dir / SNAPSHOT_FILE).unlink(missing_ok=True)
-                if not self._failed:
-                    logger.warning("could not keep the experiment snapshot in %s: %s",
-                                   self.run_dir, exc)
-                self._failed = True
-        return None
 
 
 def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str, Any],
@@ -279,9 +226,6 @@ def write_plots(run_dir: str | Path, rows: Sequence[Mapping], objective: str, mo
                 baseline: Mapping[str, Any] | None = None) -> None:
     """``progress.png`` (best feasible objective vs evaluation), ``pareto.csv`` and
     ``pareto.png`` (the multi-dimensional front with p_front, hsearch.results.pareto)."""
-    from hsearch.results import plot_progress
-    from hsearch.results.pareto import write_pareto
-
     run_dir = Path(run_dir)
     label = {"macs": "MACs", "acc_mean": "mean accuracy", "params": "parameters",
              "latency_ms": "latency (ms)"}.get(objective, objective)

@@ -2,7 +2,8 @@
 
 :func:`open_run` creates (or, to resume, re-opens) the run directory, loads the data set once in
 the driver, starts or joins Ray, puts the data in the object store, builds the base
-:class:`~hsearch.workflows.trial.TrialSpec` from the settings and, last, writes ``config.yaml``.
+:class:`~hsearch.workflows.trial_spec.TrialSpec` from the settings and, last, writes
+``config.yaml``.
 :func:`run_fixed` evaluates a fixed list of configurations through the same trainable and
 recorder (the baseline table, NAS's baseline measurement, the test-split evaluation).
 """
@@ -16,18 +17,11 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from hsearch.errors import UserError
-from hsearch.workflows.runner import (
-    CONFIG_FILE,
-    TuneJob,
-    discard_run_dir,
-    ensure_ray,
-    gpus_per_seed,
-    new_run_dir,
-    put_dataset,
-    run_job,
-    write_run_config,
-)
-from hsearch.workflows.trial import FAULTS_ENV, TrialSpec
+from hsearch.workflows.faults import FAULTS_ENV
+from hsearch.workflows.ray_session import ensure_ray, gpus_per_seed, put_dataset
+from hsearch.workflows.run_dir import CONFIG_FILE, discard_run_dir, new_run_dir, write_run_config
+from hsearch.workflows.runner import TuneJob, run_job
+from hsearch.workflows.trial_spec import TrialSpec
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +93,9 @@ def base_spec(settings, run_dir: str | Path, gpus: float) -> TrialSpec:
     """The TrialSpec of a run's trials from its settings (no threshold, split "val").
 
     ``gpus``: GPUs per seed, resolved (``settings.resources.gpus_per_seed``, or for None what
-    hsearch.workflows.runner.gpus_per_seed finds in the Ray cluster). The seeds' resources come
-    from ``settings.resources`` (hsearch.workflows.trial.trial_resources turns them into the
-    trial's Tune resources); the test-fault rules from the environment (FAULTS_ENV).
+    hsearch.workflows.ray_session.gpus_per_seed finds in the Ray cluster). The seeds' resources
+    come from ``settings.resources`` (hsearch.workflows.trial_spec.trial_resources turns them
+    into the trial's Tune resources); the test-fault rules from the environment (FAULTS_ENV).
     """
     resources = settings.resources
     return TrialSpec(

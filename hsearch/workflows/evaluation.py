@@ -28,7 +28,7 @@ def from_run(settings: EvaluateSettings, run_dir: str | Path) -> EvaluateSetting
     """``settings`` with arch and train taken from the best evaluation of ``run_dir``."""
     from hsearch.train import Architecture
     from hsearch.workflows.hpo import best_row_of
-    from hsearch.workflows.runner import load_run_settings
+    from hsearch.workflows.run_dir import load_run_settings
 
     _, source, _ = load_run_settings(run_dir)
     best = best_row_of(run_dir)

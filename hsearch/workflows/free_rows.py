@@ -1,13 +1,13 @@
 """NAS with NOMAD: the known cost of a config, its network, and rows for untrained points.
 
 :class:`NasKnownCost` gives NomadSearcher its ``known_objective`` (MACs from fvcore through
-``Architecture.cost``, computed without training) and ``network_key`` (hsearch.workflows.trial's
-``network_digest``: configs that round to the same channels, blocks and pixels are one network),
-both cached per distinct network. :class:`FreeRowRecorder` is the searcher's ``on_free`` hook: each
-point it answered without training becomes an ``evaluations.csv`` row with status ``screened``
-(its MACs are not below the best feasible network's) or ``duplicate`` (the network of a trained
-row, whose result it repeats). Both pickle as their constructor arguments (Tune pickles the
-searcher into tuner.pkl).
+``Architecture.cost``, computed without training) and ``network_key``
+(hsearch.workflows.seed_cache's ``network_digest``: configs that round to the same channels, blocks
+and pixels are one network), both cached per distinct network. :class:`FreeRowRecorder` is the
+searcher's ``on_free`` hook: each point it answered without training becomes an ``evaluations.csv``
+row with status ``screened`` (its MACs are not below the best feasible network's) or ``duplicate``
+(the network of a trained row, whose result it repeats). Both pickle as their constructor arguments
+(Tune pickles the searcher into tuner.pkl).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class NasKnownCost:
         self.__init__(*state["_init"])
 
     def _arch(self, config: Mapping[str, Any]):
-        from hsearch.workflows.trial import resolve_config
+        from hsearch.workflows.trial_spec import resolve_config
 
         arch, train = self._init[:2]
         return resolve_config(dict(config), arch, train)[0]
@@ -55,7 +55,7 @@ class NasKnownCost:
         key = tuple(sorted((k, float(v)) for k, v in config.items()
                            if isinstance(v, (int, float))))
         if key not in self._digests:
-            from hsearch.workflows.trial import network_digest
+            from hsearch.workflows.seed_cache import network_digest
 
             self._digests[key] = network_digest(self._arch(config), self._init[2])
         return self._digests[key]

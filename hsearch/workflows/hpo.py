@@ -50,7 +50,7 @@ def hpo_space(space: HpoSpace) -> dict:
 
 def default_point(space: HpoSpace, train) -> dict | None:
     """``train``'s hyperparameters as a point of the space, or None when they lie outside it."""
-    from hsearch.workflows.trial import sgd_scale_lr
+    from hsearch.workflows.trial_spec import sgd_scale_lr
 
     lr = sgd_scale_lr(train)
     low, high = space.lr
@@ -66,7 +66,7 @@ def default_point(space: HpoSpace, train) -> dict | None:
 def best_architecture(run_dir: str | Path):
     """The architecture of the best feasible evaluation of a (NAS) run directory."""
     from hsearch.train import Architecture
-    from hsearch.workflows.runner import read_run_config
+    from hsearch.workflows.run_dir import read_run_config
 
     read_run_config(run_dir)  # a clear error for a directory that is not a run
     best = best_row_of(run_dir)

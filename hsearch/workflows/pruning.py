@@ -22,7 +22,7 @@ from __future__ import annotations
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from hsearch.workflows.trial import COST, OK
+from hsearch.workflows.trial_spec import COST, OK
 
 
 class IncumbentPruner(FIFOScheduler):

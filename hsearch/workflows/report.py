@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from hsearch.configs import write_atomic
-from hsearch.workflows.runner import SUMMARY_FILE, load_run_settings
+from hsearch.workflows.run_dir import SUMMARY_FILE, load_run_settings
 
 OBJECTIVES = {"nas": ("macs", "min"), "demo": ("macs", "min"), "hpo": ("acc_mean", "max"),
               "baseline": ("acc_mean", "max"), "evaluate": ("acc_mean", "max")}

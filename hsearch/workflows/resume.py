@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from hsearch.workflows.runner import SUMMARY_FILE, load_run_settings
+from hsearch.workflows.run_dir import SUMMARY_FILE, load_run_settings
 
 
 def resume_run(run_dir: str | Path, *, address: str | None = None, echo: bool = False):

@@ -183,9 +183,9 @@ class _no_raise:
 
 def test_an_address_that_accepts_but_is_not_ray_fails_fast(files, capfd, monkeypatch):
     """A port that accepts TCP but does not speak gRPC: ray.init would retry for minutes."""
-    from hsearch.workflows import runner
+    from hsearch.workflows import ray_session
 
-    monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(ray_session, "CONNECT_TIMEOUT_S", 1.0)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
@@ -215,7 +215,7 @@ def fingerprint(folder: Path) -> dict:
 def run_with_evaluations(tmp_path):
     """A run directory of a NAS killed after two evaluations (written as the recorder does)."""
     from hsearch.results import EvaluationLog
-    from hsearch.workflows.runner import write_run_config
+    from hsearch.workflows.run_dir import write_run_config
     from hsearch.workflows.settings import NasSettings, ResourceSettings
 
     run = tmp_path / "killed"

@@ -88,7 +88,7 @@ def test_resource_options_become_each_trials_ray_resources(flags, expected, tmp_
     from hsearch.cli._workflow_options import settings_from_args
     from hsearch.workflows.context import base_spec
     from hsearch.workflows.settings import NasSettings
-    from hsearch.workflows.trial import trial_resources
+    from hsearch.workflows.trial_spec import trial_resources
 
     args = build_parser().parse_args(["nas", "--address", "auto", "--concurrency", "8", *flags])
     settings = settings_from_args(NasSettings, args)

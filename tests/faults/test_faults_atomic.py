@@ -62,7 +62,7 @@ def fdopen(*args, **kwargs):  # the atomic writers open their temporary file wit
 os.fdopen = fdopen
 from hsearch.results import EvaluationLog
 from hsearch.configs import write_atomic
-from hsearch.workflows.runner import SNAPSHOT_FILE
+from hsearch.workflows.run_dir import SNAPSHOT_FILE
 
 log = EvaluationLog(run, "macs", "min")
 n = len(log)
@@ -84,9 +84,9 @@ def run_dir(tmp_path):
     """A NAS run directory (config.yaml only) and evaluation rows as the recorder writes them."""
     from hsearch.train import Architecture, TrainConfig
     from hsearch.workflows.callbacks import evaluation_row
-    from hsearch.workflows.runner import write_run_config
+    from hsearch.workflows.run_dir import write_run_config
     from hsearch.workflows.settings import NasSettings
-    from hsearch.workflows.trial import TrialSpec
+    from hsearch.workflows.trial_spec import TrialSpec
 
     run = tmp_path / "run"
     run.mkdir()
@@ -116,7 +116,7 @@ def start_writer(run: Path, rows: Path, die_at: int, loop: bool = False):
 def check_readable(run: Path, capsys) -> list[dict]:
     """Every result file parses; the rows are whole and numbered; `hsearch report` works."""
     from hsearch.results import read_rows
-    from hsearch.workflows.runner import SNAPSHOT_FILE
+    from hsearch.workflows.run_dir import SNAPSHOT_FILE
 
     rows = read_rows(run / "evaluations.csv") if (run / "evaluations.csv").exists() else []
     assert [r["eval_id"] for r in rows] == list(range(1, len(rows) + 1))

@@ -10,12 +10,8 @@ import pickle
 
 import ray.cloudpickle as cloudpickle
 
-from hsearch.workflows.runner import (
-    EXPERIMENT_NAME,
-    SNAPSHOT_FILE,
-    restore_snapshot,
-    unusable_state_files,
-)
+from hsearch.workflows.run_dir import EXPERIMENT_NAME, SNAPSHOT_FILE
+from hsearch.workflows.snapshots import restore_snapshot, unusable_state_files
 
 OLD, NEW = "2026-01-01_10-00-00", "2026-01-01_11-00-00"  # two driver sessions (a resumed run)
 

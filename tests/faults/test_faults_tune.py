@@ -12,7 +12,7 @@ few times as possible:
 * trial 4 runs out of (simulated CUDA) memory in every seed, trial 5 raises in every attempt (an
   errored evaluation after its retry), and trial 6 diverges to NaN.
 
-Faults come from the documented test hook (HSEARCH_TEST_FAULTS, hsearch.workflows.trial). The
+Faults come from the documented test hook (HSEARCH_TEST_FAULTS, hsearch.workflows.faults). The
 module-scoped ``scenario`` runs it all once; each test checks one fault's outcome.
 """
 
@@ -32,7 +32,7 @@ import pytest
 import ray
 
 from hsearch.cli import main
-from hsearch.workflows.trial import FAULTS_ENV
+from hsearch.workflows.faults import FAULTS_ENV
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -103,7 +103,7 @@ def trial_dirs(run: Path) -> dict[str, Path]:
 
 
 def snapshot_knows(run: Path, trial_id: str) -> bool:
-    """Whether the run's whole experiment snapshot (hsearch.workflows.runner) holds the trial."""
+    """Whether the run's whole experiment snapshot (hsearch.workflows.snapshots) holds the trial."""
     try:
         files = pickle.loads((run / "snapshot.pkl").read_bytes())["files"]
     except (OSError, EOFError, KeyError, pickle.UnpicklingError):
@@ -254,7 +254,7 @@ def test_torn_tune_state_is_restored_from_the_runs_snapshot(scenario):
     assert any("deleted" in t for t in scenario.torn)
     # the resume restored the experiment (no fresh start: the old trials and rows were kept)
     assert {r["trial_id"] for r in scenario.before} <= {r["trial_id"] for r in scenario.after}
-    from hsearch.workflows.runner import unusable_state_files
+    from hsearch.workflows.snapshots import unusable_state_files
 
     assert unusable_state_files(scenario.run / "trials") == []  # whole again, and consistent
 

@@ -65,7 +65,8 @@ def _report(accs, threshold):
     """The final report of a trial whose seeds scored ``accs`` (hsearch.workflows.trial)."""
     from hsearch.data import SubsetSizes
     from hsearch.train import Architecture, SeedResult, TrainConfig
-    from hsearch.workflows.trial import OK, TrialSpec, _Metrics
+    from hsearch.workflows.trial import _Metrics
+    from hsearch.workflows.trial_spec import OK, TrialSpec
 
     arch = Architecture("senet18", width=0.125, resolution=0.25)
     spec = TrialSpec(arch=arch, train=TrainConfig(), budget="1ep", seeds=(0, 1, 2, 3),

@@ -12,7 +12,11 @@ import pytest
 
 from hsearch.data import SubsetSizes
 from hsearch.train import Architecture, TrainConfig
-from hsearch.workflows.trial import DataHandle, TrialSpec, _Metrics, _SeedCache, seed_remote
+from hsearch.workflows.ray_session import DataHandle
+from hsearch.workflows.seed_cache import SeedCache
+from hsearch.workflows.seeds import seed_remote
+from hsearch.workflows.trial import _Metrics
+from hsearch.workflows.trial_spec import TrialSpec
 
 
 def spec(gpus: float, budget: str = "1ep") -> TrialSpec:
@@ -49,10 +53,10 @@ def test_gpu_seed_tasks_never_reuse_a_process_across_gpus():
 
 
 def test_fractional_gpus_with_a_time_budget_warn(caplog):
-    with caplog.at_level(logging.WARNING, logger="hsearch.workflows.trial"):
+    with caplog.at_level(logging.WARNING, logger="hsearch.workflows.trial_spec"):
         spec(1.0, "30s"), spec(0.5, "3ep"), spec(0.0, "30s")
     assert not caplog.records
-    with caplog.at_level(logging.WARNING, logger="hsearch.workflows.trial"):
+    with caplog.at_level(logging.WARNING, logger="hsearch.workflows.trial_spec"):
         spec(0.5, "30s")
     assert len(caplog.records) == 1 and "gpus_per_seed=0.5" in caplog.text
 
@@ -62,7 +66,7 @@ def test_gpu_share_is_in_the_seed_cache_key_and_the_reports(tmp_path):
     paths = {}
     for gpus in (0.0, 0.5, 1.0):
         s = TrialSpec(**{**spec(gpus).__dict__, "cache_dir": str(tmp_path)})
-        paths[gpus] = _SeedCache(s, s.arch, s.train, data)._path(0)
+        paths[gpus] = SeedCache(s, s.arch, s.train, data)._path(0)
         report = _Metrics(s, s.arch.cost(), {}).report({}, "cost")
         assert report["gpu_share"] == gpus
     assert len(set(paths.values())) == 3

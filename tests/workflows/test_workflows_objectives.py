@@ -11,7 +11,8 @@ from hsearch.train import Architecture, SeedResult, TrainConfig
 from hsearch.workflows.objectives import check_constraints, needs_latency, violation
 from hsearch.workflows.report_metrics import metric_lines
 from hsearch.workflows.settings import NasSettings, load_settings
-from hsearch.workflows.trial import OK, TrialSpec, _Metrics
+from hsearch.workflows.trial import _Metrics
+from hsearch.workflows.trial_spec import OK, TrialSpec
 
 SMALL = Architecture("senet18", width=0.125, depth=0.25, resolution=0.25)
 LARGE = Architecture("senet18", width=0.5, depth=0.5, resolution=0.25)

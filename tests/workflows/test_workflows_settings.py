@@ -27,13 +27,8 @@ from hsearch.workflows.settings import (
     NasSettings,
     load_settings,
 )
-from hsearch.workflows.trial import (
-    TrialSpec,
-    network_digest,
-    resolve_config,
-    sgd_scale_lr,
-    trial_resources,
-)
+from hsearch.workflows.seed_cache import network_digest
+from hsearch.workflows.trial_spec import TrialSpec, resolve_config, sgd_scale_lr, trial_resources
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 CLASSES = {"baseline": BaselineSettings, "nas": NasSettings, "hpo": HpoSettings,

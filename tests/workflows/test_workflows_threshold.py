@@ -9,7 +9,7 @@ from hsearch.errors import UserError
 from hsearch.workflows.demo import DEMO_BASELINE_SEEDS, DEMO_SEEDS, demo_settings
 from hsearch.workflows.nas import mean_uncertainty
 from hsearch.workflows.report import _threshold_uncertainty
-from hsearch.workflows.runner import CONFIG_FILE, write_run_config
+from hsearch.workflows.run_dir import CONFIG_FILE, write_run_config
 from hsearch.workflows.settings import NasSettings
 
 
