@@ -22,6 +22,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from hsearch.search import NomadSearcher, at_least
+from hsearch.search import factory
 from hsearch.search.factory import SEARCHERS, SearchRequest, is_available, make_searcher
 
 # --- every searcher of the factory --------------------------------------------------------
@@ -53,6 +54,12 @@ KNOWN_BREACHES = {
     ("seed", "zoopt"): "Ray's ZOOptSearch has no seed: the factory's seed= reaches "
                        "SRacosTune(**kwargs), which ignores it; ZOOpt draws from numpy's global "
                        "generator (hsearch compare seeds that, hsearch nas does not)",
+    # main before issue 11 only (the issue moves the patch into a NevergradSearch subclass):
+    # the lead drops this entry after the merge
+    **({("save", "nevergrad"): "the factory's seed patch sets a local function as an attribute "
+                               "of the searcher; NevergradSearch.save pickles __dict__: Tune's "
+                               "searcher checkpoint (save_to_dir) raises AttributeError"}
+       if hasattr(factory, "_SeededNevergrad") else {}),
 }
 
 
@@ -313,7 +320,8 @@ def test_ax_model_phase_after_nan_inf_and_errored_results():
         _assert_in_space(config)
 
 
-def test_save_restore_round_trip(name, tmp_path):
+def test_save_restore_round_trip(name, tmp_path, request):
+    _expect_breach(request, "save", name)
     first, then = _short(name, 8), 6
     driven = _Driven(name, max_evals=30)
     cloudpickle.loads(cloudpickle.dumps(driven.algorithm))  # Tuner() pickles it at once
@@ -365,8 +373,8 @@ def test_same_seed_same_suggestions(name, request):
 
 
 def test_nevergrad_seed_patch_makes_the_seed_decide():
-    """NevergradSearch has no seed: the factory seeds its optimiser's random state; without
-    that, nevergrad draws it from numpy's global generator."""
+    """The nevergrad patch of hsearch.search: NevergradSearch has no seed, so the factory seeds
+    its optimiser's random state; unpatched, nevergrad draws it from numpy's global generator."""
     _skip_unless_installed("nevergrad")
     runs = []
     for seed, noise in ((3, 10), (3, 11), (4, 10)):
@@ -378,9 +386,10 @@ def test_nevergrad_seed_patch_makes_the_seed_decide():
 
 
 def test_zoopt_patches_one_trial_at_a_time_from_a_start_point():
-    """Both ZOOpt patches (factory._zoopt_class): one trial at a time, ZOOpt's gate closed for
-    good after its initial sample (None forever); a start point that is the best so far
-    crashed the sampler (TypeError on its tuple coordinates). Each alone breaks this run."""
+    """Both ZOOpt patches of hsearch.search (SequentialSafeZOOptSearch): one trial at a time,
+    ZOOpt's gate closed for good after its initial sample (None forever); a start point that is
+    the best so far crashed the sampler (TypeError on its tuple coordinates). Each alone breaks
+    this run."""
     _skip_unless_installed("zoopt")
     np.random.seed(0)
     driven = _Driven("zoopt", max_evals=40, concurrency=1)
