@@ -11,11 +11,6 @@ from hsearch.data import ImageDataset, holdout_mask, list_datasets, load_dataset
 from hsearch.errors import UserError
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
-
-
 def test_list_datasets_default_first():
     assert list_datasets() == ["digits", "cifar10", "imagefolder"]
 

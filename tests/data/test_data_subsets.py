@@ -14,7 +14,6 @@ from hsearch.data import (
     Subset,
     SubsetSizes,
     default_sizes,
-    load_dataset,
     make_subset,
 )
 from hsearch.errors import UserError
@@ -22,11 +21,6 @@ from hsearch.errors import UserError
 # Digest of digits' default subset for seed 0. It pins the whole chain (hold-out, SeedSequence
 # mixing, PCG64 permutations, hashing): if it changes, recorded results no longer rebuild.
 DIGITS_SEED0_DIGEST = "83aa0aec89f3c941"
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 def synthetic(name="synthetic", per_class=(30, 40, 50), test_per_class=(10, 12, 14)):

@@ -67,16 +67,10 @@ class Scenario:
     nomad_child_gone: bool  # the killed driver's NOMAD child process ended by itself
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    started = not ray.is_initialized()
-    if started:  # idle workers started in advance would go unused (trials get their own)
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR",
-                 _system_config={"prestart_worker_first_driver": False,
-                                 "enable_worker_prestart": False})
-    yield ray.get_runtime_context().gcs_address
-    if started:
-        ray.shutdown()
+#: further ray.init arguments of tests/conftest.py's ray_session: idle workers started in
+#: advance would go unused (trials get their own)
+RAY_INIT_OPTIONS = {"_system_config": {"prestart_worker_first_driver": False,
+                                       "enable_worker_prestart": False}}
 
 
 def rows_of(run: Path) -> list[dict]:

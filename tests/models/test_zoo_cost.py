@@ -17,14 +17,7 @@ BASE = {"width_mult": 0.25, "depth_mult": 0.25, "resolution_mult": 0.5}
 STEPS = {"width_mult": 0.5, "depth_mult": 0.75, "resolution_mult": 0.75}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """Batches of 1-4 tiny images: one thread is faster than two (and far faster on a busy
-    machine, where OpenMP workers wait for each other). Restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def test_resnet18_anchor():

@@ -13,14 +13,7 @@ from hsearch.models import create_model, list_models
 MODELS = list_models()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread():
-    """Batches of 1-4 tiny images: one thread is faster than two (and far faster on a busy
-    machine, where OpenMP workers wait for each other). Restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def test_registry_has_the_papers_baselines():

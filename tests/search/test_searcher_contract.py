@@ -1,254 +1,408 @@
-"""The contract every searcher the project ships must keep, driven without Ray.
+"""The contract every searcher of the factory keeps, driven in-process without a Ray cluster.
 
-set_search_properties -> suggest x N -> results -> complete(error=True) -> NaN/inf/missing
--> save/restore -> pickle, plus reproducibility by seed. Add a factory to SEARCHERS and a
-new searcher is held to the same contract.
+Each searcher is built as ``hsearch nas --searcher NAME`` builds it (``make_searcher`` with the
+baseline x0 as the first point, the constraint ``acc_gap`` for searchers that take constraints,
+``penalized`` as the metric for the others) on the NAS grid space, and driven through Tune's
+Searcher API: set_search_properties -> suggest x N -> results (NaN, +-inf, errored trials)
+-> save/restore -> cloudpickle, plus concurrency and seeds. Searchers whose package is not installed
+are skipped with the package to install. NomadSearcher's own checks: test_nomad_searcher.py.
 """
 
+import importlib.metadata
 import math
-import pickle
+import random
+import re
 
+import numpy as np
 import pytest
-from ray import tune
-from ray.tune.search import Searcher
+from ray import cloudpickle, tune
+from ray.tune.experiment import Experiment
+from ray.tune.search import ConcurrencyLimiter, Searcher
+from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from hsearch.search import NomadSearcher, at_least
+from hsearch.search import factory
+from hsearch.search.factory import SEARCHERS, SearchRequest, is_available, make_searcher
+
+# --- every searcher of the factory --------------------------------------------------------
+
+#: the space ``hsearch nas`` builds with ``bounds.step = 0.25`` (hsearch.workflows.nas.nas_space),
+#: x0 the baseline; ``fixed`` fixes resolution at 1 (bounds low == high: a constant in the space
+#: and not in x0, as ``hsearch nas`` builds them)
+STEP = 0.25
+VARIABLES = ("width", "depth", "resolution")
+X0 = {name: 1.0 for name in VARIABLES}
+
+#: Ray's adapters of these drop quantization (each warns "does not support quantization"; ZOOpt
+#: takes the step as a precision, not a grid), so ``hsearch nas --searcher NAME`` with
+#: ``bounds.step > 0`` trains off-grid multipliers
+OFF_GRID = {"bayesopt", "nevergrad", "bohb", "ax", "hebo", "zoopt"}
+
+#: Known breaches of the contract by Ray's adapters (test -> searcher -> why), xfail(strict):
+#: a fix in the adapter (hsearch.search.factory) makes its test pass and must drop the entry
+KNOWN_BREACHES = {
+    ("poison", "bayesopt"): "BayesOptSearch counts an errored trial among its 10 random trials "
+                            "but never buffers a result for it: suggest returns None forever "
+                            "(Tune waits forever) once one of the first 10 trials errors",
+    ("poison", "zoopt"): "ZOOptSearch.on_trial_complete drops errored trials (result None): "
+                         "SRacos waits for that solution forever, suggest returns None forever",
+    ("fixed", "ax"): "AxSearch makes the constant a fixed parameter of Ax's space and attaches "
+                     "x0 as given: Ax refuses a start point without it (ValueError "
+                     "'Parameterization has parameters ...'), so hsearch nas --searcher ax fails "
+                     "at set-up when a bound has low == high",
+    ("seed", "zoopt"): "Ray's ZOOptSearch has no seed: the factory's seed= reaches "
+                       "SRacosTune(**kwargs), which ignores it; ZOOpt draws from numpy's global "
+                       "generator (hsearch compare seeds that, hsearch nas does not)",
+    # main before issue 11 only (the issue moves the patch into a NevergradSearch subclass):
+    # the lead drops this entry after the merge
+    **({("save", "nevergrad"): "the factory's seed patch sets a local function as an attribute "
+                               "of the searcher; NevergradSearch.save pickles __dict__: Tune's "
+                               "searcher checkpoint (save_to_dir) raises AttributeError"}
+       if hasattr(factory, "_SeededNevergrad") else {}),
+}
 
 
-def _space():
-    return {"x": tune.uniform(-2.0, 2.0), "n": tune.randint(0, 5), "c": tune.choice(["a", "b"]),
-            "const": 3}
+def _expect_breach(request, test, name):
+    """Mark the running test xfail(strict) when ``name`` is known to breach ``test``."""
+    reason = KNOWN_BREACHES.get((test, name))
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+#: Ax fits a BoTorch model once its Sobol trials are out (5 for 2 variables, x0 included):
+#: about 8 s a suggestion on 2 loaded cores, so its fast checks stay within the Sobol trials
+#: and test_ax_model_phase (slow) covers the model phase
+SHORT = {"ax": 5}
 
 
-def _metrics(config):
-    x, n = config["x"], config["n"]
-    loss = (x - 0.7) ** 2 + 0.1 * (n - 2) ** 2 + (0.0 if config["c"] == "b" else 0.5)
-    return {"loss": loss, "acc": 1.0 - 0.1 * abs(x), "params": 1000 + n}
+def _nas_space(fixed=False):
+    grid = tune.quniform(0.25, 2.0, STEP)
+    return {name: 1.0 if fixed and name == "resolution" else grid for name in VARIABLES}
 
 
-_STARTS = [{"x": -1.0, "n": 0, "c": "a"}, {"x": 0.0, "n": 2, "c": "b"},
-           {"x": 1.5, "n": 4, "c": "a"}]
+def _result(config):
+    """Metrics of a trial: MACs grow with width and depth, accuracy needs width x depth >= 1."""
+    w, d = float(config["width"]), float(config["depth"])
+    macs = w * w * d
+    gap = 1.0 - w * d
+    return {"macs": macs, "acc_gap": gap, "acc_mean": 0.9 - 0.1 * max(gap, 0.0),
+            "penalized": macs + 10.0 * max(gap, 0.0)}
 
 
-def _nomad(seed=0, **kw):
-    # three starting points: NOMAD evaluates them as one block, so three trials run at once
-    return NomadSearcher(metric="loss", mode="min", constraints=[at_least("acc", 0.85)],
-                         max_evals=kw.pop("max_evals", 24), max_concurrent=3, seed=seed,
-                         points_to_evaluate=_STARTS, **kw)
+def _noop(config):
+    """The trainable of the Experiment that Tune's BasicVariantGenerator samples for."""
 
 
-SEARCHERS = {"nomad": _nomad}
+class _Driven:
+    """One searcher built as ``hsearch nas`` builds it, behind the calls Tune's controller makes.
+
+    Tune's ``random`` is a BasicVariantGenerator, a SearchAlgorithm without ``suggest``: it is
+    driven through ``next_trial`` (None while waiting; ``FINISHED`` once ``is_finished()``).
+    ``limit`` wraps a Searcher in Tune's ConcurrencyLimiter (what ``max_concurrent_trials``
+    does); ``concurrency`` goes to the factory as ``SearchRequest.max_concurrent``.
+    """
+
+    def __init__(self, name, seed=0, max_evals=30, concurrency=1, limit=False, fixed=False):
+        x0 = {k: v for k, v in X0.items() if not (fixed and k == "resolution")}
+        made = make_searcher(name, SearchRequest(
+            points_to_evaluate=(x0,), max_evals=max_evals, max_concurrent=concurrency,
+            seed=seed, constraints=("acc_gap",)))
+        self.name, self.max_evals, self.space = name, max_evals, _nas_space(fixed)
+        self.algorithm = made.algorithm
+        self.metric = "macs" if made.handles_constraints else "penalized"
+        self.variants = isinstance(self.algorithm, BasicVariantGenerator)
+        wrap = limit and not self.variants
+        self.searcher = ConcurrencyLimiter(self.algorithm, concurrency) if wrap else self.algorithm
+        self._trials = {}
+
+    def setup(self) -> bool:
+        ok = self.searcher.set_search_properties(self.metric, "min", self.space)
+        if self.variants:
+            self.algorithm.add_configurations([Experiment(
+                "contract", _noop, config=self.space, num_samples=self.max_evals)])
+        return ok
+
+    def suggest(self, trial_id):
+        if not self.variants:
+            return self.searcher.suggest(trial_id)
+        trial = self.algorithm.next_trial()
+        if trial is None:
+            return Searcher.FINISHED if self.algorithm.is_finished() else None
+        self._trials[trial_id] = trial
+        return trial.config
+
+    def complete(self, trial_id, result):
+        """``result`` None reports an errored trial (``error=True, result=None``, as Tune)."""
+        tid = self._trials.pop(trial_id).trial_id if self.variants else trial_id
+        self.searcher.on_trial_complete(tid, result, error=result is None)
+
+    def save(self, folder):
+        if self.variants:
+            self.algorithm.save_to_dir(str(folder), "contract")
+        else:
+            self.searcher.save(str(folder / "searcher.pkl"))
+
+    def restore(self, folder):
+        if self.variants:
+            self.algorithm.restore_from_dir(str(folder))
+        else:
+            self.searcher.restore(str(folder / "searcher.pkl"))
 
 
-def _drive(searcher, n_trials, start=0, fail=()):
-    """Suggest up to ``n_trials`` trials (completing live ones when the searcher waits);
-    the trials suggested in the positions listed in ``fail`` raise an error."""
-    configs, live, i = {}, {}, start
-    while len(configs) < n_trials:
-        tid = f"t{i}"
-        i += 1
-        config = searcher.suggest(tid)
+def _drive(driven, n, outcome=None, prefix="t", patience=50):
+    """Suggest until ``n`` configs are out, the searcher says FINISHED or it answers None
+    ``patience`` times with nothing running; the oldest live trial is completed whenever the
+    searcher waits, and every live trial at the end. ``outcome(k, config)`` gives the result
+    of the k-th config (None: the trial errored); default :func:`_result`.
+
+    Returns (configs in order, most trials live at once, the last answer of suggest).
+    """
+    outcome = outcome or (lambda k, config: _result(config))
+    configs, live, most, idle, answer, call = [], {}, 0, 0, None, 0
+    while len(configs) < n and idle < patience:
+        tid = f"{prefix}{call}"
+        call += 1
+        answer = driven.suggest(tid)
+        if answer == Searcher.FINISHED:
+            break
+        if answer is None:
+            if live:
+                oldest = next(iter(live))
+                driven.complete(oldest, outcome(*live.pop(oldest)))
+            else:
+                idle += 1
+            continue
+        idle = 0
+        assert isinstance(answer, dict), answer
+        live[tid] = (len(configs), answer)
+        configs.append(answer)
+        most = max(most, len(live))
+    for tid, (k, config) in list(live.items()):
+        driven.complete(tid, outcome(k, config))
+    return configs, most, answer
+
+
+def _assert_in_space(config, fixed=False):
+    # a searcher may leave a constant out: Tune merges its config over the param_space
+    searched = [v for v in VARIABLES if not (fixed and v == "resolution")]
+    assert set(searched) <= set(config) <= set(VARIABLES), config
+    assert not fixed or config.get("resolution", 1.0) == 1.0, config
+    for name in searched:
+        value = float(config[name])
+        assert math.isfinite(value) and 0.25 <= value <= 2.0, config
+
+
+def _on_grid(config):
+    return all(abs(float(config[v]) / STEP - round(float(config[v]) / STEP)) < 1e-9
+               for v in VARIABLES)
+
+
+def _short(name, n):
+    return min(n, SHORT.get(name, n))
+
+
+def _skip_unless_installed(name):
+    """Skip, naming the package to install, when searcher ``name`` is not installed here."""
+    if is_available(name):
+        return
+    install = SEARCHERS[name].install
+    extra = {re.split(r"[<>=!~;\[ ]", r)[0].lower()
+             for r in importlib.metadata.requires("hsearch") or () if '"compare"' in r}
+    how = ('or pip install "hsearch[compare]"' if all(
+        re.split(r"[<>=!~]", p)[0].lower() in extra for p in install.split())
+        else 'not in "hsearch[compare]"')
+    pytest.skip(f"searcher {name!r} needs {install!r}: pip install {install} ({how})")
+
+
+@pytest.fixture(params=list(SEARCHERS))
+def name(request):
+    """Every searcher of the factory; skipped with its package when that is not installed."""
+    _skip_unless_installed(request.param)
+    return request.param
+
+
+def test_suggest_before_set_search_properties_raises(name):
+    driven = _Driven(name)
+    if driven.variants:
+        pytest.skip("random is Tune's BasicVariantGenerator: no suggest; Tune gives it the "
+                    "space through add_configurations")
+    with pytest.raises(RuntimeError, match="before|no search space"):
+        driven.searcher.suggest("t0")
+
+
+def test_set_search_properties_takes_the_space_once(name):
+    driven = _Driven(name)
+    assert driven.setup()
+    # a second space is refused (Tune: a searcher built with a space keeps it)
+    assert not driven.searcher.set_search_properties(driven.metric, "min", driven.space)
+    if not driven.variants:
+        assert (driven.algorithm.metric, driven.algorithm.mode) == (driven.metric, "min")
+    configs, _, _ = _drive(driven, 2)
+    assert len(configs) == 2
+
+
+def test_suggestions_inside_the_space(name):
+    n = _short(name, 16)
+    driven = _Driven(name, max_evals=n)
+    driven.setup()
+    configs, _, _ = _drive(driven, n)
+    assert len(configs) == n
+    assert {v: float(configs[0][v]) for v in VARIABLES} == X0  # points_to_evaluate first
+    for config in configs:
+        _assert_in_space(config)
+    assert len({tuple(float(c[v]) for v in VARIABLES) for c in configs}) > 1
+
+
+def test_fixed_variable_and_a_start_point_of_the_searched_ones(name, request):
+    """``hsearch nas`` with a bound low == high: a constant in the space, not in x0."""
+    _expect_breach(request, "fixed", name)
+    n = _short(name, 6)
+    driven = _Driven(name, max_evals=n, fixed=True)
+    driven.setup()
+    configs, _, _ = _drive(driven, n)
+    assert len(configs) == n
+    for config in configs:
+        _assert_in_space(config, fixed=True)
+
+
+@pytest.mark.parametrize("grid_name", [
+    pytest.param(n, marks=pytest.mark.xfail(
+        strict=True, reason=f"Ray's {n} adapter drops quantization (" + (
+            "ZOOpt takes q as a precision" if n == "zoopt" else "it warns 'does not support "
+            "quantization'") + "): hsearch nas --step trains off-grid multipliers"))
+    if n in OFF_GRID else n for n in SEARCHERS])
+def test_suggestions_on_the_grid(grid_name):
+    _skip_unless_installed(grid_name)
+    n = _short(grid_name, 12)
+    driven = _Driven(grid_name, max_evals=n)
+    driven.setup()
+    configs, _, _ = _drive(driven, n)
+    off = [c for c in configs if not _on_grid(c)]
+    assert not off, f"{len(off)} of {len(configs)} off the {STEP} grid, e.g. {off[0]}"
+
+
+def _bad(k, config):
+    """x0 succeeds; then an errored trial, NaN, +inf, -inf and a NaN constraint; then good."""
+    result = _result(config)
+    if k == 1:
+        return None
+    if k in (2, 3, 4):
+        value = (math.nan, math.inf, -math.inf)[k - 2]
+        return {key: value for key in result}
+    if k == 5:
+        return {**result, "acc_gap": math.nan}
+    return result
+
+
+def test_nan_inf_and_errored_results_do_not_poison(name, request):
+    _expect_breach(request, "poison", name)
+    n = _short(name, 6 + 10)
+    driven = _Driven(name, max_evals=30)
+    driven.setup()
+    configs, _, last = _drive(driven, n, outcome=_bad)
+    # every bad kind was reported, and the searcher went on suggesting valid configs after them
+    # (FINISHED is Tune's way to end a search: ZOOpt ends once it samples no new point)
+    assert len(configs) == n or (last == Searcher.FINISHED and len(configs) >= 8), \
+        f"stopped after {len(configs)} configs (last answer {last!r})"
+    for config in configs:
+        _assert_in_space(config)
+
+
+@pytest.mark.slow
+def test_ax_model_phase_after_nan_inf_and_errored_results():
+    """Past its Sobol trials Ax fits a model to the results so far, NaN/inf/errored included."""
+    _skip_unless_installed("ax")
+    driven = _Driven("ax", max_evals=30)
+    driven.setup()
+    configs, _, last = _drive(driven, 9, outcome=_bad)
+    assert len(configs) == 9, f"stopped after {len(configs)} configs (last answer {last!r})"
+    for config in configs:
+        _assert_in_space(config)
+
+
+def test_save_restore_round_trip(name, tmp_path, request):
+    _expect_breach(request, "save", name)
+    first, then = _short(name, 8), 6
+    driven = _Driven(name, max_evals=30)
+    cloudpickle.loads(cloudpickle.dumps(driven.algorithm))  # Tuner() pickles it at once
+    driven.setup()
+    before, _, _ = _drive(driven, first)
+    driven.save(tmp_path)
+
+    restored = _Driven(name, max_evals=30)
+    restored.setup()  # Tune's restore: set_search_properties, then restore
+    restored.restore(tmp_path)
+    n = then if name not in SHORT else 1
+    after, _, last = _drive(restored, n, prefix="r")
+    assert len(after) == n or (last == Searcher.FINISHED and after), \
+        f"restored searcher stopped after {len(after)} configs (last answer {last!r})"
+    for config in after:
+        _assert_in_space(config)
+    # the start point was used before the save: a restored searcher does not begin again
+    assert {v: float(after[0][v]) for v in VARIABLES} != X0 or name == "nomad"
+    cloudpickle.loads(cloudpickle.dumps(restored.algorithm))
+
+
+def test_concurrency_limit(name):
+    n = _short(name, 10)
+    driven = _Driven(name, max_evals=30, concurrency=2, limit=True)
+    driven.setup()
+    configs, most, _ = _drive(driven, n)
+    assert len(configs) == n and most == 2
+
+
+def test_same_seed_same_suggestions(name, request):
+    _expect_breach(request, "seed", name)
+    n = _short(name, 10)
+    runs = []
+    for seed, noise in ((0, 1), (0, 2), (1, 1)):
+        # numpy's and Python's global generators differ between the two seed-0 runs: only the
+        # searcher's own seed may decide
+        np.random.seed(noise)
+        random.seed(noise)
+        driven = _Driven(name, seed=seed, max_evals=n)
+        driven.setup()
+        runs.append(_drive(driven, n)[0])
+    assert runs[0] == runs[1]
+    # NOMAD's seed changes little on 2 grid variables (its own seed test: test_reproducible_by_seed)
+    assert runs[0] != runs[2] or name == "nomad"
+
+
+
+# --- the patches of Ray's adapters in hsearch.search.factory ---------------------------------
+
+
+def test_nevergrad_seed_patch_makes_the_seed_decide():
+    """The nevergrad patch of hsearch.search: NevergradSearch has no seed, so the factory seeds
+    its optimiser's random state; unpatched, nevergrad draws it from numpy's global generator."""
+    _skip_unless_installed("nevergrad")
+    runs = []
+    for seed, noise in ((3, 10), (3, 11), (4, 10)):
+        np.random.seed(noise)
+        driven = _Driven("nevergrad", seed=seed, max_evals=12)
+        driven.setup()
+        runs.append(_drive(driven, 12)[0])
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_zoopt_patches_one_trial_at_a_time_from_a_start_point():
+    """Both ZOOpt patches of hsearch.search (SequentialSafeZOOptSearch): one trial at a time,
+    ZOOpt's gate closed for good after its initial sample (None forever); a start point that is
+    the best so far crashed the sampler (TypeError on its tuple coordinates). Each alone breaks
+    this run."""
+    _skip_unless_installed("zoopt")
+    np.random.seed(0)
+    driven = _Driven("zoopt", max_evals=40, concurrency=1)
+    driven.setup()
+    configs = []
+    for i in range(60):  # each result arrives before the next ask, as with one trial in Tune
+        config = driven.suggest(f"t{i}")
+        assert config is not None, f"suggest waits forever after {len(configs)} configs"
         if config == Searcher.FINISHED:
             break
-        if config is None:
-            if not live:
-                continue
-            for lid, lconfig in list(live.items()):
-                if list(configs).index(lid) in fail:
-                    searcher.on_trial_complete(lid, None, error=True)
-                else:
-                    searcher.on_trial_complete(lid, _metrics(lconfig))
-                del live[lid]
-            continue
-        configs[tid] = config
-        live[tid] = config
-    for lid, lconfig in live.items():
-        searcher.on_trial_complete(lid, _metrics(lconfig))
-    return configs
+        configs.append(config)
+        driven.complete(f"t{i}", {k: -1.0 for k in _result(config)} if i == 0
+                        else _result(config))
+    train_size = driven.algorithm.optimizer._parameter.get_train_size()
+    assert len(configs) > 3 * train_size
+    for config in configs:
+        _assert_in_space(config)
 
-
-@pytest.fixture(params=sorted(SEARCHERS))
-def factory(request):
-    return SEARCHERS[request.param]
-
-
-def test_suggest_before_setup_raises(factory):
-    with pytest.raises(RuntimeError, match="before"):
-        factory().suggest("t0")
-
-
-def test_contract_end_to_end(factory, tmp_path):
-    searcher = factory()
-    assert searcher.set_search_properties(None, None, _space())
-    pickle.loads(pickle.dumps(searcher))  # Tuner() pickles it before it starts
-
-    configs = {}
-    for i in range(3):
-        config = searcher.suggest(f"a{i}")
-        assert isinstance(config, dict) and config["const"] == 3
-        assert -2.0 <= config["x"] <= 2.0 and config["n"] in range(5) and config["c"] in "ab"
-        configs[f"a{i}"] = config
-    # one trial per kind of outcome: error, NaN, -inf, a missing metric / constraint metric
-    # (one start succeeds: NOMAD, like PyNomad.optimize, stops if every start fails)
-    searcher.on_trial_complete("a0", None, error=True)
-    searcher.on_trial_complete("a1", {**_metrics(configs["a1"]), "loss": math.nan})
-    searcher.on_trial_complete("a2", _metrics(configs["a2"]))
-    bad = [{"loss": -math.inf, "acc": 0.9}, {"acc": 0.9}, {"loss": 1.0},
-           {"loss": 1.0, "acc": math.inf}]
-    for k, metrics in enumerate(bad):
-        tid = f"b{k}"
-        config = None
-        for _ in range(50):
-            config = searcher.suggest(tid)
-            if config is not None:
-                break
-        assert isinstance(config, dict)
-        searcher.on_trial_complete(tid, metrics)
-    records = searcher.evaluations
-    assert [r.status for r in records] == ["failed", "failed", "ok"] + ["failed"] * 4
-    assert all(r.reason for r in records if r.status == "failed")
-
-    # save mid-search, keep going, restore into a fresh searcher: same continuation
-    _drive(searcher, 5, start=100)
-    path = str(tmp_path / "state.pkl")
-    searcher.save(path)
-    continued = _drive(searcher, 6, start=200)
-
-    restored = factory()
-    restored.set_search_properties(None, None, _space())
-    restored.restore(path)
-    again = _drive(restored, 6, start=200)
-    assert list(again.values()) == list(continued.values())
-
-    clone = pickle.loads(pickle.dumps(restored))
-    assert len(clone.evaluations) == len(restored.evaluations)
-    searcher.close()
-    restored.close()
-
-
-def test_runs_to_finished_with_records(factory):
-    searcher = factory(max_evals=15)
-    searcher.set_search_properties(None, None, _space())
-    configs = _drive(searcher, 100)
-    assert len(configs) == 15
-    assert searcher.suggest("after") == Searcher.FINISHED
-    records = searcher.evaluations
-    assert len(records) == 15 and len({r.x for r in records}) == 15
-    ok = [r for r in records if r.status == "ok"]
-    assert ok and all(set(r.metrics) >= {"loss", "acc", "params"} for r in ok)
-    assert all(r.feasible == (r.metrics["acc"] >= 0.85) for r in ok)
-    best = searcher.best
-    assert best.feasible and best.objective == min(r.objective for r in ok if r.feasible)
-    assert best.config == records[records.index(best)].config
-
-
-def test_reproducible_by_seed(factory):
-    runs = []
-    # 24 evaluations: within 12 (3 of them the fixed starting points) NOMAD's seed changed
-    # little on this 3-variable space (seeds 0-5 gave 3 distinct runs); seeds are checked
-    # on the NAS table in test_mads_features
-    for seed in (0, 0, 1):
-        searcher = factory(seed=seed, max_evals=24)
-        searcher.set_search_properties(None, None, _space())
-        runs.append(list(_drive(searcher, 24).values()))
-        searcher.close()
-    assert runs[0] == runs[1]
-    assert runs[0] != runs[2]
-
-
-def test_failed_trial_does_not_stop_search(factory):
-    searcher = factory(max_evals=12)
-    searcher.set_search_properties(None, None, _space())
-    configs = _drive(searcher, 100, fail={1, 2, 5})
-    assert len(configs) == 12
-    assert sum(r.status == "failed" for r in searcher.evaluations) == 3
-    assert searcher.suggest("end") == Searcher.FINISHED
-
-
-# --- NomadSearcher specifics ---------------------------------------------------------------
-
-
-def test_mode_max_flips_sign_once():
-    """Maximising -loss must make exactly the moves minimising loss makes."""
-    def run(metric, mode, sign):
-        searcher = NomadSearcher(metric=metric, mode=mode, max_evals=12, seed=0)
-        searcher.set_search_properties(None, None, _space())
-        seen, i = [], 0
-        while True:
-            config = searcher.suggest(f"t{i}")
-            i += 1
-            if config == Searcher.FINISHED:
-                return seen, searcher
-            if config is None:
-                continue
-            seen.append(config)
-            searcher.on_trial_complete(f"t{i - 1}", {metric: sign * _metrics(config)["loss"]})
-
-    minimised, s1 = run("loss", "min", 1.0)
-    maximised, s2 = run("score", "max", -1.0)
-    assert minimised == maximised
-    assert s2.best.objective == -s1.best.objective  # records keep the reported sign
-
-
-def test_removed_pending_trial_point_is_offered_again():
-    searcher = NomadSearcher(metric="loss", mode="min", max_evals=5, seed=0)
-    searcher.set_search_properties(None, None, _space())
-    first = searcher.suggest("t0")
-    searcher.on_trial_complete("t0", None, error=False)  # removed before it ran
-    assert searcher.suggest("t1") == first
-    assert searcher.evaluations == []
-
-
-def test_space_given_to_searcher_and_points_to_evaluate():
-    start = {"x": 0.5, "n": 4, "c": "b", "const": 3}
-    searcher = NomadSearcher(_space(), metric="loss", mode="min", points_to_evaluate=[start])
-    # a Tuner param_space with domains on top of the searcher's space is refused
-    assert not searcher.set_search_properties("loss", "min", _space())
-    assert searcher.set_search_properties("loss", "min", {})
-    assert searcher.suggest("t0") == start
-    searcher.close()
-
-
-def test_bad_arguments_raise_early():
-    with pytest.raises(ValueError, match="sample_from"):
-        NomadSearcher({"x": tune.sample_from(lambda _: 1)}, metric="m", mode="min")
-    with pytest.raises(ValueError, match="mode"):
-        NomadSearcher(metric="m", mode="maximum")
-    with pytest.raises(ValueError, match="constraint_type"):
-        NomadSearcher(metric="m", mode="min", constraint_type="XB")
-    with pytest.raises(ValueError, match="nomad_params"):
-        NomadSearcher(metric="m", mode="min", nomad_params=["MAX_BB_EVAL 3"])
-    with pytest.raises(ValueError, match="low <= value <= high"):
-        NomadSearcher(_space(), metric="m", mode="min",
-                      points_to_evaluate=[{"x": 5.0, "n": 0, "c": "a"}])
-    with pytest.raises(ValueError, match="parse"):
-        NomadSearcher(metric="m", mode="min", constraints=["acc > 0.9"])
-
-
-def test_restarted_trial_under_new_id_is_adopted_by_config(tmp_path):
-    """Tune's restart (not resume) of a restored trial gives it a new id; its result must
-    still answer the point NOMAD waits for."""
-    searcher = _nomad(max_evals=6)
-    searcher.set_search_properties(None, None, _space())
-    config = searcher.suggest("old")
-    path = str(tmp_path / "state.pkl")
-    searcher.save(path)
-    searcher.close()
-    restored = _nomad(max_evals=6)
-    restored.restore(path)
-    flat = {f"config/{k}": v for k, v in config.items()}
-    restored.on_trial_complete("new", {**_metrics(config), **flat})
-    assert [r.trial_id for r in restored.evaluations] == ["new"]
-    assert not restored.core.is_pending(restored.evaluations[0].x)
-    restored.close()
-
-
-def test_concurrency_limiter_sets_block_size():
-    from ray.tune.search import ConcurrencyLimiter
-
-    searcher = NomadSearcher(metric="loss", mode="min", max_concurrent=1)
-    ConcurrencyLimiter(searcher, max_concurrent=4)
-    searcher.set_search_properties(None, None, _space())
-    searcher.suggest("t0")
-    assert searcher.core.settings.block_size == 4
-    searcher.close()

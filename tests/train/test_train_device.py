@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from hsearch.data import AugmentConfig, SubsetSizes, load_dataset, make_subset
-from hsearch.train import OOM, TrainConfig, prepare_data, train
+from hsearch.data import AugmentConfig
+from hsearch.train import OOM, TrainConfig, train
 from hsearch.train.device import (
     COMPILE_THREADS_ENV,
     LossCheck,
@@ -32,13 +32,6 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def small_net(width: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10))
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    digits = load_dataset("digits")
-    return prepare_data(digits, make_subset(digits, 1, SubsetSizes(20, 10, 0)), resolution=16,
-                        split="val", device="cpu")
 
 
 @pytest.mark.parametrize("device, capability, expected", [

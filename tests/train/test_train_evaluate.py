@@ -6,9 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 
-from hsearch.data import AugmentConfig, SubsetSizes, load_dataset, make_subset
+from hsearch.data import AugmentConfig, SubsetSizes, make_subset
 from hsearch.errors import UserError
 from hsearch.models import model_cost
 from hsearch.train import (
@@ -30,19 +29,7 @@ FAST = TrainConfig(lr=0.1, batch_size=100,
                    augment=AugmentConfig(crop_flip=False, autoaugment=False, cutout=False))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models are overhead-bound: one thread is as fast as two on an idle machine and far
-    faster when other processes share the cores (OpenMP barriers wait for descheduled threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def test_evaluate_two_seeds(digits):

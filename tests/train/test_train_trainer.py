@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from hsearch.data import AugmentConfig, SubsetSizes, load_dataset, make_subset
+from hsearch.data import AugmentConfig, make_subset
 from hsearch.errors import UserError
 from hsearch.train import (
     DIVERGED,
@@ -26,32 +26,13 @@ from hsearch.train import (
 NO_AUGMENT = AugmentConfig(crop_flip=False, autoaugment=False, cutout=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models are overhead-bound: one thread is as fast as two on an idle machine and far
-    faster when other processes share the cores (OpenMP barriers wait for descheduled threads)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
 def data(digits):
     """1,000 train / 300 val digits at 16 px."""
     return prepare_data(digits, make_subset(digits, 0), resolution=16, split="val", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def small_data(digits):
-    """200 train / 100 val digits at 16 px, for the runs that only need a few steps."""
-    return prepare_data(digits, make_subset(digits, 1, SubsetSizes(20, 10, 0)), resolution=16,
-                        split="val", device="cpu")
 
 
 def tiny_cnn(seed: int = 0) -> nn.Module:

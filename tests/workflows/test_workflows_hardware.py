@@ -23,12 +23,9 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(ray_session, tmp_path_factory):
     from hsearch.workflows.nas import run_nas
 
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
     base = Architecture("senet18", width=0.125, resolution=0.25)
     limit = base.cost().params * 1.5  # width x2 (about 4x the parameters) breaks it
     settings = NasSettings(
@@ -45,8 +42,6 @@ def run(tmp_path_factory):
         objective="latency_ms", constraints=(f"params <= {limit}",))
     result = run_nas(settings, echo=True)
     yield result, limit
-    if started:
-        ray.shutdown()
 
 
 def test_latency_is_the_objective_and_params_bound_feasibility(run):

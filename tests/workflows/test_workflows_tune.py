@@ -42,16 +42,6 @@ TINY = dict(
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR")
-    yield ray.get_runtime_context().gcs_address
-    if started:
-        ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def nas_run(ray_session, tmp_path_factory):
     from hsearch.workflows.nas import run_nas
 
