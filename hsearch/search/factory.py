@@ -132,9 +132,9 @@ def _hyperopt(r: SearchRequest):
 
 
 def _bayesopt(r: SearchRequest):
-    from ray.tune.search.bayesopt import BayesOptSearch
+    from hsearch.search.bayesopt_adapter import ErrorTolerantBayesOptSearch  # optional: bayes_opt
 
-    return BayesOptSearch(points_to_evaluate=_points(r), random_state=r.seed)
+    return ErrorTolerantBayesOptSearch(points_to_evaluate=_points(r), random_state=r.seed)
 
 
 def _hebo(r: SearchRequest):
@@ -162,14 +162,14 @@ def _zoopt(r: SearchRequest):
 
 
 def _ax(r: SearchRequest):
-    from ray.tune.search.ax import AxSearch
+    from hsearch.search.ax_adapter import FixedAwareAxSearch  # optional: ax-platform
 
     constraints = [f"{c} <= 0.0" for c in r.constraints] or None
     # the AxClient options go through AxSearch's **ax_kwargs: AxSearch builds the client when
     # Tune hands it the space (an AxClient passed in must already hold an experiment)
-    return AxSearch(points_to_evaluate=_points(r), outcome_constraints=constraints,
-                    random_seed=r.seed, verbose_logging=False,
-                    enforce_sequential_optimization=False)
+    return FixedAwareAxSearch(points_to_evaluate=_points(r), outcome_constraints=constraints,
+                              random_seed=r.seed, verbose_logging=False,
+                              enforce_sequential_optimization=False)
 
 
 def _bohb(r: SearchRequest):

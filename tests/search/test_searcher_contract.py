@@ -40,24 +40,6 @@ OFF_GRID = {"bayesopt", "nevergrad", "bohb", "ax", "hebo", "zoopt"}
 #: Known breaches of the contract by Ray's adapters (test -> searcher -> why), xfail(strict):
 #: a fix in the adapter (hsearch.search.factory) makes its test pass and must drop the entry
 KNOWN_BREACHES = {
-    ("poison", "bayesopt"): "BayesOptSearch counts an errored trial among its 10 random trials "
-                            "but never buffers a result for it: suggest returns None forever "
-                            "(Tune waits forever) once one of the first 10 trials errors",
-    ("poison", "zoopt"): "ZOOptSearch.on_trial_complete drops errored trials (result None): "
-                         "SRacos waits for that solution forever, suggest returns None forever",
-    ("fixed", "ax"): "AxSearch makes the constant a fixed parameter of Ax's space and attaches "
-                     "x0 as given: Ax refuses a start point without it (ValueError "
-                     "'Parameterization has parameters ...'), so hsearch nas --searcher ax fails "
-                     "at set-up when a bound has low == high",
-    ("seed", "zoopt"): "Ray's ZOOptSearch has no seed: the factory's seed= reaches "
-                       "SRacosTune(**kwargs), which ignores it; ZOOpt draws from numpy's global "
-                       "generator (hsearch compare seeds that, hsearch nas does not)",
-    # main before issue 11 only (the issue moves the patch into a NevergradSearch subclass):
-    # the lead drops this entry after the merge
-    **({("save", "nevergrad"): "the factory's seed patch sets a local function as an attribute "
-                               "of the searcher; NevergradSearch.save pickles __dict__: Tune's "
-                               "searcher checkpoint (save_to_dir) raises AttributeError"}
-       if hasattr(factory, "_SeededNevergrad") else {}),
 }
 
 
