@@ -1,4 +1,4 @@
-"""Options shared by the workflow commands (baseline, nas, hpo, evaluate, demo).
+"""Options shared by the workflow commands (hsearch.workflows.registry: demo, baseline, ...).
 
 Every command reads an optional experiment file (``--config FILE``, YAML, parsed into the
 workflow's settings dataclass) and lets flags override single fields; unset flags leave the file's
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from typing import Any
+
+from hsearch.workflows.runner import probe_ray_address
 
 
 def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s",
@@ -69,7 +72,7 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
 
 
 def _help(key: str) -> str:
-    from hsearch.data.profiles import profile_help
+    from hsearch.data.profiles import profile_help  # hsearch.data imports torch (parse time)
 
     return profile_help(key)
 
@@ -123,14 +126,12 @@ def check_address(args: argparse.Namespace) -> None:
     torch and Ray are imported (the run probes the address again when it joins the cluster;
     an address from --config is checked then)."""
     if args.address and args.address != "local":
-        from hsearch.workflows.runner import probe_ray_address
-
         probe_ray_address(args.address)
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Dotted settings keys from the shared options (None: not given)."""
-    from hsearch.data import AugmentConfig
+    from hsearch.data import AugmentConfig  # imports torch: not at parse time
 
     values = {
         "data.name": args.data, "data.root": args.data_root, "data.download": args.download,
@@ -176,15 +177,13 @@ def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | No
     An --optimizer without --lr rescales the configured lr to the new optimiser (one lr scale
     for all optimisers, hsearch.train.rescale_lr).
     """
-    from hsearch.workflows.settings import load_settings
+    from hsearch.workflows.settings import load_settings  # imports torch: not at parse time
 
     overrides = run_overrides(args)
     overrides.update(extra or {})
     settings = load_settings(cls, args.config, overrides, base=base)
     if args.optimizer and args.lr is None:
-        from dataclasses import replace
-
-        from hsearch.train import rescale_lr
+        from hsearch.train import rescale_lr  # imports torch: not at parse time
 
         previous = load_settings(cls, args.config, {k: v for k, v in overrides.items()
                                                     if k != "train.optimizer"}, base=base)
@@ -199,20 +198,12 @@ def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | No
     return settings
 
 
-def check_nas_settings(settings) -> None:
-    """Refuse NAS settings with nothing to search now, before a run directory or Ray exists
-    (hsearch.workflows.nas would find it only after opening the run)."""
-    from hsearch.errors import UserError
-
-    bounds = settings.bounds
-    if all(getattr(bounds, name)[0] == getattr(bounds, name)[1]
-           for name in ("width", "depth", "resolution")):
-        raise UserError("every NAS bound has low == high: nothing to search; widen at least one "
-                        "of --width-bounds, --depth-bounds, --resolution-bounds")
-
-
 def quiet_ray(verbose: bool) -> None:
     """Keep Ray Tune's INFO chatter off the console (the commands print their own progress)."""
     if not verbose:
         for name in ("ray", "ray.tune", "ray.train", "optuna"):
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+#: Option groups by the names the workflow table uses (hsearch.workflows.registry.CommandLine).
+OPTION_GROUPS = {"run": add_run_options, "search": add_search_options, "nas": add_nas_options}

@@ -522,7 +522,7 @@ def read_run_config(run_dir: str | Path) -> dict:
 def load_run_settings(run_dir: str | Path):
     """(workflow name, settings dataclass, the whole config document) of a run directory."""
     from hsearch.configs import from_mapping
-    from hsearch.workflows.settings import SETTINGS_CLASSES
+    from hsearch.workflows.registry import SETTINGS_CLASSES
 
     document = read_run_config(run_dir)
     workflow = document["workflow"]
