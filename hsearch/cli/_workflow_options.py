@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from hsearch.data.profiles import profile_help
 from hsearch.workflows.runner import probe_ray_address
 
 
@@ -34,7 +35,7 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     g.add_argument("--width", type=float, default=None, help="width multiplier")
     g.add_argument("--depth", type=float, default=None, help="depth multiplier")
     g.add_argument("--resolution", type=float, default=None,
-                   help="input resolution multiplier of 32 px; " + _help("arch.resolution"))
+                   help="input resolution multiplier of 32 px; " + profile_help("arch.resolution"))
 
     g = parser.add_argument_group("training")
     g.add_argument("--budget", default=None,
@@ -45,10 +46,10 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     g.add_argument("--optimizer", default=None,
                    help="sgd, adam, adamw, adamax, adagrad, adadelta or asgd")
     g.add_argument("--lr", type=float, default=None,
-                   help="peak learning rate, as given; " + _help("train.lr")
+                   help="peak learning rate, as given; " + profile_help("train.lr")
                         + " (SGD's scale: rescaled for another --optimizer)")
     g.add_argument("--wd", type=float, default=None, help="weight decay")
-    g.add_argument("--batch-size", type=int, default=None, help=_help("train.batch_size"))
+    g.add_argument("--batch-size", type=int, default=None, help=profile_help("train.batch_size"))
     g.add_argument("--no-augment", action="store_true",
                    help="no augmentation at all (default: the data set's profile; config.yaml's "
                         "settings.provenance says where each such value came from)")
@@ -69,12 +70,6 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
                    help="CPUs of the local Ray (default: all)")
     parser.add_argument("--out", default=None,
                         help="run directory (default runs/<command>-<date>-<time>)")
-
-
-def _help(key: str) -> str:
-    from hsearch.data.profiles import profile_help  # hsearch.data imports torch (parse time)
-
-    return profile_help(key)
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
