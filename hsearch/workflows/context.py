@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from hsearch.errors import UserError
+from hsearch.results import EvaluationLog
 from hsearch.workflows.runner import (
     CONFIG_FILE,
     TuneJob,
@@ -124,8 +125,7 @@ def run_fixed(run_dir: Path, spec: TrialSpec, data, configs: Sequence[Mapping[st
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from hsearch.results import EvaluationLog
-    from hsearch.workflows.callbacks import RecorderCallback
+    from hsearch.workflows.callbacks import RecorderCallback  # imports Ray
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
