@@ -61,24 +61,6 @@ def to_mapping(obj: Any) -> Any:
     return obj
 
 
-def replace_path(obj: T, dotted: str, value: Any) -> T:
-    """A copy of dataclass ``obj`` with the field at ``dotted`` (e.g. ``"train.lr"``) replaced."""
-    try:
-        return _replace(obj, dotted.split("."), value)
-    except (ValueError, TypeError) as exc:
-        raise UserError(f"{dotted}: {exc}") from exc
-
-
-def _replace(obj: Any, keys: list[str], value: Any) -> Any:
-    head, rest = keys[0], keys[1:]
-    names = [f.name for f in dataclasses.fields(obj) if f.init] if dataclasses.is_dataclass(obj) else []
-    if head not in names:
-        raise ValueError(f"unknown key; known keys: {', '.join(sorted(names))}")
-    mapping = {name: getattr(obj, name) for name in names}
-    mapping[head] = _replace(mapping[head], rest, value) if rest else value
-    return type(obj)(**mapping)
-
-
 def load_yaml(path: str | os.PathLike) -> dict:
     """Read a YAML mapping; a missing file or a syntax error is a UserError naming the file."""
     path = Path(path)

@@ -1,12 +1,17 @@
-"""The ``hsearch`` command: one sub-command per module in this package.
+"""The ``hsearch`` command: sub-commands registered by the modules of this package.
 
-Each command module defines ``register(subparsers)``, which adds its parser and sets
-``run=<function(args) -> int>`` as a default. Heavy imports (torch, ray) stay inside
-the ``run`` functions so that ``hsearch --help`` and argument errors are instant.
+Each command module defines ``register(subparsers)``, which adds its parser(s) and sets
+``run=<function(args) -> int>`` as a default; hsearch.cli.workflows adds one command per row of
+the workflow table (hsearch.workflows.registry). Heavy imports (torch, ray) stay inside the
+``run`` functions so that ``hsearch --help`` and argument errors are quick.
 
 Bad user input ends as one line on stderr and exit code 2, never a traceback (argument errors
-too: no usage block); set ``HSEARCH_DEBUG=1`` to see the traceback anyway. Logging goes to
-stderr at WARNING level (``-v``: DEBUG); the commands print their own progress to stdout.
+too: no usage block): a :class:`~hsearch.errors.UserError` (what the library and the commands
+raise for input they refuse) or an OSError (a path that cannot be read or written, a full disk,
+an unreachable host). Any other exception is a bug in hsearch: its traceback is shown, then one
+line saying so, and the exit code is 1. ``HSEARCH_DEBUG=1`` shows the traceback of user errors
+too. Logging goes to stderr at WARNING level (``-v``: DEBUG); the commands print their own
+progress to stdout.
 """
 
 from __future__ import annotations
@@ -16,16 +21,17 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 
 from hsearch.errors import UserError
 
-# Modules of this package that define a sub-command, in the order `--help` lists them.
-COMMAND_MODULES = ("train", "demo", "baseline", "nas", "hpo", "evaluate", "report", "resume",
-                   "compare")
+# Modules of this package that define sub-commands, in the order `--help` lists them
+# ("workflows": demo, baseline, nas, hpo, evaluate, in the workflow table's order).
+COMMAND_MODULES = ("train", "workflows", "report", "resume", "compare")
 
 # Exceptions that mean "the user asked for something that cannot be done" (OSError: a path
 # that cannot be read or written, a full or read-only disk, an unreachable host).
-USER_ERRORS = (UserError, ValueError, TypeError, OSError)
+USER_ERRORS = (UserError, OSError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"hsearch {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 -- not a user error: a bug, shown as one
+        traceback.print_exc()
+        print(f"hsearch {args.command}: internal error ({type(exc).__name__}): a bug in hsearch, "
+              f"not in your input; please report it to the hsearch maintainers with the "
+              f"traceback above and the command line (HSEARCH_DEBUG=1 also shows the traceback "
+              f"of an input error)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Options shared by the workflow commands (baseline, nas, hpo, evaluate, demo).
+"""Options shared by the workflow commands (hsearch.workflows.registry: demo, baseline, ...).
 
 Every command reads an optional experiment file (``--config FILE``, YAML, parsed into the
 workflow's settings dataclass) and lets flags override single fields; unset flags leave the file's
@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from typing import Any
+
+from hsearch.data.profiles import profile_help
+from hsearch.workflows.ray_session import probe_ray_address
 
 
 def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s",
@@ -31,7 +35,7 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     g.add_argument("--width", type=float, default=None, help="width multiplier")
     g.add_argument("--depth", type=float, default=None, help="depth multiplier")
     g.add_argument("--resolution", type=float, default=None,
-                   help="input resolution multiplier of 32 px; " + _help("arch.resolution"))
+                   help="input resolution multiplier of 32 px; " + profile_help("arch.resolution"))
 
     g = parser.add_argument_group("training")
     g.add_argument("--budget", default=None,
@@ -42,10 +46,10 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     g.add_argument("--optimizer", default=None,
                    help="sgd, adam, adamw, adamax, adagrad, adadelta or asgd")
     g.add_argument("--lr", type=float, default=None,
-                   help="peak learning rate, as given; " + _help("train.lr")
+                   help="peak learning rate, as given; " + profile_help("train.lr")
                         + " (SGD's scale: rescaled for another --optimizer)")
     g.add_argument("--wd", type=float, default=None, help="weight decay")
-    g.add_argument("--batch-size", type=int, default=None, help=_help("train.batch_size"))
+    g.add_argument("--batch-size", type=int, default=None, help=profile_help("train.batch_size"))
     g.add_argument("--no-augment", action="store_true",
                    help="no augmentation at all (default: the data set's profile; config.yaml's "
                         "settings.provenance says where each such value came from)")
@@ -66,12 +70,6 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
                    help="CPUs of the local Ray (default: all)")
     parser.add_argument("--out", default=None,
                         help="run directory (default runs/<command>-<date>-<time>)")
-
-
-def _help(key: str) -> str:
-    from hsearch.data.profiles import profile_help
-
-    return profile_help(key)
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
@@ -123,14 +121,12 @@ def check_address(args: argparse.Namespace) -> None:
     torch and Ray are imported (the run probes the address again when it joins the cluster;
     an address from --config is checked then)."""
     if args.address and args.address != "local":
-        from hsearch.workflows.ray_session import probe_ray_address
-
         probe_ray_address(args.address)
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Dotted settings keys from the shared options (None: not given)."""
-    from hsearch.data import AugmentConfig
+    from hsearch.data import AugmentConfig  # imports torch: not at parse time
 
     values = {
         "data.name": args.data, "data.root": args.data_root, "data.download": args.download,
@@ -176,15 +172,13 @@ def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | No
     An --optimizer without --lr rescales the configured lr to the new optimiser (one lr scale
     for all optimisers, hsearch.train.rescale_lr).
     """
-    from hsearch.workflows.settings import load_settings
+    from hsearch.workflows.settings import load_settings  # imports torch: not at parse time
 
     overrides = run_overrides(args)
     overrides.update(extra or {})
     settings = load_settings(cls, args.config, overrides, base=base)
     if args.optimizer and args.lr is None:
-        from dataclasses import replace
-
-        from hsearch.train import rescale_lr
+        from hsearch.train import rescale_lr  # imports torch: not at parse time
 
         previous = load_settings(cls, args.config, {k: v for k, v in overrides.items()
                                                     if k != "train.optimizer"}, base=base)
@@ -199,20 +193,12 @@ def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | No
     return settings
 
 
-def check_nas_settings(settings) -> None:
-    """Refuse NAS settings with nothing to search now, before a run directory or Ray exists
-    (hsearch.workflows.nas would find it only after opening the run)."""
-    from hsearch.errors import UserError
-
-    bounds = settings.bounds
-    if all(getattr(bounds, name)[0] == getattr(bounds, name)[1]
-           for name in ("width", "depth", "resolution")):
-        raise UserError("every NAS bound has low == high: nothing to search; widen at least one "
-                        "of --width-bounds, --depth-bounds, --resolution-bounds")
-
-
 def quiet_ray(verbose: bool) -> None:
     """Keep Ray Tune's INFO chatter off the console (the commands print their own progress)."""
     if not verbose:
         for name in ("ray", "ray.tune", "ray.train", "optuna"):
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+#: Option groups by the names the workflow table uses (hsearch.workflows.registry.CommandLine).
+OPTION_GROUPS = {"run": add_run_options, "search": add_search_options, "nas": add_nas_options}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from hsearch.workflows.run_dir import read_run_config
+
 
 def register(subparsers) -> None:
     """Add the ``report`` sub-command."""
@@ -20,17 +22,14 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the summary (and redraw progress.png / pareto.png from evaluations.csv)."""
-    from hsearch.workflows.run_dir import read_run_config
-
     read_run_config(args.run_dir)  # not a run: one line at once, before the heavy imports
-    from hsearch.workflows.report import redraw_plots, summarize_run
+    # numpy, matplotlib (~1 s): not at parse time
+    from hsearch.workflows.report import pareto_text, redraw_plots, summarize_run
 
     text = summarize_run(args.run_dir)
     if not args.no_plots:
         redraw_plots(args.run_dir)
     if args.pareto:
-        from hsearch.workflows.report import pareto_text
-
         text += "\n" + pareto_text(args.run_dir)
     print(text)
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 
 from hsearch.cli._workflow_options import quiet_ray
+from hsearch.workflows.ray_session import probe_ray_address
+from hsearch.workflows.run_dir import read_run_config
 
 
 def register(subparsers) -> None:
@@ -27,12 +29,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Resume and print the summary (a directory that is not a run, or an --address that does
     not answer, fails at once, before anything heavy is imported)."""
-    from hsearch.workflows.ray_session import probe_ray_address
-    from hsearch.workflows.run_dir import read_run_config
-
     read_run_config(args.run_dir)
     if args.address and args.address != "local":
         probe_ray_address(args.address)
+    # numpy and the workflows (~1 s, torch once settings load): not at parse time
     from hsearch.workflows.report import summarize_run
     from hsearch.workflows.resume import resume_run
 

@@ -24,7 +24,15 @@ import json
 import logging
 from pathlib import Path
 
+from hsearch.configs import write_atomic
+from hsearch.data.profiles import apply_profile, get_profile, profile_help
 from hsearch.errors import UserError
+from hsearch.workflows.run_dir import (
+    RUN_MARKERS,
+    code_version,
+    discard_run_dir,
+    make_writable_dir,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +120,6 @@ def register(subparsers) -> None:
 
 
 def _help(key: str) -> str:
-    from hsearch.data.profiles import profile_help
-
     return profile_help(key)
 
 
@@ -142,9 +148,8 @@ def build_config(args: argparse.Namespace, dataset: str = "digits"):
     set's profile (hsearch.data.profiles); provenance maps each of those dotted keys to "user"
     or "profile:<data set>". Other unset options keep TrainConfig's defaults (the paper's).
     """
-    from hsearch.data import AugmentConfig
-    from hsearch.data.profiles import apply_profile
-    from hsearch.train import Architecture, TrainConfig, rescale_lr
+    from hsearch.data import AugmentConfig  # torch: not at parse time
+    from hsearch.train import Architecture, TrainConfig, rescale_lr  # torch
 
     values = user_values(args)
     provenance = apply_profile(values, dataset)
@@ -177,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     set, the subset sizes and the directory itself have passed, and a directory this command
     created is removed again when it fails before anything was written into it.
     """
-    from hsearch.train import parse_budget, seed_list
+    from hsearch.train import parse_budget, seed_list  # torch: not at parse time
 
     budget = parse_budget(args.budget)
     if args.seeds < 1:
@@ -187,8 +192,6 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise UserError(f"`--threads >= 1` must hold, but got --threads {args.threads}")
     seeds = seed_list(list(range(args.first_seed, args.first_seed + args.seeds)))
-    from hsearch.data.profiles import get_profile
-
     get_profile(args.data)  # an unknown data set: refused before anything is built
     arch, config, provenance = build_config(args, args.data)
     out = Path(args.out) if args.out else Path("runs") / datetime.datetime.now().strftime(
@@ -197,10 +200,12 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    # torch: not at parse time
     from hsearch.data import SubsetSizes, default_sizes, list_datasets, load_dataset, make_subset
     from hsearch.train import aggregate, resolve_device, train_one_seed
     from hsearch.train.machine import machine_info
-    from hsearch.workflows.run_dir import code_version, discard_run_dir, make_writable_dir
+    # import cost: hsearch.results (yaml, its writers) stays out of `hsearch --help`
+    from hsearch.results.jsonable import json_default
 
     if args.data not in list_datasets():
         raise UserError(f"unknown data set {args.data!r}; known data sets: "
@@ -222,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
 
     created = not out.exists()
-    from hsearch.train.learnability import OnceFilter
+    from hsearch.train.learnability import OnceFilter  # torch: not at parse time
 
     warnings = OnceFilter()
     logging.getLogger("hsearch.train.learnability").addFilter(warnings)
@@ -251,11 +256,6 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("hsearch.train.learnability").removeFilter(warnings)
     summary = aggregate(arch, config, budget, dataset.name, args.split, results, cost)
     print(format_summary(summary))
-    from hsearch.configs import write_atomic
-    # import cost: the hsearch.results package (yaml, its writers) stays out of `hsearch --help`,
-    # which imports this module
-    from hsearch.results.jsonable import json_default
-
     record = {
         "options": {k: v for k, v in vars(args).items() if k not in ("run", "command")},
         "version": code_version(),
@@ -298,8 +298,6 @@ def check_out(out: Path) -> None:
     result.json and seed_* folders (an interrupted run leaves the latter) and the workflows'
     run files.
     """
-    from hsearch.workflows.run_dir import RUN_MARKERS
-
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a directory")
     if not out.is_dir():

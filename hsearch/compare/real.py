@@ -48,7 +48,8 @@ from hsearch.compare.outputs import (
 from hsearch.compare.protocol import CompareSettings, InfeasibleRule
 from hsearch.results import EvaluationLog
 from hsearch.workflows.demo import demo_settings
-from hsearch.workflows.nas import BASELINE_FILE, run_nas
+from hsearch.workflows.nas import run_nas
+from hsearch.workflows.report import BASELINE_FILE
 from hsearch.workflows.run_dir import code_version
 from hsearch.workflows.settings import NasSettings, load_settings
 

@@ -11,25 +11,30 @@ Typical use (what the trainer does)::
     # then normalise with dataset.mean / dataset.std
 """
 
-from hsearch.data.augment import (
-    CIFAR10_POLICY,
-    AugmentConfig,
-    BatchAugmenter,
-    apply_op,
-    op_magnitude,
-    op_params,
-    resize_images,
-)
-from hsearch.data.sources import (
-    HOLDOUT_EVERY,
-    IMAGE_SIZE,
-    ImageDataset,
-    channel_stats,
-    holdout_mask,
-    list_datasets,
-    load_dataset,
-)
-from hsearch.data.subsets import Subset, SubsetSizes, default_sizes, make_subset
+import importlib
+
+# Names are imported on first use (PEP 562): ``hsearch.data.profiles`` (the CLI's --help texts)
+# must not pull in torch through this package.
+_EXPORTS = {
+    "CIFAR10_POLICY": "hsearch.data.augment",
+    "AugmentConfig": "hsearch.data.augment",
+    "BatchAugmenter": "hsearch.data.augment",
+    "apply_op": "hsearch.data.augment",
+    "op_magnitude": "hsearch.data.augment",
+    "op_params": "hsearch.data.augment",
+    "resize_images": "hsearch.data.augment",
+    "HOLDOUT_EVERY": "hsearch.data.sources",
+    "IMAGE_SIZE": "hsearch.data.sources",
+    "ImageDataset": "hsearch.data.sources",
+    "channel_stats": "hsearch.data.sources",
+    "holdout_mask": "hsearch.data.sources",
+    "list_datasets": "hsearch.data.sources",
+    "load_dataset": "hsearch.data.sources",
+    "Subset": "hsearch.data.subsets",
+    "SubsetSizes": "hsearch.data.subsets",
+    "default_sizes": "hsearch.data.subsets",
+    "make_subset": "hsearch.data.subsets",
+}
 
 __all__ = [
     "AugmentConfig",
@@ -51,3 +56,9 @@ __all__ = [
     "op_params",
     "resize_images",
 ]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hsearch.data' has no attribute {name!r}")

@@ -6,6 +6,9 @@
 * :func:`run_evaluate` -- the final test-split score (``hsearch evaluate``).
 * :func:`resume_run` / :func:`summarize_run` -- continue a killed run, summarise one from disk.
 
+:mod:`~hsearch.workflows.registry` is the table of these workflows (settings class, run function,
+objective, summary lines, command-line options), which the CLI, resume and report read.
+
 Reusable pieces: :mod:`~hsearch.workflows.trial` (the Tune trainable),
 :mod:`~hsearch.workflows.trial_spec` (TrialSpec, statuses, config resolution),
 :mod:`~hsearch.workflows.seeds` and :mod:`~hsearch.workflows.seed_cache` (a trial's seeds),
@@ -32,6 +35,8 @@ _EXPORTS = {
     "demo_settings": "hsearch.workflows.demo",
     "resume_run": "hsearch.workflows.resume",
     "summarize_run": "hsearch.workflows.report",
+    "WORKFLOWS": "hsearch.workflows.registry",
+    "find_workflow": "hsearch.workflows.registry",
     "RacingRule": "hsearch.workflows.racing",
     "TrialSpec": "hsearch.workflows.trial_spec",
     "TuneJob": "hsearch.workflows.runner",

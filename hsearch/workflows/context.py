@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from hsearch.errors import UserError
+from hsearch.results import EvaluationLog
 from hsearch.workflows.faults import FAULTS_ENV
 from hsearch.workflows.ray_session import ensure_ray, gpus_per_seed, put_dataset
 from hsearch.workflows.run_dir import CONFIG_FILE, discard_run_dir, new_run_dir, write_run_config
@@ -118,8 +119,7 @@ def run_fixed(run_dir: Path, spec: TrialSpec, data, configs: Sequence[Mapping[st
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from hsearch.results import EvaluationLog
-    from hsearch.workflows.callbacks import RecorderCallback
+    from hsearch.workflows.callbacks import RecorderCallback  # imports Ray
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,10 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from hsearch.results import EvaluationLog
+from hsearch.workflows.seed_cache import network_digest
+from hsearch.workflows.trial_spec import resolve_config
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["NasKnownCost", "FreeRowRecorder"]
@@ -45,8 +49,6 @@ class NasKnownCost:
         self.__init__(*state["_init"])
 
     def _arch(self, config: Mapping[str, Any]):
-        from hsearch.workflows.trial_spec import resolve_config
-
         arch, train = self._init[:2]
         return resolve_config(dict(config), arch, train)[0]
 
@@ -55,8 +57,6 @@ class NasKnownCost:
         key = tuple(sorted((k, float(v)) for k, v in config.items()
                            if isinstance(v, (int, float))))
         if key not in self._digests:
-            from hsearch.workflows.seed_cache import network_digest
-
             self._digests[key] = network_digest(self._arch(config), self._init[2])
         return self._digests[key]
 
@@ -93,8 +93,6 @@ class FreeRowRecorder:
         self.__init__(**state["_init"])
 
     def __call__(self, index: int, record) -> None:
-        from hsearch.results import EvaluationLog
-
         o = self._init
         row: dict[str, Any] = {"trial_id": f"{record.status}-{index}", "status": record.status,
                                "feasible": bool(record.feasible) and record.status == "duplicate"}

@@ -14,12 +14,26 @@ No constraint: every searcher maximises ``acc_mean`` directly.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hsearch.errors import UserError
+from hsearch.results import EvaluationLog
+from hsearch.train import Architecture
+from hsearch.workflows.context import open_run
+from hsearch.workflows.report import (
+    acc_text,
+    arch_text,
+    hparams_text,
+    summarize_run,
+    write_summary,
+)
+from hsearch.workflows.run_dir import read_run_config
+from hsearch.workflows.runner import TuneJob, run_job
 from hsearch.workflows.settings import HpoSettings, HpoSpace
+from hsearch.workflows.trial_spec import sgd_scale_lr
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +52,7 @@ class HpoResult:
 
 def hpo_space(space: HpoSpace) -> dict:
     """The Tune search space of :class:`HpoSpace`."""
-    from ray import tune
+    from ray import tune  # Ray: imported when a run starts, not for a summary
 
     return {
         "lr": tune.loguniform(*space.lr),
@@ -50,8 +64,6 @@ def hpo_space(space: HpoSpace) -> dict:
 
 def default_point(space: HpoSpace, train) -> dict | None:
     """``train``'s hyperparameters as a point of the space, or None when they lie outside it."""
-    from hsearch.workflows.trial_spec import sgd_scale_lr
-
     lr = sgd_scale_lr(train)
     low, high = space.lr
     inside = (low <= lr <= high and train.weight_decay in space.weight_decays
@@ -65,9 +77,6 @@ def default_point(space: HpoSpace, train) -> dict | None:
 
 def best_architecture(run_dir: str | Path):
     """The architecture of the best feasible evaluation of a (NAS) run directory."""
-    from hsearch.train import Architecture
-    from hsearch.workflows.run_dir import read_run_config
-
     read_run_config(run_dir)  # a clear error for a directory that is not a run
     best = best_row_of(run_dir)
     return Architecture(best["arch_model"], width=best["arch_width"], depth=best["arch_depth"],
@@ -76,8 +85,6 @@ def best_architecture(run_dir: str | Path):
 
 def best_row_of(run_dir: str | Path) -> dict:
     """The best row recorded in ``<run_dir>/best.json``; UserError when there is none."""
-    import json
-
     path = Path(run_dir) / "best.json"
     if not path.exists():
         raise UserError(f"{run_dir}: no best.json (not a finished search run?)")
@@ -90,12 +97,9 @@ def best_row_of(run_dir: str | Path) -> dict:
 def run_hpo(settings: HpoSettings, run_dir: str | Path | None = None, *, resume: bool = False,
             echo: bool = False) -> HpoResult:
     """Run (or with ``resume`` continue) an HPO; see the module docstring."""
-    from hsearch.results import EvaluationLog
+    # these import Ray (seconds): not when this module is read for a summary or by evaluate
     from hsearch.search.factory import SearchRequest, make_searcher
     from hsearch.workflows.callbacks import RecorderCallback
-    from hsearch.workflows.context import open_run
-    from hsearch.workflows.report import summarize_run, write_summary
-    from hsearch.workflows.runner import TuneJob, run_job
 
     if settings.from_nas and not resume:
         settings = replace(settings, arch=best_architecture(settings.from_nas))
@@ -124,3 +128,19 @@ def run_hpo(settings: HpoSettings, run_dir: str | Path | None = None, *, resume:
     log = EvaluationLog(run_dir, "acc_mean", "max")
     write_summary(run_dir)
     return HpoResult(run_dir, log.best(), log.rows, summarize_run(run_dir))
+
+
+def summary_lines(run_dir: Path, settings: HpoSettings, rows: list,
+                  best: dict | None) -> list[str]:
+    """The HPO lines of the run summary: the architecture, the first and the best evaluation."""
+    arch = settings.arch
+    lines = [f"arch      {arch_text(arch.model, arch.width, arch.depth, arch.resolution)}"]
+    if rows:
+        first = rows[0]
+        lines.append(f"first     {hparams_text(first)}: {acc_text(first)}")
+    if best is None:
+        lines.append("best      none finished")
+    else:
+        lines.append(f"best      {hparams_text(best)}: {acc_text(best)} "
+                     f"(evaluation #{best['eval_id']})")
+    return lines

@@ -25,23 +25,43 @@ Steps of :func:`run_nas`:
    is not below the best feasible so far is not trained (hsearch.workflows.pruning; recorded as
    "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
-3. the summary (hsearch.workflows.report), also written to ``<run>/summary.txt``.
+3. the summary (hsearch.workflows.report; the NAS lines: :func:`summary_lines`), also written
+   to ``<run>/summary.txt``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Mapping
 
+from hsearch.configs import write_atomic
+from hsearch.errors import UserError
+from hsearch.hardware import LatencySettings, network_latency
+from hsearch.results import EvaluationLog
+from hsearch.train import summarize
+from hsearch.workflows.context import open_run, run_fixed
+from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
+from hsearch.workflows.objectives import KNOWN_OBJECTIVES, needs_latency
+from hsearch.workflows.report import (
+    BASELINE_FILE,
+    acc_text,
+    arch_text,
+    summarize_run,
+    write_stop_reason,
+    write_summary,
+)
+from hsearch.workflows.report_metrics import metric_lines
+from hsearch.workflows.runner import TuneJob, run_job
 from hsearch.workflows.settings import NasBounds, NasSettings
 
 logger = logging.getLogger(__name__)
 
 VARIABLES = ("width", "depth", "resolution")
 BASELINE_DIR = "baseline"
-BASELINE_FILE = "baseline.json"
 LATENCY_KEYS = ("latency_ms", "latency_ms_iqr", "latency_samples_ms", "throughput_ips",
                 "latency_device", "latency_threads", "latency_dtype")
 
@@ -59,7 +79,7 @@ class NasResult:
 
 def nas_space(bounds: NasBounds) -> dict:
     """The Tune search space of the multipliers (a variable with low == high is fixed)."""
-    from ray import tune
+    from ray import tune  # Ray: imported when a run starts, not for a summary
 
     space = {}
     for name in VARIABLES:
@@ -76,16 +96,12 @@ def nas_space(bounds: NasBounds) -> dict:
 def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume: bool = False,
             echo: bool = False, workflow: str = "nas") -> NasResult:
     """Run (or with ``resume`` continue) a NAS; see the module docstring."""
-    from hsearch.results import EvaluationLog
+    # these import Ray (seconds): not when this module is read for a summary or a check
     from hsearch.search.factory import SearchRequest, make_searcher
     from hsearch.workflows.callbacks import RecorderCallback
-    from hsearch.workflows.context import open_run
-    from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
-    from hsearch.workflows.objectives import KNOWN_OBJECTIVES
     from hsearch.workflows.pruning import IncumbentPruner
-    from hsearch.workflows.report import summarize_run, write_stop_reason, write_summary
-    from hsearch.workflows.runner import TuneJob, run_job
 
+    check_searchable(settings)
     ctx = open_run(workflow, settings, run_dir, resume)
     run_dir = ctx.run_dir
     objective = settings.objective
@@ -99,10 +115,6 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
                    constraints=settings.constraints)
     space = nas_space(settings.bounds)
     searched = [name for name in VARIABLES if not isinstance(space[name], float)]
-    if not searched:
-        from hsearch.errors import UserError
-
-        raise UserError("every NAS bound has low == high: nothing to search")
     x0 = {name: 1.0 for name in searched}
     search = settings.search
     # NOMAD knows each config's MACs or parameters before training (it sorts and screens with
@@ -140,15 +152,20 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     return NasResult(run_dir, baseline, log.best(), log.rows, summarize_run(run_dir))
 
 
+def check_searchable(settings: NasSettings) -> None:
+    """Refuse NAS settings with nothing to search (every bound has low == high); the CLI calls
+    it before a run directory or Ray exists."""
+    bounds = settings.bounds
+    if all(getattr(bounds, name)[0] == getattr(bounds, name)[1] for name in VARIABLES):
+        raise UserError("every NAS bound has low == high: nothing to search; widen at least one "
+                        "of --width-bounds, --depth-bounds, --resolution-bounds")
+
+
 def mean_uncertainty(accs, level: float = 0.95) -> dict:
     """The standard error of the mean of ``accs`` and its Student-t ``level`` confidence interval
     (``acc_sem``, ``acc_ci`` clipped to [0, 1]; empty for fewer than 2 values): the threshold's
     own uncertainty."""
-    import math
-
-    from scipy.stats import t as student_t
-
-    from hsearch.train import summarize
+    from scipy.stats import t as student_t  # scipy: only for a measured baseline
 
     if len(accs) < 2:
         return {}
@@ -162,9 +179,6 @@ def mean_uncertainty(accs, level: float = 0.95) -> dict:
 
 def _latency_settings(settings: NasSettings):
     """How trials time their network (hsearch.hardware), or None when nothing needs it."""
-    from hsearch.hardware import LatencySettings
-    from hsearch.workflows.objectives import needs_latency
-
     if settings.latency or needs_latency(settings.objective, settings.constraints):
         return LatencySettings()
     return None
@@ -177,9 +191,6 @@ def _positive(value) -> float | None:
 def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
     """The baseline's accuracy and cost: from baseline.json, the settings, or measured now
     (``spec``: the TrialSpec to measure it with, default the run's)."""
-    from hsearch.configs import write_atomic
-    from hsearch.workflows.context import run_fixed
-
     settings = ctx.settings
     path = ctx.run_dir / BASELINE_FILE
     if path.exists():
@@ -192,8 +203,6 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
                     "measured": False}
         timing = getattr(spec, "latency", None)
         if timing is not None:  # timed here, as a trial would (same device, threads, cache)
-            from hsearch.hardware import network_latency
-
             latency, _ = network_latency(arch, ctx.dataset.num_classes, spec.device,
                                          Path(spec.cache_dir) / "latency" if spec.cache_dir
                                          else None, spec.threads, timing)
@@ -221,3 +230,49 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
                     threshold=baseline["acc_mean"] - settings.tolerance)
     write_atomic(path, json.dumps(baseline, indent=2) + "\n")
     return baseline
+
+
+def summary_lines(run_dir: Path, settings: NasSettings, rows: list,
+                  best: dict | None) -> list[str]:
+    """The NAS lines of the run summary: baseline, threshold, best, measured metrics."""
+    lines = []
+    path = run_dir / BASELINE_FILE
+    baseline = json.loads(path.read_text()) if path.exists() else None
+    if baseline is None:
+        lines.append("baseline  not measured yet")
+        return lines
+    how = "measured" if baseline.get("measured") else "given"
+    arch = arch_text(baseline["model"], baseline["width"], baseline["depth"],
+                     baseline["resolution"], baseline.get("input_size"))
+    lines.append(f"baseline  {arch}: {acc_text(baseline)} ({how}), "
+                 f"{baseline['macs'] / 1e6:.2f}M MACs")
+    lines.append(f"threshold acc_mean >= {baseline['threshold']:.4f}"
+                 + (f" (tolerance {baseline['tolerance']:g})" if baseline.get("tolerance") else "")
+                 + "".join(f", {c}" for c in getattr(settings, "constraints", ()))
+                 + f"; minimising {getattr(settings, 'objective', 'macs')}"
+                 + _threshold_uncertainty(baseline))
+    more = metric_lines(rows, baseline, getattr(settings, "objective", "macs"),
+                        getattr(settings, "constraints", ()))
+    if best is None:
+        lines.append("best      no feasible configuration found")
+        return lines + more
+    mults = " ".join(f"{name} x{best[name]:.3f}" for name in ("width", "depth", "resolution")
+                     if best.get(name) is not None)
+    arch = arch_text(best["arch_model"], best["arch_width"], best["arch_depth"],
+                     best["arch_resolution"], best.get("input_size"))
+    lines.append(f"best      {mults} = {arch} (evaluation #{best['eval_id']})")
+    ratio = best["macs"] / baseline["macs"] if baseline.get("macs") else float("nan")
+    lines.append(f"          {best['macs'] / 1e6:.2f}M MACs = {ratio:.2f}x the baseline's "
+                 f"{baseline['macs'] / 1e6:.2f}M; {acc_text(best)} vs baseline "
+                 f"{acc_text(baseline)[4:]}")
+    return lines + more
+
+
+def _threshold_uncertainty(baseline: Mapping) -> str:
+    """``; baseline mean of 10 seeds: standard error 0.0061, 95% CI [0.9096, 0.9373]`` or ""."""
+    if baseline.get("acc_sem") is None:
+        return ""
+    low, high = baseline["acc_ci"]
+    return (f"; baseline mean of {len(baseline.get('accs') or [])} seeds: standard error "
+            f"{baseline['acc_sem']:.4f}, {baseline.get('acc_ci_level', 0.95):.0%} CI "
+            f"[{low:.4f}, {high:.4f}]")

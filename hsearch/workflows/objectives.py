@@ -49,7 +49,7 @@ def check_constraints(specs: Iterable[str]) -> tuple[str, ...]:
     """The constraint strings, each parsed (hsearch.search.constraints) and naming a metric of
     :data:`METRICS` with a bound; UserError for anything else. Returned normalised
     (``"params <= 1000000.0"``)."""
-    from hsearch.search.constraints import parse_constraint
+    from hsearch.search.constraints import parse_constraint  # hsearch.search imports Ray
 
     out = []
     for spec in specs:
@@ -72,7 +72,7 @@ def check_constraints(specs: Iterable[str]) -> tuple[str, ...]:
 
 def needs_latency(objective: str, constraints: Iterable[str]) -> bool:
     """Whether the objective or a constraint is a timed metric."""
-    from hsearch.search.constraints import parse_constraint
+    from hsearch.search.constraints import parse_constraint  # hsearch.search imports Ray
 
     return objective in TIMED or any(parse_constraint(c).metric in TIMED for c in constraints)
 
@@ -80,7 +80,7 @@ def needs_latency(objective: str, constraints: Iterable[str]) -> bool:
 def violation(constraint: str, metrics) -> float | None:
     """How far ``metrics`` break ``constraint``, as a fraction of its bound (0 when met; None
     when the metric is missing). The penalised objective adds ``penalty`` times this."""
-    from hsearch.search.constraints import parse_constraint
+    from hsearch.search.constraints import parse_constraint  # hsearch.search imports Ray
 
     parsed = parse_constraint(constraint)
     c = parsed.value(metrics)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
+from hsearch.search.constraints import parse_constraints
 from hsearch.workflows.trial_spec import COST, OK
 
 
@@ -39,8 +40,6 @@ class IncumbentPruner(FIFOScheduler):
 
     def __init__(self, cost: str = "macs", constraints: tuple[str, ...] = ()):
         super().__init__()
-        from hsearch.search.constraints import parse_constraints
-
         self.cost = cost
         self.constraints = parse_constraints(constraints)
 

@@ -43,7 +43,7 @@ def metric_lines(rows: Sequence[Mapping], baseline: Mapping | None, objective: s
 
 def unmet_lines(rows: Sequence[Mapping], constraints: Sequence[str]) -> list[str]:
     """For each constraint that no evaluation met: one line with the closest value found."""
-    from hsearch.search.constraints import parse_constraint
+    from hsearch.search.constraints import parse_constraint  # hsearch.search imports Ray
 
     lines = []
     for text in constraints:

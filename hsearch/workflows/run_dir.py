@@ -29,6 +29,7 @@ import yaml
 import hsearch
 from hsearch.configs import from_mapping, load_yaml, to_mapping, write_atomic
 from hsearch.errors import UserError
+from hsearch.workflows.registry import SETTINGS_CLASSES
 
 EXPERIMENT_NAME = "trials"
 CONFIG_FILE = "config.yaml"
@@ -119,8 +120,6 @@ def read_run_config(run_dir: str | Path) -> dict:
 
 def load_run_settings(run_dir: str | Path):
     """(workflow name, settings dataclass, the whole config document) of a run directory."""
-    # import cost: the settings import hsearch.train (torch); see write_run_config
-    from hsearch.workflows.settings import SETTINGS_CLASSES
 
     document = read_run_config(run_dir)
     workflow = document["workflow"]

@@ -15,18 +15,25 @@ class; nested sections are the nested dataclasses, and the trainer's own :class:
     resources: {concurrency: 2}
 
 :func:`load_settings` reads such a file (unknown keys are rejected with the known ones, values of
-the wrong type name their key path); :func:`hsearch.configs.replace_path` applies CLI overrides.
-Every run writes the resolved settings back into its ``config.yaml``.
+the wrong type name their key path), with CLI overrides as dotted keys merged in before the one
+validation. Every run writes the resolved settings back into its ``config.yaml``; the workflow
+table (hsearch.workflows.registry) names each workflow's settings class.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
+from hsearch.configs import from_mapping, load_yaml, to_mapping
+from hsearch.data import SubsetSizes, default_sizes, list_datasets, load_dataset
+from hsearch.data.profiles import apply_profile
 from hsearch.errors import UserError
-from hsearch.train import Architecture, TrainConfig
+from hsearch.models import list_models
+from hsearch.train import OPTIMIZERS, Architecture, TrainConfig, parse_budget
+from hsearch.workflows.objectives import check_constraints, check_objective
 from hsearch.workflows.racing import RacingRule
 
 S = TypeVar("S")
@@ -58,8 +65,6 @@ class DataSettings:
     test_per_class: int | None = None
 
     def __post_init__(self) -> None:
-        from hsearch.data import list_datasets
-
         if self.name not in list_datasets():
             raise UserError(f"unknown data set {self.name!r}; known data sets: "
                             f"{', '.join(list_datasets())}")
@@ -71,8 +76,6 @@ class DataSettings:
 
     def sizes(self):
         """The subset sizes (hsearch.data.SubsetSizes), defaults filled in."""
-        from hsearch.data import SubsetSizes, default_sizes
-
         base = default_sizes(self.name)
         pick = lambda mine, default: default if mine is None else mine  # noqa: E731
         return SubsetSizes(pick(self.train_per_class, base.train_per_class),
@@ -81,8 +84,6 @@ class DataSettings:
 
     def load(self):
         """The data set (hsearch.data.ImageDataset), loaded in this process."""
-        from hsearch.data import load_dataset
-
         return load_dataset(self.name, root=self.root, download=self.download)
 
 
@@ -147,7 +148,7 @@ class SearchSettings:
     nomad_params: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from hsearch.search.factory import check_searcher_name
+        from hsearch.search.factory import check_searcher_name  # imports Ray (seconds)
 
         check_searcher_name(self.searcher)
         _positive_int("search.max_evals", self.max_evals)
@@ -182,8 +183,6 @@ class RunSettings:
     provenance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from hsearch.train import parse_budget
-
         parse_budget(self.budget)
         _positive_int("seeds", self.seeds)
 
@@ -196,8 +195,6 @@ class BaselineSettings(RunSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from hsearch.models import list_models
-
         if not self.models:
             raise UserError("`models` must name at least one model")
         unknown = [m for m in self.models if m not in list_models()]
@@ -260,8 +257,6 @@ class NasSettings(RunSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from hsearch.workflows.objectives import check_constraints, check_objective
-
         check_objective(self.objective)
         if isinstance(self.constraints, str):  # one constraint written without a list
             object.__setattr__(self, "constraints", (self.constraints,))
@@ -297,8 +292,6 @@ class HpoSpace:
     batch_sizes: tuple[int, ...] = PAPER_BATCH_SIZES
 
     def __post_init__(self) -> None:
-        from hsearch.train import OPTIMIZERS
-
         low, high = self.lr
         if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
             raise UserError(f"`0 < low < high` must hold for space.lr, but got low={low}, "
@@ -349,16 +342,6 @@ class EvaluateSettings(RunSettings):
             raise UserError(f"`split` must be 'val' or 'test', but got {self.split!r}")
 
 
-#: Workflow name -> settings class (config.yaml's ``workflow`` key).
-SETTINGS_CLASSES: dict[str, type] = {
-    "baseline": BaselineSettings,
-    "nas": NasSettings,
-    "demo": NasSettings,
-    "hpo": HpoSettings,
-    "evaluate": EvaluateSettings,
-}
-
-
 def load_settings(cls: type[S], path=None, overrides: Mapping[str, Any] | None = None,
                   base: Mapping[str, Any] | None = None) -> S:
     """Settings of class ``cls``: ``base`` (a mapping, default empty), then the YAML file at
@@ -371,10 +354,6 @@ def load_settings(cls: type[S], path=None, overrides: Mapping[str, Any] | None =
     file nor the overrides set come from the profile (hsearch.data.profiles.apply_profile;
     values equal to ``base``'s are labelled "preset"), recorded in ``provenance``.
     """
-    import copy
-
-    from hsearch.configs import from_mapping, load_yaml, to_mapping
-
     data = copy.deepcopy(dict(base or {}))
     if path is not None:
         _merge(data, load_yaml(path))
@@ -390,8 +369,6 @@ def load_settings(cls: type[S], path=None, overrides: Mapping[str, Any] | None =
             node = child
         node[keys[-1]] = to_mapping(value)
     if isinstance(cls, type) and issubclass(cls, RunSettings):
-        from hsearch.data.profiles import apply_profile
-
         name = (data.get("data") or {}).get("name", DataSettings.name)
         if isinstance(name, str):  # a wrong type is reported by from_mapping, with its path
             try:

@@ -273,3 +273,48 @@ def test_bad_input_through_python_m_hsearch(files, run_with_evaluations):
     print(f"{len(cases)} refusals as real processes, at once, in {time.monotonic() - start:.1f} s")
     assert not (files["tmp"] / "never").exists()
     assert fingerprint(run_with_evaluations) == before
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug's ValueError"), KeyError("arch_model"),
+                                   TypeError("a bug's TypeError")])
+@pytest.mark.parametrize("command", ["nas", "demo", "hpo"])
+def test_a_bug_shows_its_traceback_and_exit_1(command, error, tmp_path, capfd, monkeypatch):
+    """Only user errors are one line and exit 2: an exception from hsearch's own code (here a
+    run function that raises) is a bug, shown with its traceback and a line saying so."""
+    import hsearch.workflows.demo
+    import hsearch.workflows.hpo
+    import hsearch.workflows.nas
+
+    def broken(*args, **kwargs):
+        raise error
+
+    module, name = {"nas": (hsearch.workflows.nas, "run_nas"),
+                    "demo": (hsearch.workflows.demo, "run_demo"),
+                    "hpo": (hsearch.workflows.hpo, "run_hpo")}[command]
+    monkeypatch.setattr(module, name, broken)
+    monkeypatch.delenv("HSEARCH_DEBUG", raising=False)
+    capfd.readouterr()
+    code = main([command, "--out", str(tmp_path / "never")])
+    err = capfd.readouterr().err
+    assert code == 1, err
+    assert "Traceback (most recent call last)" in err, err
+    assert f"{type(error).__name__}: " in err or f"{type(error).__name__}(" in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"hsearch {command}: internal error ({type(error).__name__}): a bug "
+                           f"in hsearch"), last
+    assert "error: " not in err.replace("internal error", ""), err  # not dressed as bad input
+
+
+def test_a_user_error_from_a_run_function_is_still_one_line(tmp_path, capfd, monkeypatch):
+    """A UserError raised deep in a run (e.g. a run directory found bad late) stays exit 2."""
+    import hsearch.workflows.nas
+    from hsearch.errors import UserError
+
+    def refuses(*args, **kwargs):
+        raise UserError("found late: the data set changed under the run")
+
+    monkeypatch.setattr(hsearch.workflows.nas, "run_nas", refuses)
+    monkeypatch.delenv("HSEARCH_DEBUG", raising=False)
+    capfd.readouterr()
+    code = main(["nas", "--out", str(tmp_path / "never")])
+    check_one_line("nas", code, capfd.readouterr().err, "found late")

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from hsearch.configs import dump_yaml, from_mapping, load_yaml, replace_path, to_mapping, write_atomic
+from hsearch.configs import dump_yaml, from_mapping, load_yaml, to_mapping, write_atomic
 from hsearch.errors import UserError
 
 
@@ -62,15 +62,6 @@ def test_bad_values_name_their_key(data, message):
     with pytest.raises(UserError) as info:
         from_mapping(Outer, data)
     assert message in str(info.value)
-
-
-def test_replace_path_validates():
-    cfg = replace_path(Outer(), "train.lr", 0.5)
-    assert cfg.train.lr == 0.5 and cfg.seeds == 3
-    with pytest.raises(UserError, match="train.lr"):
-        replace_path(Outer(), "train.lr", -2.0)
-    with pytest.raises(UserError, match="unknown key"):
-        replace_path(Outer(), "train.nope", 1)
 
 
 def test_yaml_errors_are_one_line(tmp_path):

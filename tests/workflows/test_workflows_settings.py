@@ -17,8 +17,8 @@ from hsearch.train import Architecture, TrainConfig
 from hsearch.workflows.callbacks import as_search_row, evaluation_row, format_evaluation
 from hsearch.workflows.hpo import default_point
 from hsearch.workflows.nas import nas_space
+from hsearch.workflows.registry import SETTINGS_CLASSES
 from hsearch.workflows.settings import (
-    SETTINGS_CLASSES,
     BaselineSettings,
     EvaluateSettings,
     HpoSettings,

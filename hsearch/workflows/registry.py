@@ -1,0 +1,210 @@
+"""Workflows by name: one table, so adding a workflow is one row plus its own module.
+
+Each row says what ``config.yaml``'s ``workflow`` key means everywhere it is read: the settings
+class (hsearch.workflows.runner.load_run_settings), the run function (the CLI, ``hsearch
+resume``), the objective and its sense and the summary lines (hsearch.workflows.report), and the
+command line (hsearch.cli.workflows: help, description, option groups, its own flags, checks).
+The order of :data:`WORKFLOWS` is the order ``hsearch --help`` lists the commands in.
+
+Example::
+
+    nas = find_workflow("nas")
+    settings = nas.settings_class(seeds=2)   # NasSettings
+    result = nas.run_function(settings, echo=True)
+
+Rows name classes and functions by dotted path (``"module:name"``), resolved when used: this
+module imports nothing of hsearch, so the CLI reads the table without importing torch or Ray
+(``hsearch --help`` stays quick). A run function is called as ``run(settings, run_dir=None, *,
+resume=False, echo=False)`` and returns a result with a ``summary`` attribute; a summary function
+as ``lines(run_dir, settings, rows, best) -> list[str]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+__all__ = ["Option", "CommandLine", "Workflow", "WORKFLOWS", "SETTINGS_CLASSES",
+           "find_workflow", "list_workflows", "resolve"]
+
+
+def resolve(path: str) -> Any:
+    """The object a dotted path ``"package.module:name"`` names (its module imported now)."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A flag of one workflow's own (beside the shared option groups) that sets settings field
+    ``key`` (also the argparse dest); ``parse`` turns a given value into the field's value."""
+
+    flag: str
+    key: str
+    help: str
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    parse: Callable[[Any], Any] | None = None
+
+    def value(self, given: Any) -> Any:
+        """The settings value of the flag's parsed value (None: not given)."""
+        return self.parse(given) if given is not None and self.parse else given
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """How a workflow appears as ``hsearch <name>``.
+
+    groups: the shared option groups it takes, in order (``"run"``, ``"search"``, ``"nas"``:
+    hsearch.cli._workflow_options). options: its own flags, after the groups. checks: dotted
+    paths of ``check(settings)`` functions that refuse settings before a run directory or Ray
+    exists. preset: dotted path of a function returning the settings the config file and flags
+    start from (default: the settings class's defaults). banner: dotted path of
+    ``banner(settings) -> str``, printed before the run. wall_time: print the command's wall
+    time after the summary.
+    """
+
+    help: str
+    description: str
+    groups: tuple[str, ...]
+    options: tuple[Option, ...] = ()
+    checks: tuple[str, ...] = ()
+    preset: str | None = None
+    banner: str | None = None
+    wall_time: bool = False
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """One row: a workflow's name and everything that is looked up by it.
+
+    objective / mode: the metric the run's evaluations.csv ranks by and its sense (a NAS's
+    ``settings.objective`` overrides it). planned: the number of evaluations the settings ask
+    for. stops_early: the searcher may end the search before that number (the summary then says
+    why, hsearch.workflows.report.read_stop_reason).
+    """
+
+    name: str
+    settings: str
+    run: str
+    objective: str
+    mode: str
+    summary: str
+    planned: Callable[[Any], int]
+    cli: CommandLine
+    stops_early: bool = False
+
+    @property
+    def settings_class(self) -> type:
+        """The settings dataclass (imports its module)."""
+        return resolve(self.settings)
+
+    @property
+    def run_function(self) -> Callable[..., Any]:
+        """``run(settings, run_dir=None, *, resume=False, echo=False)`` (imports its module)."""
+        return resolve(self.run)
+
+    def summary_lines(self, run_dir, settings, rows: list, best: dict | None) -> list[str]:
+        """The workflow's own lines of a run summary (hsearch.workflows.report)."""
+        return resolve(self.summary)(run_dir, settings, rows, best)
+
+
+def _max_evals(settings) -> int:
+    return settings.search.max_evals
+
+
+_NAS_CLI = dict(groups=("run", "search", "nas"), checks=("hsearch.workflows.nas:check_searchable",))
+
+WORKFLOWS: tuple[Workflow, ...] = (
+    Workflow(
+        name="demo", settings="hsearch.workflows.settings:NasSettings",
+        run="hsearch.workflows.demo:run_demo", objective="macs", mode="min",
+        summary="hsearch.workflows.nas:summary_lines", planned=_max_evals, stops_early=True,
+        cli=CommandLine(
+            help="a small NAS on the embedded digits data, start to finish",
+            description="A complete NAS on the digits data that runs in minutes on 2 CPU cores.",
+            preset="hsearch.workflows.demo:demo_settings",
+            banner="hsearch.workflows.demo:banner", wall_time=True, **_NAS_CLI)),
+    Workflow(
+        name="baseline", settings="hsearch.workflows.settings:BaselineSettings",
+        run="hsearch.workflows.baseline:run_baseline", objective="acc_mean", mode="max",
+        summary="hsearch.workflows.baseline:summary_lines",
+        planned=lambda settings: len(settings.models),
+        cli=CommandLine(
+            help="rank registry models by mean accuracy over K seeds (Table 1)",
+            description="Train each model K times (one seeded subset each) under the budget and "
+                        "print the table sorted by mean accuracy.",
+            groups=("run",),
+            options=(Option("--models", "models", parse=_comma_list,
+                            help="comma-separated model names (default: the paper's list)"),))),
+    Workflow(
+        name="nas", settings="hsearch.workflows.settings:NasSettings",
+        run="hsearch.workflows.nas:run_nas", objective="macs", mode="min",
+        summary="hsearch.workflows.nas:summary_lines", planned=_max_evals, stops_early=True,
+        cli=CommandLine(
+            help="NAS: smallest scaled network matching the baseline's accuracy",
+            description="Minimise MACs over depth/width/resolution multipliers of a baseline, "
+                        "subject to mean accuracy over K seeds >= the baseline's, on Ray Tune.",
+            **_NAS_CLI)),
+    Workflow(
+        name="hpo", settings="hsearch.workflows.settings:HpoSettings",
+        run="hsearch.workflows.hpo:run_hpo", objective="acc_mean", mode="max",
+        summary="hsearch.workflows.hpo:summary_lines", planned=_max_evals,
+        cli=CommandLine(
+            help="HPO: lr, weight decay, optimiser and batch size maximising mean accuracy",
+            description="Maximise mean accuracy over K seeds over the paper's training "
+                        "hyperparameter space for a fixed architecture, on Ray Tune.",
+            groups=("run", "search"),
+            options=(Option("--from-nas", "from_nas", metavar="RUN_DIR",
+                            help="take the architecture of this NAS run's best evaluation"),))),
+    Workflow(
+        name="evaluate", settings="hsearch.workflows.settings:EvaluateSettings",
+        run="hsearch.workflows.evaluation:run_evaluate", objective="acc_mean", mode="max",
+        summary="hsearch.workflows.evaluation:summary_lines", planned=lambda settings: 1,
+        cli=CommandLine(
+            help="score a configuration on the held-out test split (K seeds)",
+            description="Train an architecture with its hyperparameters on K seeded subsets and "
+                        "score the final models on the subsets' test images.",
+            groups=("run",),
+            options=(Option("--from", "from_run", metavar="RUN_DIR",
+                            help="take the best configuration of this NAS/HPO/baseline run"),
+                     Option("--split", "split", choices=("test", "val"),
+                            help="score on test (default) or val images")))),
+)
+
+
+def list_workflows() -> list[str]:
+    """The workflow names, in the table's order."""
+    return [w.name for w in WORKFLOWS]
+
+
+def find_workflow(name: str) -> Workflow:
+    """The row of workflow ``name``; KeyError naming the known ones otherwise."""
+    for workflow in WORKFLOWS:
+        if workflow.name == name:
+            return workflow
+    raise KeyError(f"unknown workflow {name!r}; known workflows: {', '.join(list_workflows())}")
+
+
+class _SettingsClasses(Mapping):
+    """Workflow name -> settings class, read from :data:`WORKFLOWS` (classes imported on access)."""
+
+    def __getitem__(self, name: str) -> type:
+        if name not in list_workflows():
+            raise KeyError(name)
+        return find_workflow(name).settings_class
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list_workflows())
+
+    def __len__(self) -> int:
+        return len(WORKFLOWS)
+
+
+#: Workflow name -> settings class (config.yaml's ``workflow`` key), a read-only view of the table.
+SETTINGS_CLASSES: Mapping[str, type] = _SettingsClasses()
