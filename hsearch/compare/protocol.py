@@ -42,10 +42,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hsearch.compare.suite import TABULAR_LEVELS
 from hsearch.errors import UserError
+from hsearch.problems import get_problem, list_problems
 
 __all__ = ["CompareSettings", "InfeasibleRule", "ProblemSpec", "REAL_PROBLEMS", "SUITE",
-           "list_compare_problems", "default_rule", "is_tabular", "violation"]
+           "list_compare_problems", "default_rule", "is_tabular", "suite_specs", "violation"]
 
 #: Problems evaluated by real training through the workflows (not replayed).
 REAL_PROBLEMS = ("nas",)
@@ -57,8 +59,6 @@ RULES = ("penalty", "barrier")
 def list_compare_problems() -> list[str]:
     """Problem names ``hsearch compare`` knows: the suite, the table, the analytic ones, the
     real NAS."""
-    from hsearch.problems import list_problems
-
     return [SUITE, "tabular", *list_problems(), *REAL_PROBLEMS]
 
 
@@ -90,7 +90,7 @@ class ProblemSpec:
             if self.name != "tabular":
                 raise UserError(f"`threshold` applies to the tabular problem only, but got "
                                 f"problem={self.name!r}")
-            from hsearch.problems.tabular import NasTable, check_level
+            from hsearch.problems.tabular import NasTable, check_level  # see tabular_problem
 
             check_level(self.threshold)
             NasTable(self.table, self.tolerance, self.threshold)  # a level no cell reaches
@@ -103,7 +103,7 @@ class ProblemSpec:
     def label(self) -> str:
         """The instance's name in outputs (``tabular@0.95`` for a threshold)."""
         if self.name == "tabular":
-            from hsearch.problems.tabular import instance_name
+            from hsearch.problems.tabular import instance_name  # see tabular_problem
 
             return instance_name(self.threshold)
         return self.name
@@ -113,11 +113,11 @@ class ProblemSpec:
         if self.real:
             raise ValueError(f"problem {self.name!r} is evaluated by training, not replayed")
         if self.name == "tabular":
+            # import cost: the table pulls in hsearch.results (yaml, numpy), and `hsearch --help`
+            # imports this module (cli/compare)
             from hsearch.problems.tabular import tabular_problem
 
             return tabular_problem(self.table, self.tolerance, self.threshold)
-        from hsearch.problems import get_problem
-
         return get_problem(self.name)
 
 
@@ -259,7 +259,7 @@ class CompareSettings:
             raise UserError("`searchers` must name at least one searcher")
         if len(set(self.searchers)) != len(self.searchers):
             raise UserError(f"`searchers` must not repeat a name, but got {list(self.searchers)}")
-        from hsearch.search.factory import SEARCHERS
+        from hsearch.search.factory import SEARCHERS  # Ray (seconds): not at parse time
 
         unknown = [s for s in self.searchers if s not in SEARCHERS]
         if unknown:
@@ -296,8 +296,6 @@ class CompareSettings:
     def specs(self) -> tuple[ProblemSpec, ...]:
         """Every problem these settings run: the suite's instances, or the one problem."""
         if self.problem == SUITE:
-            from hsearch.compare.suite import suite_specs
-
             specs = suite_specs(self.table, self.tolerance)
             if not self.instances:
                 return specs
@@ -308,3 +306,11 @@ class CompareSettings:
                                 f"{', '.join(labels)}")
             return tuple(s for s in specs if s.label in self.instances)
         return (self.spec,)
+
+
+def suite_specs(table: str | None = None, tolerance: float = 0.0) -> tuple[ProblemSpec, ...]:
+    """The suite's problems (hsearch.compare.suite): the table at its TABULAR_LEVELS (a custom
+    ``table``: its baseline level only), then the analytic problems."""
+    levels = TABULAR_LEVELS if table is None else (None,)
+    return (tuple(ProblemSpec("tabular", table, tolerance, level) for level in levels)
+            + tuple(ProblemSpec(name) for name in list_problems()))

@@ -24,18 +24,8 @@ since the levels above are this table's.
 
 from __future__ import annotations
 
-from hsearch.compare.protocol import ProblemSpec
-from hsearch.problems import list_problems
+__all__ = ["TABULAR_LEVELS"]
 
-__all__ = ["TABULAR_LEVELS", "suite_specs"]
-
-#: The shipped table's instances: absolute mean-accuracy levels (None: the baseline's).
+#: The shipped table's instances: absolute mean-accuracy levels (None: the baseline's); the
+#: suite's problems are built from them by :func:`hsearch.compare.protocol.suite_specs`.
 TABULAR_LEVELS = (None, 0.935, 0.946, 0.952, 0.957)
-
-
-def suite_specs(table: str | None = None, tolerance: float = 0.0) -> tuple[ProblemSpec, ...]:
-    """The suite's problems: the table at :data:`TABULAR_LEVELS` (a custom ``table``: its
-    baseline level only), then the analytic problems."""
-    levels = TABULAR_LEVELS if table is None else (None,)
-    return (tuple(ProblemSpec("tabular", table, tolerance, level) for level in levels)
-            + tuple(ProblemSpec(name) for name in list_problems()))

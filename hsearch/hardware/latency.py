@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hsearch.configs import write_atomic
+
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
@@ -218,7 +220,6 @@ class LatencyCache:
             return None
 
     def put(self, key: str, latency: Latency) -> None:
-        from hsearch.configs import write_atomic
 
         self.dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.dir / f"{key}.json", json.dumps(latency.to_dict()) + "\n")

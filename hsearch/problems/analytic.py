@@ -278,7 +278,7 @@ class ProblemBlackbox:
 
     def __call__(self, x) -> list[float]:
         if self._cache is None:
-            from hsearch.search.space import SpaceCodec
+            from hsearch.search.space import SpaceCodec  # Ray: hsearch.search imports ray.tune
 
             problem = get_problem(self.name)
             self._cache = (problem, SpaceCodec(problem.space))

@@ -33,6 +33,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from hsearch.configs import write_atomic
 from hsearch.results.store import STATUS_OK, is_finite_number
 
 #: (column, "max" | "min") of the front's dimensions.
@@ -118,7 +119,7 @@ def _resampled(row: Mapping, key: str, samples: int, rng) -> np.ndarray:
 def write_pareto(run_dir: str | Path, rows: Sequence[Mapping], samples: int = 1000,
                  baseline: Mapping | None = None) -> list[dict]:
     """Write ``pareto.csv`` and ``pareto.png`` (hsearch.results.pareto_plot) for ``rows``."""
-    from hsearch.results.pareto_plot import plot_front
+    from hsearch.results.pareto_plot import plot_front  # matplotlib: only when drawn
 
     table = pareto_table(rows, samples)
     write_pareto_csv(run_dir, table)
@@ -128,7 +129,6 @@ def write_pareto(run_dir: str | Path, rows: Sequence[Mapping], samples: int = 10
 
 def write_pareto_csv(run_dir: str | Path, table: Sequence[Mapping]) -> Path:
     """``pareto.csv`` (atomically) from a :func:`pareto_table`."""
-    from hsearch.configs import write_atomic
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from hsearch.results.plots import pyplot
 from hsearch.results.store import is_finite_number
 
 LABELS = {"acc_mean": "accuracy", "macs": "MACs", "params": "parameters",
@@ -16,9 +17,8 @@ def plot_front(table: Sequence[Mapping], dims: Sequence[tuple[str, str]], path: 
                baseline: Mapping | None = None) -> Path:
     """Every pair of dimensions (lower triangle): evaluations coloured by ``p_front``, those on
     the front of the means ringed in red, the baseline as a black star."""
-    from hsearch.results.plots import _pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     keys = [k for k, _ in dims]
     points = [r for r in table if r.get("p_front") is not None]
     n = max(len(keys) - 1, 1)

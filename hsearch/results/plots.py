@@ -33,7 +33,7 @@ def pareto_front(rows: Sequence[Mapping], cost: str = "macs", score: str = "acc_
 def plot_progress(rows: Sequence[Mapping], path: str | Path, mode: str = "min",
                   objective_label: str = "objective", baseline: float | None = None) -> Path:
     """Best feasible objective vs evaluation number; every evaluation marked feasible or not."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ordered = sorted(rows, key=lambda r: r.get("eval_id") or 0)
     feasible = [(r["eval_id"], r["objective"]) for r in ordered if _ok(r) and r.get("feasible")]
@@ -77,7 +77,7 @@ def plot_progress(rows: Sequence[Mapping], path: str | Path, mode: str = "min",
 def plot_pareto(rows: Sequence[Mapping], path: str | Path, cost: str = "macs",
                 score: str = "acc_mean", baseline: Mapping | None = None) -> Path:
     """``score`` vs ``cost`` for every successful evaluation, the non-dominated set highlighted."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     points = [r for r in rows
               if _ok(r) and is_finite_number(r.get(cost)) and is_finite_number(r.get(score))]
@@ -101,7 +101,7 @@ def plot_pareto(rows: Sequence[Mapping], path: str | Path, cost: str = "macs",
     return _save(fig, path)
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -116,7 +116,7 @@ def _save(fig, path: str | Path) -> Path:
     fig.tight_layout()
     fig.savefig(tmp, dpi=110)
     fig.clf()
-    _pyplot().close(fig)
+    pyplot().close(fig)
     tmp.replace(path)
     return path
 

@@ -165,20 +165,20 @@ class Architecture:
     @property
     def input_size(self) -> int:
         """The input resolution in pixels."""
-        from hsearch.models import input_resolution
+        from hsearch.models import input_resolution  # torch: see create_model
 
         return input_resolution(self.resolution)
 
     def cost(self, num_classes: int = 10):
         """MACs, parameters and resolution (hsearch.models.ModelCost)."""
-        from hsearch.models import model_cost
+        from hsearch.models import model_cost  # torch (fvcore)
 
         return model_cost(self.model, width_mult=self.width, depth_mult=self.depth,
                           resolution_mult=self.resolution, num_classes=num_classes)
 
     def build(self, num_classes: int = 10):
         """A freshly initialised model (uses torch's global RNG: seed it first)."""
-        from hsearch.models import create_model
+        from hsearch.models import create_model  # torch
 
         return create_model(self.model, num_classes=num_classes, width_mult=self.width,
                             depth_mult=self.depth)

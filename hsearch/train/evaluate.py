@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from hsearch.data import make_subset, resize_images
 from hsearch.errors import UserError
 from hsearch.train.budget import Budget, parse_budget
 from hsearch.train.config import Architecture, TrainConfig
@@ -41,7 +42,6 @@ def prepare_data(dataset, subset, resolution: int, split: str = "val",
     ``split="val"`` evaluates on the subset's validation images (from the train split; the usual
     choice while searching), ``"test"`` on its test images (the data set's test split).
     """
-    from hsearch.data import resize_images
 
     if split not in SPLITS:
         raise UserError(f"split must be one of {', '.join(SPLITS)}, but got {split!r}")
@@ -172,7 +172,6 @@ def train_one_seed(arch: Architecture, config: TrainConfig, budget: Budget | str
     log_dir: TensorBoard event files go there when given.
     The model's initialisation is seeded with ``seed`` without touching the caller's RNG state.
     """
-    from hsearch.data import make_subset
 
     budget = parse_budget(budget)
     device = resolve_device(device)
@@ -184,7 +183,7 @@ def train_one_seed(arch: Architecture, config: TrainConfig, budget: Budget | str
 
     writer = None
     if log_dir is not None:
-        from hsearch.train.tensorboard import TensorBoardReport
+        from hsearch.train.tensorboard import TensorBoardReport  # tensorboard: only with log_dir
 
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         writer = TensorBoardReport(log_dir)

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hsearch.data import BatchAugmenter
 from hsearch.errors import UserError
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.config import TrainConfig
@@ -331,7 +332,6 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
            report: Report | None, device: torch.device, seed: int,
            progress: _Progress) -> tuple[str, str, float]:
     """The training loop proper; returns (status, message, final accuracy)."""
-    from hsearch.data import BatchAugmenter
 
     channels_last = True if config.channels_last is None else config.channels_last
     bf16 = default_bf16(device) if config.bf16 is None else config.bf16

@@ -20,7 +20,8 @@ from hsearch.compare.protocol import CompareSettings, InfeasibleRule, ProblemSpe
 from hsearch.compare.replay import ReplayBackend, replay_run
 from hsearch.compare.replayed import run_one
 from hsearch.compare.run import run_comparison
-from hsearch.compare.suite import TABULAR_LEVELS, suite_specs
+from hsearch.compare.protocol import suite_specs
+from hsearch.compare.suite import TABULAR_LEVELS
 from hsearch.problems.tabular import DEFAULT_TABLE, tabular_problem
 
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import ray
 
 from hsearch.cli import main
 from hsearch.workflows.faults import FAULTS_ENV

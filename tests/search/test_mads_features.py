@@ -4,7 +4,6 @@ screening, duplicates, restarts, failed starts, seeds, defaults and their overri
 import json
 import math
 
-import numpy as np
 import pytest
 from ray import tune
 from ray.tune.search import Searcher

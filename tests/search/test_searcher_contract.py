@@ -20,7 +20,6 @@ from ray.tune.experiment import Experiment
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from hsearch.search import factory
 from hsearch.search.factory import SEARCHERS, SearchRequest, is_available, make_searcher
 
 # --- every searcher of the factory --------------------------------------------------------

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import ray
 
 from hsearch.cli import main
 from hsearch.data import AugmentConfig

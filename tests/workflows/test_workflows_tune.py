@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-import ray
 import yaml
 
 from hsearch.cli import main
