@@ -1,7 +1,7 @@
 """Workflows by name: one table, so adding a workflow is one row plus its own module.
 
 Each row says what ``config.yaml``'s ``workflow`` key means everywhere it is read: the settings
-class (hsearch.workflows.runner.load_run_settings), the run function (the CLI, ``hsearch
+class (hsearch.workflows.run_dir.load_run_settings), the run function (the CLI, ``hsearch
 resume``), the objective and its sense and the summary lines (hsearch.workflows.report), and the
 command line (hsearch.cli.workflows: help, description, option groups, its own flags, checks).
 The order of :data:`WORKFLOWS` is the order ``hsearch --help`` lists the commands in.
