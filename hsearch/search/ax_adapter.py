@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from ray.tune.search.ax import AxSearch
 
+from hsearch.search.grid_snap import GridSnapMixin
+
 __all__ = ["FixedAwareAxSearch"]
 
 
-class FixedAwareAxSearch(AxSearch):
+class FixedAwareAxSearch(GridSnapMixin, AxSearch):
     """AxSearch whose start points get the space's constants (Ray 2.60, ax-platform 0.x).
 
     AxSearch turns a constant of the Tune space (``hsearch nas`` with a bound low == high) into a

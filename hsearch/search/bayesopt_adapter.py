@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from ray.tune.search.bayesopt import BayesOptSearch
 
+from hsearch.search.grid_snap import GridSnapMixin
+
 __all__ = ["ErrorTolerantBayesOptSearch"]
 
 
-class ErrorTolerantBayesOptSearch(BayesOptSearch):
+class ErrorTolerantBayesOptSearch(GridSnapMixin, BayesOptSearch):
     """BayesOptSearch whose random phase does not end short of its results (Ray 2.60).
 
     BayesOptSearch suggests ``random_search_steps`` random trials, buffers their results and fits

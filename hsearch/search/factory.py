@@ -138,10 +138,10 @@ def _bayesopt(r: SearchRequest):
 
 
 def _hebo(r: SearchRequest):
-    from ray.tune.search.hebo import HEBOSearch
+    from hsearch.search.hebo_adapter import GridHEBOSearch  # optional: HEBO
 
-    return HEBOSearch(points_to_evaluate=_points(r), random_state_seed=r.seed,
-                      max_concurrent=r.max_concurrent)
+    return GridHEBOSearch(points_to_evaluate=_points(r), random_state_seed=r.seed,
+                          max_concurrent=r.max_concurrent)
 
 
 def _nevergrad(r: SearchRequest):
@@ -173,9 +173,9 @@ def _ax(r: SearchRequest):
 
 
 def _bohb(r: SearchRequest):
-    from ray.tune.search.bohb import TuneBOHB
+    from hsearch.search.bohb_adapter import GridBOHB  # optional: hpbandster, ConfigSpace
 
-    return TuneBOHB(points_to_evaluate=_points(r), seed=r.seed, max_concurrent=r.max_concurrent)
+    return GridBOHB(points_to_evaluate=_points(r), seed=r.seed, max_concurrent=r.max_concurrent)
 
 
 #: The searchers hsearch knows, in the order ``--help`` lists them. ``constraints`` says whether

@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 from ray.tune.search.nevergrad import NevergradSearch
 
+from hsearch.search.grid_snap import GridSnapMixin
+
 __all__ = ["SeededNevergradSearch"]
 
 
-class SeededNevergradSearch(NevergradSearch):
+class SeededNevergradSearch(GridSnapMixin, NevergradSearch):
     """A NevergradSearch whose optimiser's random state is seeded with ``seed``.
 
     NevergradSearch has no seed argument; the optimiser draws from its parametrization's random

@@ -7,10 +7,12 @@ import math
 import numpy as np
 from ray.tune.search.zoopt import ZOOptSearch
 
+from hsearch.search.grid_snap import GridSnapMixin
+
 __all__ = ["SequentialSafeZOOptSearch"]
 
 
-class SequentialSafeZOOptSearch(ZOOptSearch):
+class SequentialSafeZOOptSearch(GridSnapMixin, ZOOptSearch):
     """ZOOptSearch with four fixes for Ray 2.60 + zoopt 0.4.2 (1-2 seen in hsearch compare, 3-4
     in the searcher contract test, tests/search/test_searcher_contract.py).
 

@@ -21,6 +21,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from hsearch.search.factory import SEARCHERS, SearchRequest, is_available, make_searcher
+from hsearch.search.grid_snap import GridSnapMixin
 
 # --- every searcher of the factory --------------------------------------------------------
 
@@ -32,8 +33,8 @@ VARIABLES = ("width", "depth", "resolution")
 X0 = {name: 1.0 for name in VARIABLES}
 
 #: Ray's adapters of these drop quantization (each warns "does not support quantization"; ZOOpt
-#: takes the step as a precision, not a grid), so ``hsearch nas --searcher NAME`` with
-#: ``bounds.step > 0`` trains off-grid multipliers
+#: takes the step as a precision, not a grid): hsearch's adapters put their suggestions back on
+#: the grid (hsearch.search.grid_snap), which test_suggestions_on_the_grid checks
 OFF_GRID = {"bayesopt", "nevergrad", "bohb", "ax", "hebo", "zoopt"}
 
 #: Known breaches of the contract by Ray's adapters (test -> searcher -> why), xfail(strict):
@@ -244,12 +245,7 @@ def test_fixed_variable_and_a_start_point_of_the_searched_ones(name, request):
         _assert_in_space(config, fixed=True)
 
 
-@pytest.mark.parametrize("grid_name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        strict=True, reason=f"Ray's {n} adapter drops quantization (" + (
-            "ZOOpt takes q as a precision" if n == "zoopt" else "it warns 'does not support "
-            "quantization'") + "): hsearch nas --step trains off-grid multipliers"))
-    if n in OFF_GRID else n for n in SEARCHERS])
+@pytest.mark.parametrize("grid_name", list(SEARCHERS))
 def test_suggestions_on_the_grid(grid_name):
     _skip_unless_installed(grid_name)
     n = _short(grid_name, 12)
@@ -258,6 +254,13 @@ def test_suggestions_on_the_grid(grid_name):
     configs, _, _ = _drive(driven, n)
     off = [c for c in configs if not _on_grid(c)]
     assert not off, f"{len(off)} of {len(configs)} off the {STEP} grid, e.g. {off[0]}"
+
+
+@pytest.mark.parametrize("name", sorted(OFF_GRID))
+def test_searchers_that_drop_the_step_are_built_with_the_grid_snap(name):
+    _skip_unless_installed(name)
+    made = make_searcher(name, SearchRequest(points_to_evaluate=(X0,)))
+    assert isinstance(made.algorithm, GridSnapMixin)
 
 
 def _bad(k, config):

@@ -1,4 +1,5 @@
-"""The fixed Tune searchers of hsearch.search: SeededNevergradSearch, SequentialSafeZOOptSearch."""
+"""The fixed Tune searchers of hsearch.search: SeededNevergradSearch, SequentialSafeZOOptSearch,
+and the grid snap of the searchers that drop the step."""
 
 import random
 import subprocess
@@ -7,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 from ray import tune
+
+from hsearch.search.grid_snap import quantized_domains, snap_to_grid
 
 SPACE = {"x": tune.uniform(-2.0, 2.0), "n": tune.randint(0, 5)}
 
@@ -83,3 +86,18 @@ def test_building_zoopt_does_not_import_nevergrad():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_grid_snap_rounds_quantized_values_into_their_bounds_and_leaves_the_rest():
+    space = {"w": tune.quniform(0.25, 2.0, 0.25), "d": tune.uniform(0.0, 1.0),
+             "k": tune.qrandint(2, 10, 2), "c": 1.0, "i": tune.randint(0, 5)}
+    grids = quantized_domains(space)
+    assert grids == {"w": (0.25, 2.0, 0.25), "k": (2, 10, 2)}  # qrandint's upper is inclusive
+    snapped = snap_to_grid({"w": 0.61, "d": 0.3, "k": 9.4, "c": 1.0, "i": 3}, grids)
+    assert snapped == {"w": 0.5, "d": 0.3, "k": 10, "c": 1.0, "i": 3}
+    assert isinstance(snapped["k"], int)
+    # outside the bounds: the nearest multiple of the step inside them
+    assert snap_to_grid({"w": 2.2, "k": 0}, grids) == {"w": 2.0, "k": 2}
+    assert snap_to_grid({"w": 0.05, "k": 11}, grids) == {"w": 0.25, "k": 10}
+    tenths = quantized_domains({"s": tune.quniform(0.0, 1.0, 0.1)})
+    assert snap_to_grid({"s": 0.31}, tenths)["s"] == 0.3  # not 3 * 0.1 = 0.30000000000000004
