@@ -13,8 +13,10 @@ Typical use::
 ``train_one_seed`` is the picklable unit the workflows run as Ray tasks.
 """
 
+from hsearch.train.accuracy import evaluate_accuracy
 from hsearch.train.budget import BUDGET_FORMS, Budget, LRSchedule, parse_budget
 from hsearch.train.config import DEFAULT_LR, OPTIMIZERS, Architecture, TrainConfig, rescale_lr
+from hsearch.train.device import resolve_device
 from hsearch.train.evaluate import (
     SPLITS,
     EvaluationResult,
@@ -27,16 +29,8 @@ from hsearch.train.evaluate import (
     train_one_seed,
 )
 from hsearch.train.optim import build_optimizer
-from hsearch.train.trainer import (
-    DIVERGED,
-    OK,
-    OOM,
-    TrainData,
-    TrainResult,
-    evaluate_accuracy,
-    resolve_device,
-    train,
-)
+from hsearch.train.run_types import DIVERGED, OK, OOM, TrainData, TrainResult
+from hsearch.train.trainer import train
 
 __all__ = [
     "BUDGET_FORMS",

@@ -1,5 +1,5 @@
-"""Device-specific choices of the trainer: bf16 default, compilation, the step loop's host-device
-synchronisation, and releasing device memory after an out-of-memory error.
+"""Device-specific choices of the trainer: the device itself, bf16 default, compilation, the step
+loop's host-device synchronisation, and releasing device memory after an out-of-memory error.
 
 Kept apart from the loop (hsearch.train.trainer) because each of these differs between CPU and
 CUDA and each is a trap on a GPU:
@@ -32,10 +32,25 @@ from collections import deque
 import torch
 from torch import nn
 
+from hsearch.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 #: Inductor's compile-worker count in seed workers (they share the node's CPUs with other seeds).
 COMPILE_THREADS_ENV = "TORCHINDUCTOR_COMPILE_THREADS"
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; a CUDA device without CUDA is a UserError."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise UserError(f"unknown device {device!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {str(device)!r} requested but CUDA is not available here")
+    return device
 
 
 def default_bf16(device: torch.device, capability: tuple[int, int] | None = None) -> bool:

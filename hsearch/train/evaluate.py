@@ -27,7 +27,9 @@ from hsearch.data import make_subset, resize_images
 from hsearch.errors import UserError
 from hsearch.train.budget import Budget, parse_budget
 from hsearch.train.config import Architecture, TrainConfig
-from hsearch.train.trainer import OK, TrainData, TrainResult, derive_seed, resolve_device, train
+from hsearch.train.device import resolve_device
+from hsearch.train.run_types import OK, TrainData, TrainResult, derive_seed
+from hsearch.train.trainer import train
 
 logger = logging.getLogger(__name__)
 

@@ -23,233 +23,30 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
 
 from hsearch.data import BatchAugmenter
-from hsearch.errors import UserError
+from hsearch.train.accuracy import _Normalize, evaluate_accuracy
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
+from hsearch.train.clock import _Clock, _Progress, _sync_function
 from hsearch.train.config import TrainConfig
-from hsearch.train.device import LossCheck, compile_model, default_bf16, release_memory
+from hsearch.train.device import (
+    LossCheck,
+    compile_model,
+    default_bf16,
+    release_memory,
+    resolve_device,
+)
 from hsearch.train.learnability import warn_if_unlearnable
 from hsearch.train.optim import build_optimizer
+from hsearch.train.run_types import DIVERGED, OK, OOM, TrainData, TrainResult, derive_seed
 
 logger = logging.getLogger(__name__)
 
-# TrainResult.status values.
-OK, DIVERGED, OOM = "ok", "diverged", "oom"
-
 Report = Callable[..., Any]
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` -> CUDA when available, else CPU; a CUDA device without CUDA is a UserError."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise UserError(f"unknown device {device!r}: {exc}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {str(device)!r} requested but CUDA is not available here")
-    return device
-
-
-def derive_seed(seed: int, purpose: int) -> int:
-    """An independent 63-bit seed for one random stream (batch order, augmentation, ...)."""
-    return int(np.random.SeedSequence([int(seed), int(purpose)]).generate_state(2, np.uint64)[0] >> 1)
-
-
-@dataclass(frozen=True)
-class TrainData:
-    """The tensors of one training run, already at the model's input resolution.
-
-    train_images / eval_images: uint8 [N, 3, R, R]; train_labels / eval_labels: int64 [N].
-    mean, std: per channel in [0, 1] units (from the data set's train split).
-    eval_split: what the evaluation tensors are ("val" or "test"), recorded in results.
-    """
-
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    eval_images: torch.Tensor
-    eval_labels: torch.Tensor
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    num_classes: int = 10
-    eval_split: str = "val"
-
-    def __post_init__(self) -> None:
-        for prefix in ("train", "eval"):
-            images, labels = getattr(self, f"{prefix}_images"), getattr(self, f"{prefix}_labels")
-            if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
-                raise ValueError(f"`{prefix}_images` must be uint8 [N, 3, R, R], but got "
-                                 f"dtype={images.dtype}, shape={tuple(images.shape)}")
-            if labels.dtype != torch.int64 or labels.shape != images.shape[:1]:
-                raise ValueError(f"`{prefix}_labels` must be int64 [N] matching the images, but got "
-                                 f"dtype={labels.dtype}, shape={tuple(labels.shape)} for "
-                                 f"{images.shape[0]} images")
-            if images.shape[0] == 0:
-                raise ValueError(f"`{prefix}_images` is empty")
-        if self.train_images.shape[2:] != self.eval_images.shape[2:]:
-            raise ValueError(f"train and eval resolutions differ: {tuple(self.train_images.shape)} "
-                             f"vs {tuple(self.eval_images.shape)}")
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError(f"`mean`/`std` must be 3 values with std > 0, but got mean={self.mean}, "
-                             f"std={self.std}")
-
-    @property
-    def resolution(self) -> int:
-        """Input resolution in pixels."""
-        return int(self.train_images.shape[-1])
-
-    def to(self, device: torch.device | str) -> "TrainData":
-        """The same data on ``device`` (self if already there)."""
-        device = torch.device(device)
-        if self.train_images.device == device and self.eval_images.device == device:
-            return self
-        return TrainData(
-            self.train_images.to(device), self.train_labels.to(device),
-            self.eval_images.to(device), self.eval_labels.to(device),
-            self.mean, self.std, self.num_classes, self.eval_split,
-        )
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What one training run did.
-
-    status: "ok", "diverged" (a non-finite loss stopped the run) or "oom" (CUDA out of memory).
-    accuracy: the final model's accuracy on the evaluation split, in [0, 1]; 0.0 when the run
-        failed (a diverged model is not scored).
-    train_seconds: on-clock training time, up to the end of the last step.
-    overrun_seconds: train_seconds beyond a time budget (0 for epoch budgets); less than the last
-        step's time by construction on CPU, the last two steps' on CUDA.
-    step_seconds: on-clock time of every step, in order (from the clock check before the step to
-        the finished step; on CUDA to the next check, one step late: the same in steady state).
-    history: the per-epoch metrics also sent to the report callback.
-    """
-
-    status: str
-    accuracy: float
-    split: str
-    budget: str
-    steps: int
-    epochs: float
-    batch_size: int
-    train_seconds: float
-    overrun_seconds: float
-    final_lr: float
-    images_per_second: float
-    warmup_seconds: float
-    eval_seconds: float
-    device: str
-    step_seconds: tuple[float, ...] = ()
-    history: tuple[dict, ...] = ()
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when the run finished its budget."""
-        return self.status == OK
-
-    def to_dict(self, step_seconds: bool = False) -> dict:
-        """Plain data; the per-step times only on request (they can be long)."""
-        data = asdict(self)
-        data["history"] = [dict(h) for h in self.history]
-        if step_seconds:
-            data["step_seconds"] = list(self.step_seconds)
-        else:
-            del data["step_seconds"]
-        return data
-
-
-def _sync_function(device: torch.device) -> Callable[[], None]:
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
-
-
-class _Clock:
-    """On-clock seconds (perf_counter), with pause/resume; both synchronise the device."""
-
-    def __init__(self, sync: Callable[[], None]):
-        self._sync = sync
-        self._spent = 0.0
-        self._since: float | None = None
-
-    def resume(self) -> None:
-        self._sync()
-        self._since = time.perf_counter()
-
-    def pause(self) -> float:
-        self._sync()
-        self._spent = self.elapsed()
-        self._since = None
-        return self._spent
-
-    def elapsed(self) -> float:
-        """On-clock seconds now, without synchronising: the step loop waits for the device itself
-        (LossCheck) before it reads the clock; pause() synchronises."""
-        if self._since is None:
-            return self._spent
-        return self._spent + (time.perf_counter() - self._since)
-
-
-@dataclass
-class _Progress:
-    """Mutable record of a run in flight, so a failure can still report how far it got."""
-
-    steps: int = 0
-    train_seconds: float = 0.0
-    warmup_seconds: float = 0.0
-    eval_seconds: float = 0.0
-    final_lr: float = 0.0
-    step_seconds: list[float] = field(default_factory=list)
-    history: list[dict] = field(default_factory=list)
-
-
-class _Normalize:
-    """uint8 batch -> normalised float batch in one fused multiply-add (per-channel scale/shift)."""
-
-    def __init__(self, mean, std, device: torch.device, channels_last: bool):
-        std_t = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        mean_t = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.scale = 1.0 / (255.0 * std_t)
-        self.shift = -mean_t / std_t
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        out = torch.addcmul(self.shift, images.to(torch.float32), self.scale)
-        return out.contiguous(memory_format=self.memory_format)
-
-
-def evaluate_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                      mean, std, batch_size: int = 1024, bf16: bool | None = None,
-                      channels_last: bool | None = None) -> float:
-    """Top-1 accuracy of ``model`` (eval mode, no grad) on uint8 ``images``; restores train mode.
-
-    Runs on the device of ``images``; ``bf16=None`` means hsearch.train.device.default_bf16
-    (CUDA with compute capability >= 8), ``channels_last=None`` on.
-    """
-    device = images.device
-    bf16 = default_bf16(device) if bf16 is None else bf16
-    channels_last = True if channels_last is None else channels_last
-    normalize = _Normalize(mean, std, device, channels_last)
-    was_training = model.training
-    model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=device)
-    try:
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            for start in range(0, images.shape[0], batch_size):
-                logits = model(normalize(images[start:start + batch_size]))
-                correct += (logits.argmax(dim=1) == labels[start:start + batch_size]).sum()
-    finally:
-        model.train(was_training)
-    return correct.item() / images.shape[0]
 
 
 def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget | str,
