@@ -10,7 +10,7 @@ from torch import nn
 from hsearch.train.device import default_bf16
 
 
-class _Normalize:
+class Normalize:
     """uint8 batch -> normalised float batch in one fused multiply-add (per-channel scale/shift)."""
 
     def __init__(self, mean, std, device: torch.device, channels_last: bool):
@@ -36,7 +36,7 @@ def evaluate_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tens
     device = images.device
     bf16 = default_bf16(device) if bf16 is None else bf16
     channels_last = True if channels_last is None else channels_last
-    normalize = _Normalize(mean, std, device, channels_last)
+    normalize = Normalize(mean, std, device, channels_last)
     was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=device)

@@ -9,14 +9,17 @@ from typing import Callable
 
 import torch
 
+__all__ = ["Progress", "StepClock", "sync_function"]
 
-def _sync_function(device: torch.device) -> Callable[[], None]:
+
+def sync_function(device: torch.device) -> Callable[[], None]:
+    """What waits for ``device`` to finish its queued work (nothing on CPU)."""
     if device.type == "cuda":
         return lambda: torch.cuda.synchronize(device)
     return lambda: None
 
 
-class _Clock:
+class StepClock:
     """On-clock seconds (perf_counter), with pause/resume; both synchronise the device."""
 
     def __init__(self, sync: Callable[[], None]):
@@ -43,7 +46,7 @@ class _Clock:
 
 
 @dataclass
-class _Progress:
+class Progress:
     """Mutable record of a run in flight, so a failure can still report how far it got."""
 
     steps: int = 0

@@ -29,9 +29,9 @@ import torch
 from torch import nn
 
 from hsearch.data import BatchAugmenter
-from hsearch.train.accuracy import _Normalize, evaluate_accuracy
+from hsearch.train.accuracy import Normalize, evaluate_accuracy
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
-from hsearch.train.clock import _Clock, _Progress, _sync_function
+from hsearch.train.clock import StepClock, Progress, sync_function
 from hsearch.train.config import TrainConfig
 from hsearch.train.device import (
     LossCheck,
@@ -76,7 +76,7 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
     budget = parse_budget(budget)
     device = resolve_device(device)
     data = data.to(device)
-    progress = _Progress()
+    progress = Progress()
     fork_devices = [device.index or 0] if device.type == "cuda" else []
     cudnn_benchmark = torch.backends.cudnn.benchmark
     oom_message = None
@@ -127,7 +127,7 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
 
 def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget,
            report: Report | None, device: torch.device, seed: int,
-           progress: _Progress) -> tuple[str, str, float]:
+           progress: Progress) -> tuple[str, str, float]:
     """The training loop proper; returns (status, message, final accuracy)."""
 
     channels_last = True if config.channels_last is None else config.channels_last
@@ -141,14 +141,14 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
     schedule = LRSchedule(config.lr, config.warmup_fraction, config.final_lr_fraction,
                           kind=config.schedule)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    normalize = _Normalize(data.mean, data.std, device, channels_last)
+    normalize = Normalize(data.mean, data.std, device, channels_last)
     augment = BatchAugmenter(config.augment, data.resolution, seed=derive_seed(seed, 1), device=device)
     batches = _BatchStream(data.train_images.shape[0], config.batch_size, device,
                            seed=derive_seed(seed, 2))
     images, labels = data.train_images, data.train_labels
     n, batch = batches.n, batches.batch
     total_steps = budget.total_steps(n / batch)
-    sync = _sync_function(device)
+    sync = sync_function(device)
 
     def forward_backward(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -184,7 +184,7 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
                         progress.warmup_seconds / config.warmup_passes
                         if config.warmup_passes and not config.compile else None)
 
-    clock = _Clock(sync)
+    clock = StepClock(sync)
     losses = LossCheck(device)
     status, message = OK, ""
     epoch = _EpochStats(device)
