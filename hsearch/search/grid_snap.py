@@ -10,6 +10,7 @@ does; the searcher is then told the result of the point that was trained.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 __all__ = ["GridSnapMixin", "quantized_domains", "snap_to_grid"]
@@ -36,11 +37,9 @@ def snap_to_grid(config: Mapping[str, Any], grids: Mapping[str, tuple[float, flo
     for name, (lower, upper, step) in grids.items():
         if name not in out or out[name] is None:
             continue
-        k = round(float(out[name]) / step)
-        while k * step > upper + 1e-12 and k > 0:
-            k -= 1
-        while k * step < lower - 1e-12:
-            k += 1
+        highest = math.floor((upper + 1e-12) / step)  # the multiples of step within the bounds
+        lowest = math.ceil((lower - 1e-12) / step)
+        k = max(min(round(float(out[name]) / step), highest), lowest)
         value = round(k * step, 12)
         out[name] = int(value) if isinstance(step, int) else value
     return out
