@@ -21,7 +21,7 @@ def main(argv=None):
     parser.add_argument("--raw", action="store_true", help="pass the seed to NOMAD unmapped")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import hsearch.search.mads_settings as ms
+    import hsearch.search.nomad.settings as ms
     from bench_mads_table import TableProblem
     from hsearch.search import MadsAskTell
 

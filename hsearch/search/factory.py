@@ -119,7 +119,8 @@ def _optuna(r: SearchRequest):
 
 
 def _optuna_constrained(r: SearchRequest):
-    from hsearch.search.optuna_constrained import ConstrainedOptunaSearch  # optional: optuna
+    # optional: optuna
+    from hsearch.search.adapters.optuna_constrained import ConstrainedOptunaSearch
 
     return ConstrainedOptunaSearch(constraints=r.constraints, seed=r.seed,
                                    points_to_evaluate=_points(r))
@@ -132,13 +133,13 @@ def _hyperopt(r: SearchRequest):
 
 
 def _bayesopt(r: SearchRequest):
-    from hsearch.search.bayesopt_adapter import ErrorTolerantBayesOptSearch  # optional: bayes_opt
+    from hsearch.search.adapters.bayesopt import ErrorTolerantBayesOptSearch  # optional: bayes_opt
 
     return ErrorTolerantBayesOptSearch(points_to_evaluate=_points(r), random_state=r.seed)
 
 
 def _hebo(r: SearchRequest):
-    from hsearch.search.hebo_adapter import GridHEBOSearch  # optional: HEBO
+    from hsearch.search.adapters.hebo import GridHEBOSearch  # optional: HEBO
 
     return GridHEBOSearch(points_to_evaluate=_points(r), random_state_seed=r.seed,
                           max_concurrent=r.max_concurrent)
@@ -147,14 +148,14 @@ def _hebo(r: SearchRequest):
 def _nevergrad(r: SearchRequest):
     import nevergrad as ng
 
-    from hsearch.search.nevergrad_adapter import SeededNevergradSearch  # optional: nevergrad
+    from hsearch.search.adapters.nevergrad import SeededNevergradSearch  # optional: nevergrad
 
     return SeededNevergradSearch(r.seed, optimizer=ng.optimizers.OnePlusOne,
                                  points_to_evaluate=_points(r))
 
 
 def _zoopt(r: SearchRequest):
-    from hsearch.search.zoopt_adapter import SequentialSafeZOOptSearch  # optional: zoopt
+    from hsearch.search.adapters.zoopt import SequentialSafeZOOptSearch  # optional: zoopt
 
     return SequentialSafeZOOptSearch(algo="asracos", budget=r.max_evals,
                                      points_to_evaluate=_points(r),
@@ -162,7 +163,7 @@ def _zoopt(r: SearchRequest):
 
 
 def _ax(r: SearchRequest):
-    from hsearch.search.ax_adapter import FixedAwareAxSearch  # optional: ax-platform
+    from hsearch.search.adapters.ax import FixedAwareAxSearch  # optional: ax-platform
 
     constraints = [f"{c} <= 0.0" for c in r.constraints] or None
     # the AxClient options go through AxSearch's **ax_kwargs: AxSearch builds the client when
@@ -173,7 +174,7 @@ def _ax(r: SearchRequest):
 
 
 def _bohb(r: SearchRequest):
-    from hsearch.search.bohb_adapter import GridBOHB  # optional: hpbandster, ConfigSpace
+    from hsearch.search.adapters.bohb import GridBOHB  # optional: hpbandster, ConfigSpace
 
     return GridBOHB(points_to_evaluate=_points(r), seed=r.seed, max_concurrent=r.max_concurrent)
 

@@ -1,9 +1,9 @@
 """NOMAD's MADS as a Ray Tune ``Searcher``: constrained, derivative-free, restorable.
 
-The algorithm runs in :class:`hsearch.search.mads.MadsAskTell`: a NOMAD child process
+The algorithm runs in :class:`hsearch.search.nomad.MadsAskTell`: a NOMAD child process
 driven by ask/tell, using NOMAD's *block evaluation* with ``BB_MAX_BLOCK_SIZE =
 max_concurrent``. Block evaluation was chosen over NOMAD's evaluation threads and over
-its suggest/observe API on measurements (details and numbers in ``mads``'s docstring):
+its suggest/observe API on measurements (details in ``docs/search-nomad.md``):
 it is the only one of the three that is exactly ``PyNomad.optimize`` *and* reproducible
 whatever order Tune's trials finish in (which exact restore by replay needs); NOMAD's
 threads left workers just as idle (MADS proposes ~1.3-1.5 points per step by default,
@@ -30,7 +30,7 @@ from ray.tune.search import Searcher
 
 from hsearch.search.constraints import Constraint, parse_constraints
 from hsearch.search.evaluation_records import EvaluationRecord, numeric_metrics
-from hsearch.search.mads import MadsAskTell, MadsSettings
+from hsearch.search.nomad import MadsAskTell, MadsSettings
 from hsearch.search.space import SpaceCodec
 
 logger = logging.getLogger(__name__)
@@ -104,14 +104,14 @@ class NomadSearcher(Searcher):
       ``"duplicate"``/``"screened"``), in order in :attr:`all_evaluations`.
     * Known objective: ``known_objective(config)`` is the exact metric of a config computed
       without training (NAS: MACs). NOMAD sorts its candidates by it (cheapest first, as
-      its static surrogate) and screens as above (``hsearch.search.mads``). It is called
+      its static surrogate) and screens as above (``nomad.answers``). It is called
       in this process (cached per point), never inside NOMAD; an exception or non-finite
       value means "unknown" for that config (logged once), never a crash.
     * Restarts: when MADS stops with budget left (mesh converged, or every starting point
       failed) it restarts with a new seed from the best feasible and best infeasible
-      points, or from space-filling points when nothing succeeded (``mads``). It returns
-      ``FINISHED`` only when the budget is spent or the search cannot propose new points;
-      :attr:`stop_reason` says why.
+      points, or from space-filling points when nothing succeeded (``nomad.restarts``).
+      It returns ``FINISHED`` only when the budget is spent or the search cannot propose
+      new points; :attr:`stop_reason` says why.
     * Save/restore: the state is the ordered log of evaluations plus the live trials; a
       restore replays the log in a fresh NOMAD process (exactly the same trajectory), so
       ``Tuner.restore(path, trainable, resume_unfinished=True)`` continues the same search:
@@ -147,7 +147,7 @@ class NomadSearcher(Searcher):
             ``None`` draws one (logged and saved with the state).
         nomad_params: extra NOMAD parameter lines for experts, e.g.
             ``["QUAD_MODEL_SEARCH yes"]``; a line replaces hsearch's default line with the
-            same keyword (``mads_settings.default_lines``); lines the searcher owns are rejected.
+            same keyword (``nomad.settings.default_lines``); lines the searcher owns are rejected.
         max_restarts: how often a crashed NOMAD child is replaced before finishing.
         known_objective: ``config -> metric value`` known without training (see above).
         network_key: ``config -> hashable``; configs with equal keys are one evaluation.

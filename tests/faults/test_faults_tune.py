@@ -125,7 +125,7 @@ def nomad_children(pid: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"_nomad_child.py" in cmdline:
+        if ppid == pid and b"hsearch/search/nomad/child.py" in cmdline:
             children.append(int(entry.name))
     return children
 

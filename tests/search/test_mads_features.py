@@ -10,7 +10,7 @@ from ray.tune.search import Searcher
 
 from hsearch.problems.tabular import NasTable
 from hsearch.search import MadsAskTell, MadsSettings, NomadSearcher
-from hsearch.search.mads_settings import nomad_seed
+from hsearch.search.nomad.settings import nomad_seed
 
 
 class Table:

@@ -21,7 +21,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from hsearch.search.factory import SEARCHERS, SearchRequest, is_available, make_searcher
-from hsearch.search.grid_snap import GridSnapMixin
+from hsearch.search.adapters.grid_snap import GridSnapMixin
 
 # --- every searcher of the factory --------------------------------------------------------
 
@@ -34,7 +34,7 @@ X0 = {name: 1.0 for name in VARIABLES}
 
 #: Ray's adapters of these drop quantization (each warns "does not support quantization"; ZOOpt
 #: takes the step as a precision, not a grid): hsearch's adapters put their suggestions back on
-#: the grid (hsearch.search.grid_snap), which test_suggestions_on_the_grid checks
+#: the grid (hsearch.search.adapters.grid_snap), which test_suggestions_on_the_grid checks
 OFF_GRID = {"bayesopt", "nevergrad", "bohb", "ax", "hebo", "zoopt"}
 
 #: Known breaches of the contract by Ray's adapters (test -> searcher -> why), xfail(strict):

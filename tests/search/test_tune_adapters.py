@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ray import tune
 
-from hsearch.search.grid_snap import quantized_domains, snap_to_grid
+from hsearch.search.adapters.grid_snap import quantized_domains, snap_to_grid
 
 SPACE = {"x": tune.uniform(-2.0, 2.0), "n": tune.randint(0, 5)}
 
@@ -34,7 +34,7 @@ def test_zoopt_runs_one_at_a_time_past_its_initial_sample_from_a_best_x0():
     pytest.importorskip("zoopt")
     from ray.tune.search.zoopt import ZOOptSearch
 
-    from hsearch.search.zoopt_adapter import SequentialSafeZOOptSearch
+    from hsearch.search.adapters.zoopt import SequentialSafeZOOptSearch
 
     x0 = [{"x": 1.0, "n": 0}]  # the optimum: the start point is the best one (fix 2)
     got = {}
@@ -54,7 +54,7 @@ def test_zoopt_runs_one_at_a_time_past_its_initial_sample_from_a_best_x0():
 def _nevergrad(seed):
     import nevergrad as ng
 
-    from hsearch.search.nevergrad_adapter import SeededNevergradSearch
+    from hsearch.search.adapters.nevergrad import SeededNevergradSearch
 
     searcher = SeededNevergradSearch(seed, optimizer=ng.optimizers.OnePlusOne)
     searcher.set_search_properties("f", "min", SPACE)
@@ -81,7 +81,7 @@ def test_nevergrad_follows_its_seed_not_numpys_global_state(tmp_path):
 
 def test_building_zoopt_does_not_import_nevergrad():
     # importing nevergrad draws from numpy's global generator, through which zoopt is seeded
-    code = ("import sys, hsearch.search.zoopt_adapter, hsearch.search.optuna_constrained; "
+    code = ("import sys, hsearch.search.adapters.zoopt, hsearch.search.adapters.optuna_constrained; "
             "print('nevergrad' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ray.tune.search.ax import AxSearch
 
-from hsearch.search.grid_snap import GridSnapMixin
+from hsearch.search.adapters.grid_snap import GridSnapMixin
 
 __all__ = ["FixedAwareAxSearch"]
 

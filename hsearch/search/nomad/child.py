@@ -1,6 +1,6 @@
-"""Child process that runs one ``PyNomad.optimize`` (started by ``hsearch.search.mads``).
+"""Child process that runs one ``PyNomad.optimize`` (started through ``process.NomadChild``).
 
-Run as a script (``python _nomad_child.py FD``), never imported by the library: a fresh
+Run as a script (``python child.py FD``), never imported by the library: a fresh
 interpreter per NOMAD run gives isolation (a NOMAD segfault kills only this process),
 determinism (NOMAD's RNG and caches are process-wide singletons) and no re-import of
 the user's ``__main__`` (which the multiprocessing "spawn" start method would do).
@@ -9,7 +9,7 @@ reference run) it also unpickles the evaluator, which may import the package.
 
 Protocol over the multiprocessing ``Connection`` on file descriptor FD:
 
-    parent -> child  ("start", settings)            settings: see ``mads._child_settings``
+    parent -> child  ("start", settings)            settings: see ``asktell._child_settings``
     child  -> parent ("block", seq, [[x...], ...])  points NOMAD wants evaluated
     parent -> child  ("values", seq, [line | None, ...])   "f c1 c2 ..." or None = failed
     child  -> parent ("known", seq, [[x...], ...])  static-surrogate values wanted (when
@@ -23,7 +23,7 @@ Protocol over the multiprocessing ``Connection`` on file descriptor FD:
 import os
 import sys
 
-# The script's own folder (hsearch/search) must not shadow anything on sys.path.
+# The script's own folder (hsearch/search/nomad) must not shadow anything on sys.path.
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 

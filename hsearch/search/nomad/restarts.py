@@ -1,20 +1,42 @@
-"""Where a restarted NOMAD run starts, and the surrogate's constraint estimate (for ``mads``).
+"""Restarts (for ``asktell``): whether the search ends when a NOMAD run stops, and where the
+next NOMAD run starts.
 
 Pure functions of the settings and the evaluation log, so that a replay recomputes the same.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from hsearch.search.mads_settings import Evaluation, MadsSettings
+from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
-__all__ = ["restart_points", "space_filling", "snap", "constraint_estimate"]
+__all__ = ["EMPTY_RUNS_TO_STOP", "stop_reason", "restart_points", "space_filling", "snap"]
+
+#: A NOMAD run that hands out no new point ends the search after this many in a row.
+EMPTY_RUNS_TO_STOP = 3
 
 Key = tuple[float, ...]
+
+
+def stop_reason(settings: MadsSettings, why: str, left: int, n_evaluations: int, n_runs: int,
+                empty_runs: int) -> str | None:
+    """Why the search ends now that a NOMAD run stopped (``why``), or None to restart: the
+    budget is spent (``left <= 0``), restarts are off, ``max_runs`` runs were made, or the last
+    :data:`EMPTY_RUNS_TO_STOP` runs proposed no new point."""
+    if left <= 0:
+        return f"{why}; budget spent ({n_evaluations} trained evaluations)"
+    if not settings.restart:
+        return f"{why} with {left} evaluations left; restarts are off"
+    if n_runs >= settings.max_runs:
+        return f"{why} with {left} evaluations left; max_runs={settings.max_runs} reached"
+    if empty_runs >= EMPTY_RUNS_TO_STOP:
+        return (f"{why} with {left} evaluations left; the last {empty_runs} "
+                f"NOMAD runs proposed no new point to train, from the best points and "
+                f"from space-filling starts (no untried point that could improve was "
+                f"found)")
+    return None
 
 
 def _h(e: Evaluation) -> float:
@@ -78,24 +100,3 @@ def snap(settings: MadsSettings, u) -> Key:
             v = float(round(v)) if t == "I" else float(v)
         out.append(min(max(v, lo), hi))
     return tuple(out)
-
-
-def constraint_estimate(settings: MadsSettings, log: Sequence[Evaluation], key: Key) -> list[float]:
-    """Constraint values for NOMAD's static surrogate at ``key``: 0 (unknown) unless
-    ``settings.monotone_constraints``; then ``min c(y)`` over trained ``y <= key`` if that is
-    ``<= 0`` (a smaller point is feasible), else ``max c(z)`` over trained ``z >= key`` if
-    that is ``> 0`` (a larger point is infeasible), else 0."""
-    m = settings.n_constraints
-    if not settings.monotone_constraints or m == 0:
-        return [0.0] * m
-    x = np.array(key)
-    upper, lower = [math.inf] * m, [-math.inf] * m
-    for e in log:
-        if e.status != "ok":
-            continue
-        y = np.array(e.x)
-        if np.all(y <= x):
-            upper = [min(u, c) for u, c in zip(upper, e.outputs[1:])]
-        if np.all(y >= x):
-            lower = [max(lo, c) for lo, c in zip(lower, e.outputs[1:])]
-    return [u if u <= 0 else (lo if lo > 0 else 0.0) for u, lo in zip(upper, lower)]

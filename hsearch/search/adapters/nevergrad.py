@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from ray.tune.search.nevergrad import NevergradSearch
 
-from hsearch.search.grid_snap import GridSnapMixin
+from hsearch.search.adapters.grid_snap import GridSnapMixin
 
 __all__ = ["SeededNevergradSearch"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from hsearch.search._nomad_process import NomadChild
-from hsearch.search.mads_settings import Evaluation, MadsSettings, NomadError
+from hsearch.search.nomad.process import NomadChild
+from hsearch.search.nomad.settings import Evaluation, MadsSettings, NomadError
 
 __all__ = ["StandaloneRun", "run_standalone"]
 
@@ -36,7 +36,7 @@ def run_standalone(settings: MadsSettings, blackbox: Callable[[np.ndarray], Sequ
                    timeout: float = 600.0, known: Callable[[np.ndarray], float] | None = None,
                    ) -> StandaloneRun:
     """Run ``PyNomad.optimize`` (NOMAD run 0 of ``settings``: same lines, seed, block size and
-    x0 as :class:`~hsearch.search.mads.MadsAskTell`) with a callback that calls ``blackbox``
+    x0 as :class:`~hsearch.search.nomad.MadsAskTell`) with a callback that calls ``blackbox``
     directly, in its own fresh process (``blackbox`` and ``known`` must be picklable there).
     ``blackbox(x)`` returns ``[f, c_1..c_m]`` or None (failed). ``known(x)``: NOMAD's static
     surrogate (``f = known(x)``, constraints 0), as the core gives it; no screening here.

@@ -1,4 +1,5 @@
-"""One NOMAD child process (``_nomad_child.py``) and the connection to it, for ``mads``.
+"""One NOMAD child process (``child.py``) and the parent's end of its pipe, for ``asktell``
+and ``standalone``.
 
 The child is started with ``subprocess`` running a script, not ``multiprocessing``: "spawn"
 would re-import the user's ``__main__`` (re-running an unguarded Tune script), "fork" is
@@ -20,7 +21,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_nomad_child.py")
+CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
 
 
 def _kill(proc: subprocess.Popen | None, conn: Connection | None) -> None:

@@ -1,108 +1,14 @@
-"""NOMAD's MADS as an ask/tell object that needs no Ray (``MadsAskTell``).
+"""NOMAD's MADS as an ask/tell object that needs no Ray (:class:`MadsAskTell`).
 
-How it works
-------------
-``PyNomad.optimize`` owns its loop and calls a black box; a Tune searcher is called
-from Tune's loop and must never block. The two are joined through a child process:
-each NOMAD run lives in a fresh interpreter (``_nomad_child.py``) whose *block*
-callback sends the block's points over a pipe and waits for one output line (or a
-failure) per point. The parent side (this module) never blocks: :meth:`MadsAskTell.ask`
-polls the pipe and hands out the points of the current block, :meth:`MadsAskTell.tell`
-records results, and when every point of the block has a result the block goes back to
-NOMAD, which then computes the next one.
-
-Why a child process: PyNomad 4.6.0 segfaults when a block callback raises, crashes when
-two runs share a process and does not reproduce a run when a seed is re-used in the same
-process. A fresh process per run isolates all three (a crash kills the child, never the
-Tune driver; two searchers are two children) and makes runs deterministic. The child is
-started with ``subprocess`` running a script, not ``multiprocessing``: "spawn" would
-re-import the user's ``__main__`` (re-running an unguarded Tune script), "fork" is unsafe
-in the threaded Ray driver.
-
-Why block evaluation (``BB_MAX_BLOCK_SIZE = max_concurrent``) -- chosen on evidence from
-``experiments/concurrency_modes.py`` (figures: ``experiments/results/mads_block_mode.md``):
-
-* *fidelity*: the run is exactly ``PyNomad.optimize`` with the same parameters -- the
-  trajectory driven through ask/tell (and through Tune, in any completion order) is
-  identical, point for point, to a standalone run with the same seed and block size
-  (``tests/search/test_mads_core.py``, ``test_tune_nomad.py``);
-* *determinism and exact resume*: NOMAD sees results block by block, in block order, so
-  the same answers give the same next points; this is what makes replay-based restore
-  exact. With ``NB_THREADS_PARALLEL_EVAL`` (NOMAD's own evaluation threads) the order in
-  which results arrive, which in Tune is the order trials happen to finish, feeds
-  NOMAD's opportunistic stop: a rerun with the same seed evaluated different points.
-  Not replayable;
-* *idle time*: NOMAD threads did not reduce it. Both modes evaluated the same points and
-  used the workers equally: with NOMAD's default search steps MADS proposes few points per
-  step, and threads wait for a step's points just as a block does;
-* *suggest/observe* (``PyNomad.suggest``/``observe``) is a reduced MADS (one search +
-  poll per call, ``MEGA_SEARCH_POLL``, no ``X0``, state in a cache file re-read on every
-  call); from an infeasible start (g06, g04) it proposed nothing after the first point.
-
-More trials at once come from larger blocks, not from another mode:
-``MEGA_SEARCH_POLL yes`` (search and poll points proposed together) fills the blocks and
-cuts wall time, but at an equal evaluation budget it was worse on two of three problems.
-It is therefore an opt-in (``nomad_params``), not the default.
-
-Budget: ``max_evals`` counts *trained* evaluations (handed out by ``ask``; failures count).
-Points NOMAD asks for are answered without training when they cannot teach anything new:
-already in the log (an earlier NOMAD run's point: "cached"), the same network as a trained
-point (``network_key``: "duplicate", answered with its outputs) or, once a feasible point is
-known, a point whose known objective is ``>=`` the best feasible one ("screened", below).
-NOMAD's own ``MAX_BB_EVAL`` (which counts all of these) is larger
-(``MadsSettings.nomad_max_bb_eval``); when the trained budget is spent the child is ended.
-A block may overshoot the budget: those points are "skipped" (never dispatched).
-
-Known objective (``known=``: an exact, cheap ``x -> f``, e.g. MACs) is used twice:
-
-* *ordering*: it is NOMAD's static surrogate (``PyNomad.optimize(..., surrogate)`` with
-  ``EVAL_QUEUE_SORT SURROGATE``, opportunistic evaluation), so each poll/search set is tried
-  cheapest first. The surrogate runs inside the child, but ``known`` stays in the parent:
-  the child's surrogate callback asks over the pipe (message ``"known"``) and the parent
-  answers from a cache. Why: the user's function need not be picklable or importable in a
-  bare interpreter (NAS MACs come from fvcore + torch, a 2-s import and a model build per
-  network, which the parent caches per network across NOMAD runs and replays);
-* *screening*: a point whose known objective is ``>=`` the best feasible *trained* objective
-  cannot improve it; it is not trained and NOMAD is told ``f = known`` with every
-  constraint 0 (telling the constraint +1 measured worse: the barrier then pulls towards
-  large networks). The decision depends only on results already told, so replay repeats it.
-
-Neither may raise inside a NOMAD callback (PyNomad segfaults): the parent calls ``known``
-and ``network_key`` in ``try`` blocks (a failure means "unknown": not sorted, not screened).
-
-Restarts: when a NOMAD run stops with budget left (mesh converged, MAX_BB_EVAL, or the
-starting point failed -- NOMAD then returns at once), a new NOMAD run starts with another
-seed, the default (coarse) frame and the log as its cache, from the best feasible and best
-infeasible trained points, or from ``dimension + 1`` space-filling new points if nothing
-succeeded yet. The search ends only when the budget is spent, ``max_runs`` NOMAD runs were
-made, or three runs in a row proposed no new point; :attr:`MadsAskTell.stop_reason` says which.
-
-Exact resume by replay: the state (:meth:`MadsAskTell.state_dict`) is a small JSON-able
-dict: settings, the ordered log of completed evaluations and the points handed out but
-not yet told. A restored object starts a fresh child with the same seed; every point the
-child asks for that is in the log is answered from it (exact float match) without being
-handed out, points handed out before the save stay handed out (their results arrive
-later through :meth:`tell`), and only new points are handed out. The same mechanism
-recovers from a child that dies mid-run (at most ``max_restarts`` times; after that the
-run finishes cleanly with what it has). With restarts the state also holds each NOMAD run's
-starting points; a restore re-starts the *current* run only (earlier runs' points are in
-the log and answered from it).
-
-Defaults (``mads_settings.default_lines``; a ``nomad_params`` line replaces the default line
-with the same keyword), chosen on ``experiments/bench_mads_table.py`` (the shipped NAS table,
-all-grid) and ``experiments/bench_mads_defaults.py`` (g06, g04: continuous; pressure vessel:
-mixed); figures, commands and load in ``experiments/results/mads_defaults.md``:
-
-* all-grid spaces get ``DIRECTION_TYPE ORTHO 2N``, ``QUAD_MODEL_SEARCH no``, ``NM_SEARCH no``,
-  a frame of a third of each range and ``MAX_EVAL 4 * max_evals + 100``. With NOMAD's own
-  settings a table run spent seconds of CPU spinning on cached points (NOMAD raises MAX_EVAL
-  when every variable is granular); with these, no NOMAD child died in the benchmark's runs;
-* continuous and mixed spaces keep NOMAD's search defaults: the grid-safe set was worse there
-  (median gap to the optimum, g06 and the pressure vessel);
-* with a known objective, the surrogate sort plus screening reached the table's optimum in
-  nearly every run at every threshold; sorting helped at the corner optimum and hurt at an
-  interior one; the monotone constraint estimate (``monotone_constraints``) measured worse and
-  is off by default.
+Contract: each NOMAD run is ``PyNomad.optimize`` in its own child process (``child.py``,
+driven through ``process.py``) evaluating blocks of points; ``ask`` hands out a block's
+points without blocking, ``tell`` records their results, and a complete block goes back to
+NOMAD. ``max_evals`` counts trained evaluations only: points NOMAD asks for that are in the
+log, duplicates of a trained network or screened by the known objective (``answers.py``) are
+answered without training; points beyond the budget are "skipped". When a NOMAD run stops
+with budget left, another starts (``restarts.py``). Runs are deterministic given the told
+results, so save/restore (``state.py``) and a dead child are recovered by replaying the log.
+Why it is built this way, and the defaults: ``docs/search-nomad.md``.
 """
 
 from __future__ import annotations
@@ -116,24 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from hsearch.search._nomad_process import NomadChild
-from hsearch.search.mads_settings import (
-    Evaluation,
-    MadsSettings,
-    NomadError,
-    fmt,
-    nomad_seed,
-)
-from hsearch.search.mads_restarts import constraint_estimate, restart_points
-from hsearch.search.mads_standalone import StandaloneRun, run_standalone
+from hsearch.search.nomad import state
+from hsearch.search.nomad.answers import FreeAnswers, constraint_estimate
+from hsearch.search.nomad.process import NomadChild
+from hsearch.search.nomad.restarts import restart_points, stop_reason
+from hsearch.search.nomad.settings import Evaluation, MadsSettings, NomadError, fmt, nomad_seed
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MadsSettings", "MadsAskTell", "Evaluation", "StandaloneRun", "run_standalone",
-           "NomadError"]
+__all__ = ["MadsAskTell"]
 
-#: A NOMAD run that hands out no new point ends the search after this many in a row.
-EMPTY_RUNS_TO_STOP = 3
 #: A NOMAD run is ended (and the search restarted) after this many answers in a row that
 #: needed no training: at its minimum frame NOMAD re-polls known points for up to MAX_EVAL
 #: evaluations, a pipe round trip each (a decision that took seconds:
@@ -168,13 +66,13 @@ class MadsAskTell:
     handed-out point was told; :attr:`stop_reason` says why.
 
     The object pickles as its :meth:`state_dict` (no process, no pipe, no callables);
-    unpickling or :meth:`from_state` resumes by replay on the next ``ask`` (module
-    docstring); pass ``known``/``network_key`` again with :meth:`from_state`.
+    unpickling or :meth:`from_state` resumes by replay on the next ``ask`` (``state.py``);
+    pass ``known``/``network_key`` again with :meth:`from_state`.
 
     Args:
         settings: the search.
         known: exact, cheap ``x -> objective`` (minimised, as told), or None: NOMAD's static
-            surrogate and screening (module docstring). May return None (unknown).
+            surrogate and screening (``answers.py``). May return None (unknown).
         network_key: ``x -> hashable``: points with equal keys are one evaluation
             (duplicates are answered with the first one's outputs, untrained).
         max_restarts: how many times a dead child is replaced (by replay) before the run
@@ -190,8 +88,7 @@ class MadsAskTell:
         if not isinstance(settings, MadsSettings):
             raise TypeError(f"`settings` must be MadsSettings, but got {type(settings)}")
         self.settings = settings
-        self.known = known
-        self.network_key = network_key
+        self._free = FreeAnswers(known, network_key)
         self.max_restarts = int(max_restarts)
         self.replay_timeout = float(replay_timeout)
         self._log: list[Evaluation] = []
@@ -213,16 +110,29 @@ class MadsAskTell:
         self._runs: list[dict[str, Any]] = [{"x0": [list(p) for p in settings.x0],
                                              "why": "start"}]
         self._empty_runs = 0
-        self._known_cache: dict[Key, float | None] = {}
-        self._net_cache: dict[Key, Hashable] = {}
         self._trained_keys: set[Key] = set()
         self._pos: dict[Key, int] = {}  # first log position of a point
         self._visible = 0  # log entries NOMAD had been told of (see _estimate)
-        self._net_first: dict[Hashable, Key] = {}  # network -> its trained/handed point
-        self._waiting: dict[Key, list[Key]] = {}  # handed point -> duplicates awaiting it
-        self._warned_known = False
 
     # --- public API --------------------------------------------------------------------
+
+    @property
+    def known(self) -> Callable[[np.ndarray], float] | None:
+        """The known objective (``x -> objective``), or None."""
+        return self._free.known
+
+    @known.setter
+    def known(self, function: Callable[[np.ndarray], float] | None) -> None:
+        self._free.known = function
+
+    @property
+    def network_key(self) -> Callable[[np.ndarray], Hashable] | None:
+        """``x -> hashable`` identifying a point's network, or None."""
+        return self._free.network_key
+
+    @network_key.setter
+    def network_key(self, function: Callable[[np.ndarray], Hashable] | None) -> None:
+        self._free.network_key = function
 
     @property
     def finished(self) -> bool:
@@ -286,8 +196,7 @@ class MadsAskTell:
 
     def first_of_network(self, point) -> Key | None:
         """The trained (or handed-out) point of ``point``'s network (``network_key``)."""
-        net = self._network(self._key(point))
-        return None if net is None else self._net_first.get(net)
+        return self._free.first_of_network(self._key(point))
 
     def best_feasible(self) -> tuple[np.ndarray, float] | None:
         """Best (lowest objective) *trained* evaluation with every constraint ``<= 0``."""
@@ -353,7 +262,7 @@ class MadsAskTell:
                     outputs = None
             del self._handed[key]
             self._record(key, outputs, "ok" if outputs is not None else "failed")
-            for dup in self._waiting.pop(key, []):
+            for dup in self._free.release(key):
                 self._record(dup, outputs, "duplicate")
         self._maybe_send()
 
@@ -386,50 +295,22 @@ class MadsAskTell:
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able state: settings, the ordered log, handed-out points, the NOMAD runs."""
-        return {
-            "version": 2,
-            "settings": self.settings.to_dict(),
-            "max_restarts": self.max_restarts,
-            "replay_timeout": self.replay_timeout,
-            "log": [[list(e.x), None if e.outputs is None else list(e.outputs), e.status, e.run]
-                    for e in self._log],
-            "handed": [list(p) for p in self._handed],
-            "finished": self._finished,
-            "result": self._result,
-            "stop_reason": self._stop_reason,
-            "restarts": self._restarts,
-            "runs": self._runs,
-            "empty_runs": self._empty_runs,
-        }
+        return state.state_dict(self)
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], *, known=None, network_key=None) -> MadsAskTell:
+    def from_state(cls, saved: dict[str, Any], *, known=None, network_key=None) -> MadsAskTell:
         """Rebuild from :meth:`state_dict`; the next ``ask`` replays the log in a new child."""
         obj = cls.__new__(cls)
-        obj.__setstate__(state)
+        obj.__setstate__(saved)
         obj.known, obj.network_key = known, network_key
-        obj._index_networks()
+        obj._free.index(obj._log, obj._handed)
         return obj
 
     def __getstate__(self) -> dict[str, Any]:
         return self.state_dict()
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("version") not in (1, 2):
-            raise ValueError(f"unknown MadsAskTell state version {state.get('version')!r}")
-        self.__init__(MadsSettings.from_dict(state["settings"]),
-                      max_restarts=state["max_restarts"], replay_timeout=state["replay_timeout"])
-        for x, outputs, status, *run in state["log"]:
-            self._record(tuple(float(v) for v in x),
-                         None if outputs is None else tuple(float(v) for v in outputs), status,
-                         run[0] if run else 0)
-        self._handed = {tuple(float(v) for v in p): None for p in state["handed"]}
-        self._finished = bool(state["finished"])
-        self._result = state["result"]
-        self._stop_reason = state["stop_reason"]
-        self._restarts = int(state["restarts"])
-        self._runs = [dict(r) for r in state.get("runs", self._runs)]
-        self._empty_runs = int(state.get("empty_runs", 0))
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        state.load_state(self, saved)
 
     # --- internals: answers --------------------------------------------------------------
 
@@ -452,64 +333,25 @@ class MadsAskTell:
         if self._block is not None and key in self._block.points:
             self._block.lines[key] = self._answers[key]
 
-    def _known_value(self, key: Key) -> float | None:
-        """``known(x)``, cached; None when there is none or it fails (never raises)."""
-        if self.known is None:
-            return None
-        if key not in self._known_cache:
-            try:
-                value = float(self.known(np.array(key)))
-                value = value if math.isfinite(value) else None
-            except Exception as exc:  # a user function: never let it reach NOMAD
-                if not self._warned_known:
-                    logger.warning("known objective failed at %s (%s); such points are "
-                                   "neither sorted nor screened", key, exc)
-                    self._warned_known = True
-                value = None
-            self._known_cache[key] = value
-        return self._known_cache[key]
-
-    def _network(self, key: Key) -> Hashable | None:
-        if self.network_key is None:
-            return None
-        if key not in self._net_cache:
-            try:
-                self._net_cache[key] = self.network_key(np.array(key))
-            except Exception as exc:
-                logger.warning("network_key failed at %s (%s); treated as its own network",
-                               key, exc)
-                self._net_cache[key] = ("point", key)
-        return self._net_cache[key]
-
-    def _index_networks(self) -> None:
-        """Rebuild network -> first trained/handed point (after a restore)."""
-        self._net_first = {}
-        for e in self._log:
-            if e.trained and (net := self._network(e.x)) is not None:
-                self._net_first.setdefault(net, e.x)
-        for key in self._handed:
-            if (net := self._network(key)) is not None:
-                self._net_first.setdefault(net, key)
-
     def _free_answer(self, key: Key) -> bool:
         """Answer a new point without training it, if it is a duplicate or screened."""
-        net = self._network(key)
-        if net is not None and (first := self._net_first.get(net)) is not None:
+        first = self._free.first_of_network(key)
+        if first is not None:
             if first in self._answers:
                 self._record(key, self._outputs(first), "duplicate")
             else:  # handed out, not told yet: answered when it is
-                self._waiting.setdefault(first, []).append(key)
+                self._free.wait_for(first, key)
             return True
         best = self.best_feasible()
         if best is not None:
-            value = self._known_value(key)
-            if value is not None and value >= best[1]:
+            value = self._free.screened_value(key, best[1])
+            if value is not None:
                 self._record(key, (value,) + (0.0,) * self.settings.n_constraints, "screened")
                 return True
         return False
 
     def _estimate(self, key: Key) -> list[float]:
-        """The surrogate's constraint values at ``key`` (``mads_restarts.constraint_estimate``),
+        """The surrogate's constraint values at ``key`` (``answers.constraint_estimate``),
         from the log entries NOMAD had been told of when it asked (so a replay agrees)."""
         return constraint_estimate(self.settings, self._log[:self._visible], key)
 
@@ -558,7 +400,7 @@ class MadsAskTell:
             lines = []
             for p in points:
                 key = tuple(float(v) for v in p)
-                value = self._known_value(key)
+                value = self._free.known_value(key)
                 lines.append(None if value is None else
                              " ".join(fmt(v) for v in [value] + self._estimate(key)))
             self._send(("known", seq, lines))
@@ -579,7 +421,7 @@ class MadsAskTell:
                     block.lines[key] = self._answers[key]
                     if self._run_of.get(key) == self._run:
                         self._replayed += 1
-                elif key in self._handed or any(key in d for d in self._waiting.values()):
+                elif key in self._handed or self._free.is_waiting(key):
                     continue  # answered when its tell() (or its original's) arrives
                 elif self._free_answer(key):
                     continue
@@ -596,8 +438,7 @@ class MadsAskTell:
                     self._queue.append(key)
                     self._free_streak = 0
                     self._runs[self._run]["new"] = True
-                    if (net := self._network(key)) is not None:
-                        self._net_first.setdefault(net, key)
+                    self._free.claim(key)
             self._maybe_send()
         elif kind == "done":
             self._result = message[1]
@@ -662,17 +503,9 @@ class MadsAskTell:
         left = s.max_evals - self.n_evaluations - len(self._handed)
         self._empty_runs = 0 if run.get("new") else self._empty_runs + 1
         why = f"NOMAD run {self._run} stopped ({nomad_reason or 'no reason given'})"
-        if left <= 0:
-            self._finish(f"{why}; budget spent ({self.n_evaluations} trained evaluations)")
-        elif not s.restart:
-            self._finish(f"{why} with {left} evaluations left; restarts are off")
-        elif len(self._runs) >= s.max_runs:
-            self._finish(f"{why} with {left} evaluations left; max_runs={s.max_runs} reached")
-        elif self._empty_runs >= EMPTY_RUNS_TO_STOP:
-            self._finish(f"{why} with {left} evaluations left; the last {self._empty_runs} "
-                         f"NOMAD runs proposed no new point to train, from the best points and "
-                         f"from space-filling starts (no untried point that could improve was "
-                         f"found)")
+        end = stop_reason(s, why, left, self.n_evaluations, len(self._runs), self._empty_runs)
+        if end is not None:
+            self._finish(end)
         else:
             x0, how = self._restart_points()
             self._runs.append({"x0": [list(p) for p in x0], "why": how})
@@ -687,7 +520,7 @@ class MadsAskTell:
                 return False
             if best is None or self.known is None:
                 return True
-            value = self._known_value(key)
+            value = self._free.known_value(key)
             return value is None or value < best[1]
 
         return restart_points(self.settings, self._log, self._empty_runs > 0,

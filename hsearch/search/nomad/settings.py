@@ -1,11 +1,12 @@
-"""What defines a NOMAD run of :class:`hsearch.search.mads.MadsAskTell`: settings, defaults, seeds.
+"""What defines a NOMAD run of :class:`~hsearch.search.nomad.MadsAskTell`: settings, defaults,
+seeds.
 
 :class:`MadsSettings` is a frozen, self-checking dataclass. :meth:`MadsSettings.nomad_lines`
 turns it into NOMAD parameter lines: the searcher's own lines, then the *grid-safe defaults*
 (:func:`default_lines`), then the user's ``nomad_params`` -- a user line replaces the default
 line with the same keyword, so experts can override every default.
 
-Why these defaults is in ``mads``'s module docstring (measured); the table of figures is in
+Why these defaults: ``docs/search-nomad.md`` (measured); the table of figures is in
 ``experiments/results/mads_defaults.md``.
 
 Seeds: NOMAD's ``SEED`` collides (4 and 6, 5 and 7, 12/14/16, 13/15 gave identical runs on the
@@ -85,7 +86,7 @@ class Evaluation:
 
 def default_lines(lower, upper, granularity, input_types, surrogate: bool,
                   max_evals: int = 100) -> list[str]:
-    """hsearch's defaults (measured; see ``hsearch.search.mads``). With a known objective,
+    """hsearch's defaults (measured; see ``docs/search-nomad.md``). With a known objective,
     candidates are sorted by it (``EVAL_QUEUE_SORT SURROGATE``). When every variable is on a
     grid (integer or granular) the grid-safe set: ``ORTHO 2N`` polls, no quadratic-model or
     Nelder-Mead search, a frame of about a third of each range, and ``MAX_EVAL`` (which
@@ -134,12 +135,12 @@ class MadsSettings:
             ``("DIRECTION_TYPE ORTHO N+1 QUAD",)``; a line replaces the default line with the
             same keyword. Lines the searcher owns are rejected.
         defaults: apply :func:`default_lines` (False: NOMAD's own defaults).
-        restart: start a new NOMAD run while budget is left (see ``mads``); False = one run.
+        restart: start a new NOMAD run while budget is left (see ``restarts``); False = one run.
         max_runs: the most NOMAD runs (the first and its restarts) in one search.
         monotone_constraints: every constraint is (roughly) non-increasing in every
             coordinate (NAS: accuracy rises with width, depth and resolution). The static
             surrogate then also estimates the constraints from trained points that bound a
-            candidate (``mads``), so candidates likely infeasible are tried last. Used only
+            candidate (``answers``), so candidates likely infeasible are tried last. Used only
             with a known objective; it orders, it never skips a point.
     """
 

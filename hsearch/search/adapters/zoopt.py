@@ -7,7 +7,7 @@ import math
 import numpy as np
 from ray.tune.search.zoopt import ZOOptSearch
 
-from hsearch.search.grid_snap import GridSnapMixin
+from hsearch.search.adapters.grid_snap import GridSnapMixin
 
 __all__ = ["SequentialSafeZOOptSearch"]
 

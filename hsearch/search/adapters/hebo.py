@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ray.tune.search.hebo import HEBOSearch
 
-from hsearch.search.grid_snap import GridSnapMixin
+from hsearch.search.adapters.grid_snap import GridSnapMixin
 
 __all__ = ["GridHEBOSearch"]
 
