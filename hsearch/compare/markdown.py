@@ -1,5 +1,6 @@
 """summary.md of one problem: protocol, one table of the numbers (hsearch.compare.summary
-defines them), NOMAD against each searcher, notes (early stops, crashes, skips), machine."""
+defines them), the time and rounds to the optimum at the run's concurrency, NOMAD against each
+searcher, notes (early stops, crashes, skips), machine."""
 
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
         cells.append(f"{fmt(d.get('median', math.nan), 3)} / {fmt(d.get('max', math.nan), 3)}")
         cells.append(fmt(s["overhead_ms"], 3))
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _waiting_table(stats, settings)
     if stats.get("versus"):
         lines += ["", "NOMAD against each searcher: share of (NOMAD run, other run) pairs where "
                       "NOMAD's best is lower / equal / higher.", "",
@@ -149,6 +151,30 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
                   "summary.json (these numbers), convergence_evals.png, convergence_time.png, "
                   "data_profile.png.", ""]
     return "\n".join(lines)
+
+
+def _waiting_table(stats: Mapping[str, Any], settings: Mapping, level: str = "1%") -> list[str]:
+    """What a cluster user waits for: time and rounds to ``level`` at the run's concurrency."""
+    if not stats["searchers"]:
+        return []
+    budget = stats["budget"]
+    concurrency = stats.get("concurrency") or settings.get("concurrency")
+    lines = ["", f"Waiting for the optimum at {concurrency} trial(s) at once: to within {level}, "
+                 f"the simulated time (the finish of the first trained evaluation there), the "
+                 f"rounds (trainings one after another up to it: its depth, "
+                 f"hsearch.compare.rounds) and the trained evaluations; median [q1, q3] over "
+                 f"runs, an unsolved run counted as infinite (-).", "",
+             f"| searcher | solved | sim. time to {level} | rounds to {level} | "
+             f"evals to {level} |", "|---|---|---|---|---|"]
+    for name, s in stats["searchers"].items():
+        r = s["reach"][level]
+        cells = [f"**{name}**" if name == "nomad" else name, f"{r['solved']}/{s['runs']}"]
+        for key, show in (("time", lambda v: fmt(v, 3)), ("rounds", lambda v: fmt(v, 3)),
+                          ("evals", lambda v: _evals(v, budget))):
+            cells.append(f"{show(r[f'median_{key}'])} [{show(r[f'q1_{key}'])}, "
+                         f"{show(r[f'q3_{key}'])}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _position(position: Mapping[str, str] | None) -> str:

@@ -10,6 +10,10 @@ merged suite (hsearch.compare.merge) is summarised by the same code. Numbers:
 * NOMAD against the best other searcher per instance: the other searcher with the lowest median
   trained evaluations to 1% (ties: more runs solved), and the ratio of the medians (NOMAD / it;
   below 1: NOMAD needed fewer); NOMAD's median and maximum decision time; stalls and crashes;
+* what a cluster user waits for, per instance and searcher (``waiting``): the median simulated
+  time to within 1% and the median rounds (hsearch.compare.rounds) at the suite's concurrency;
+  NOMAD's ratio of times to the other searcher with the lowest median time (``nomad.<instance>.
+  time_ratio``; below 1: NOMAD's users wait less) and its median over the instances;
 * the data profile over the suite (Moré & Wild 2009): for each searcher, the share of all its
   (instance, run) pairs solved within 1% (and, in a second table, 5%) after k trained
   evaluations, k = 1..budget.
@@ -77,7 +81,8 @@ def _settings(settings) -> dict:
 
 def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
     """``problems`` (each instance's summary.json), ``nomad`` (NOMAD vs the best other, per
-    instance) and ``profile`` (the suite's data profile at 1%)."""
+    instance), ``waiting`` (time and rounds to 1%, per instance and searcher) and ``profile``
+    (the suite's data profile at 1%)."""
     problems = {label: p["stats"] for label, p in per.items()}
     budget = max(int(s["budget"]) for s in problems.values())
     searchers: list[str] = []
@@ -97,9 +102,23 @@ def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
     profile = profiles[LEVEL]
     nomad = {label: _nomad_row(s, per[label]["meta"]) for label, s in problems.items()}
     ratios = [r["ratio"] for r in nomad.values() if r and math.isfinite(r.get("ratio", math.nan))]
+    time_ratios = [r["time_ratio"] for r in nomad.values()
+                   if r and math.isfinite(r.get("time_ratio", math.nan))]
+    waiting = {label: {name: _waiting(v) for name, v in s["searchers"].items()}
+               for label, s in problems.items()}
     return {"problems": problems, "nomad": nomad, "profile": profile, "profiles": profiles,
             "budget": budget,
-            "level": LEVEL, "ratio_median": quantile(ratios, 0.5) if ratios else math.nan}
+            "level": LEVEL, "ratio_median": quantile(ratios, 0.5) if ratios else math.nan,
+            "waiting": waiting,
+            "time_ratio_median": quantile(time_ratios, 0.5) if time_ratios else math.nan}
+
+
+def _waiting(stats: Mapping) -> dict[str, Any]:
+    """One searcher's time and rounds to LEVEL on one instance (NaN where not recorded)."""
+    r = stats["reach"][LEVEL]
+    return {"solved": r["solved"], "runs": stats["runs"],
+            "median_time": r.get("median_time", math.nan),
+            "median_rounds": r.get("median_rounds", math.nan)}
 
 
 def _nomad_row(stats: Mapping, meta: Mapping) -> dict | None:
@@ -120,6 +139,20 @@ def _nomad_row(stats: Mapping, meta: Mapping) -> dict | None:
         mine = float(row["median_evals"])
         row["ratio"] = (mine / median if math.isfinite(mine) and math.isfinite(median) and median
                         else math.nan)
+    row.update(median_time=me["reach"][LEVEL].get("median_time", math.nan),
+               median_rounds=me["reach"][LEVEL].get("median_rounds", math.nan))
+    by_time = [(float(v["reach"][LEVEL].get("median_time", math.nan)),
+                -v["reach"][LEVEL]["solved"], name)
+               for name, v in s.items() if name != "nomad"]
+    by_time = [t for t in by_time if not math.isnan(t[0])]
+    if by_time:
+        median, neg_solved, name = min(by_time)
+        row.update(best_other_by_time=name, best_other_time=median,
+                   best_other_rounds=s[name]["reach"][LEVEL].get("median_rounds", math.nan),
+                   best_other_time_solved=-neg_solved)
+        mine = float(row["median_time"])
+        row["time_ratio"] = (mine / median if math.isfinite(mine) and math.isfinite(median)
+                             and median else math.nan)
     return row
 
 
@@ -135,8 +168,8 @@ def suite_markdown(doc: Mapping[str, Any]) -> str:
     st = doc["settings"]
     lines += [f"{len(problems)} instances, {st.get('repeats')} repetitions per searcher and "
               f"instance, budget {budget} trained evaluations per run (duplicate networks and "
-              f"screened points are free for every searcher), one trial at a time "
-              f"(concurrency {st.get('concurrency')}). Each instance's directory holds its "
+              f"screened points are free for every searcher), {st.get('concurrency')} trial(s) "
+              f"at a time for every searcher. Each instance's directory holds its "
               f"summary.md (protocol, quartiles, NOMAD's pairwise wins), runs.csv and plots.", ""]
     for level in PROFILE_LEVELS:
         lines += [f"Runs solved within {level} of the optimum, and the median of trained "
@@ -175,6 +208,7 @@ def suite_markdown(doc: Mapping[str, Any]) -> str:
                 f"{r['stalled']} | {r['crashed']} |")
         lines += ["", f"Median ratio over the instances where both solved: "
                       f"{fmt(doc.get('ratio_median', math.nan), 3)}."]
+    lines += _waiting_lines(doc, names)
     ks = [k for k in PROFILE_KS if k <= budget]
     for level, profile in (doc.get("profiles") or {LEVEL: doc["profile"]}).items():
         lines += ["", f"Data profile over the suite: share of (instance, run) pairs solved within "
@@ -194,6 +228,33 @@ def suite_markdown(doc: Mapping[str, Any]) -> str:
                       f"{machine.get('load_after')})."]
     lines.append("")
     return "\n".join(lines)
+
+
+def _waiting_lines(doc: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """The table of what a cluster user waits for (module docstring)."""
+    waiting = doc.get("waiting")
+    if not waiting:
+        return []
+    lines = ["", f"Waiting for the optimum at {doc['settings'].get('concurrency')} trial(s) at "
+                 f"once: median simulated time to within {LEVEL} (the table: recorded training "
+                 f"seconds; analytic problems: 1 per evaluation) / median rounds (trainings one "
+                 f"after another up to it); \"-\": fewer than half of the runs solved. NOMAD / "
+                 f"best: NOMAD's median time over that of the other searcher with the lowest.",
+             "", "| instance | " + " | ".join(f"**{n}**" if n == "nomad" else n for n in names)
+             + " | best other (time) | NOMAD / best |", "|---|" + "---|" * (len(names) + 2)]
+    for label, per in waiting.items():
+        cells = [label]
+        for name in names:
+            w = per.get(name)
+            cells.append("not run" if w is None else
+                         f"{fmt(w['median_time'], 3)} / {fmt(w['median_rounds'], 3)}")
+        r = doc["nomad"].get(label) or {}
+        cells += [r.get("best_other_by_time", "-"), fmt(r.get("time_ratio", math.nan), 3)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if any(doc["nomad"].values()):
+        lines += ["", f"Median time ratio over the instances where both solved: "
+                      f"{fmt(doc.get('time_ratio_median', math.nan), 3)}."]
+    return lines
 
 
 def _ev(value, budget: int) -> str:

@@ -13,6 +13,16 @@ evaluations (runs.csv ``trained``): duplicate networks and screened points are f
   ``best <= f* + x/100 * |f*|`` (f*: the known optimum; for the real problem the best value any
   run found); median over runs (an unsolved run counts as infinite: "> budget" when more than
   half are unsolved), and how many runs got there; ``time to 5%``: the same on the simulated clock;
+  quartiles of the evaluations (``q1_evals``, ``q3_evals``); the simulated time's median and
+  quartiles (``median_time``, ``q1_time``, ``q3_time``) and per-run values (``times``);
+* ``rounds to x%``: the depth (hsearch.compare.rounds) of the first trained evaluation within x%:
+  how many trainings one after another a run waited for at the comparison's ``concurrency``
+  (with one trial at a time, its trained evaluations); median, quartiles and per-run values
+  (``median_rounds``, ``q1_rounds``, ``q3_rounds``, ``rounds``; an unsolved run has no rounds
+  and counts as infinite, as for evaluations). In a replay the first row within a level is a
+  trained one (a duplicate is answered only after its trained original finished; screened rows
+  are infeasible), so time and rounds describe one evaluation; a real comparison
+  (hsearch.compare.real) lays its evaluations end to end, so there rounds = evaluations;
 * ``overhead``: wall milliseconds inside ``suggest`` + ``on_trial_complete`` per evaluation,
   including the time after the last suggestion until the searcher said it had finished
   (``end_ms``; median over runs; the replay's only real time); ``decision ms``: the same per
@@ -34,9 +44,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hsearch.compare.rounds import depths
+
 __all__ = ["CHECKPOINTS", "LEVELS", "best_after", "data_profile", "evals_to_reach",
-           "group_runs", "quantile", "reference_value", "summarize", "time_to_reach",
-           "trained_counts"]
+           "group_runs", "quantile", "reference_value", "rounds_to_reach", "summarize",
+           "time_to_reach", "trained_counts"]
 
 #: Budget fractions at which the best value is reported.
 CHECKPOINTS = (0.25, 0.5, 1.0)
@@ -99,6 +111,16 @@ def time_to_reach(run: Sequence[Mapping], reference: float, level: float) -> flo
     return math.inf if i is None else float(run[i]["finish"])
 
 
+def rounds_to_reach(run: Sequence[Mapping], reference: float, level: float) -> float:
+    """Depth (hsearch.compare.rounds) of the first trained evaluation within ``level`` of
+    ``reference`` (inf if none)."""
+    target = _target(reference, level)
+    for r, depth in zip(run, depths(run)):
+        if depth is not None and _truthy(r["feasible"]) and float(r["objective"]) <= target:
+            return float(depth)
+    return math.inf
+
+
 def quantile(values: Sequence[float], q: float) -> float:
     """Linear-interpolation quantile (numpy's default) that is inf next to an inf value."""
     v = sorted(float(x) for x in values)
@@ -147,7 +169,8 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
     out: dict[str, Any] = {"reference": reference, "reference_kind": kind, "budget": budget,
                            "checkpoints": {f"{int(f * 100)}%": _checkpoint(budget, f)
                                            for f in CHECKPOINTS},
-                           "levels": [f"{int(x * 100)}%" for x in LEVELS], "searchers": {}}
+                           "levels": [f"{int(x * 100)}%" for x in LEVELS],
+                           "concurrency": _concurrency(meta), "searchers": {}}
     for name, runs in grouped.items():
         crashed = len(errors.get(name, {}))
         s: dict[str, Any] = {"runs": len(runs) + crashed, "crashed": crashed}
@@ -178,9 +201,15 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
         for level in LEVELS:
             evals = [evals_to_reach(run, reference, level) for run in lists] + pad
             times = [time_to_reach(run, reference, level) for run in lists] + pad
+            rounds = [rounds_to_reach(run, reference, level) for run in lists] + pad
             s["reach"][f"{int(level * 100)}%"] = {
                 "median_evals": quantile(evals, 0.5), "solved": sum(map(math.isfinite, evals)),
-                "median_time": quantile(times, 0.5), "evals": evals}
+                "median_time": quantile(times, 0.5), "evals": evals,
+                "q1_evals": quantile(evals, 0.25), "q3_evals": quantile(evals, 0.75),
+                "q1_time": quantile(times, 0.25), "q3_time": quantile(times, 0.75),
+                "times": times, "median_rounds": quantile(rounds, 0.5),
+                "q1_rounds": quantile(rounds, 0.25), "q3_rounds": quantile(rounds, 0.75),
+                "rounds": rounds}
         per_eval = [sum(_ms(r["suggest_ms"]) + _ms(r["complete_ms"]) + _ms(r.get("end_ms"))
                         for r in run) / len(run) for run in lists if run]
         s["overhead_ms"] = quantile(per_eval, 0.5)
@@ -192,6 +221,12 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
         out["searchers"][name] = s
     out["versus"] = _versus(out["searchers"], "nomad")
     return out
+
+
+def _concurrency(meta: Mapping) -> int | None:
+    """Trials at once in the comparison's settings (None when not recorded)."""
+    value = (meta.get("settings") or {}).get("concurrency")
+    return None if value is None else int(value)
 
 
 def _own_free(run: Sequence[Mapping]) -> int:

@@ -222,6 +222,8 @@ def test_suite_parts_merge_into_one_suite_with_the_same_keys(tmp_path):
         assert set(s) == {"random", "optuna"}
         assert s["random"]["runs"] == 2 and s["optuna"]["runs"] == 1
         assert {"solved", "median_evals", "evals"} <= set(s["random"]["reach"]["1%"])
+        assert {"median_rounds", "rounds", "times"} <= set(s["optuna"]["reach"]["1%"])
+        assert set(suite["waiting"][label]) == {"random", "optuna"}
     rows = list(csv.DictReader((tmp_path / "m" / "tabular" / "runs.csv").open()))
     assert {r["searcher"] for r in rows} == {"random", "optuna"}
     assert "Merged from" in (tmp_path / "m" / "summary.md").read_text()
