@@ -165,6 +165,7 @@ class _Pack:
 
     def __init__(self, models: Sequence[nn.Module], config: TrainConfig):
         self.members = list(range(len(models)))
+        self.config = config
         self.params, self.buffers = stack_module_state(list(models))
         self.optimizer = build_optimizer(self.params.values(), config)
 
@@ -186,14 +187,15 @@ class _Pack:
         keep = [slot for slot, member in enumerate(self.members) if member not in leaving]
         index = torch.tensor(keep, dtype=torch.long)
         old_state = self.optimizer.state
-        old_groups = self.optimizer.param_groups
+        lr = self.optimizer.param_groups[0]["lr"]
         params = {}
         for name, tensor in self.params.items():
             params[name] = tensor.detach()[index.to(tensor.device)].clone().requires_grad_(True)
         self.buffers = {name: tensor[index.to(tensor.device)].clone()
                         for name, tensor in self.buffers.items()}
-        optimizer = type(self.optimizer)(list(params.values()), **{
-            k: v for k, v in old_groups[0].items() if k != "params"})
+        optimizer = build_optimizer(params.values(), self.config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         for name, new in params.items():
             state = old_state.get(self.params[name])
             if state:
