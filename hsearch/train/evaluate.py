@@ -206,7 +206,7 @@ class SeedReport:
                  log_dir: str | os.PathLike | None):
         self.seed, self._report, self._writer = seed, report, None
         if log_dir is not None:
-            from hsearch.train.tensorboard import TensorBoardReport  # tensorboard: only with log_dir
+            from hsearch.train.tensorboard import TensorBoardReport  # only with log_dir
 
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             self._writer = TensorBoardReport(log_dir)
