@@ -63,6 +63,9 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
                    help="fractions share a GPU (default: 1 when the cluster has GPUs, else 0)")
     g.add_argument("--torch-threads", type=int, default=None,
                    help="torch CPU threads per seed (default: --cpus-per-seed)")
+    g.add_argument("--pack", action=argparse.BooleanOptionalAction, default=None,
+                   help="train a trial's seeds together as one packed model (default: on with "
+                        "GPUs, off on CPU)")
     g.add_argument("--address", default=None,
                    help="Ray cluster to join ('auto', host:port or ray://host:port; default: "
                         "start a local Ray); checked within seconds")
@@ -143,7 +146,7 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "resources.parallel_seeds": args.parallel_seeds,
         "resources.cpus_per_seed": args.cpus_per_seed,
         "resources.gpus_per_seed": args.gpus_per_seed,
-        "resources.torch_threads": args.torch_threads,
+        "resources.torch_threads": args.torch_threads, "resources.pack": args.pack,
         "resources.address": args.address, "resources.num_cpus": args.num_cpus,
         "out": args.out,
     }

@@ -177,33 +177,63 @@ def train_one_seed(arch: Architecture, config: TrainConfig, budget: Budget | str
 
     budget = parse_budget(budget)
     device = resolve_device(device)
+    subset, data, model = seed_inputs(arch, dataset, seed, sizes, split, device)
+    with SeedReport(seed, report, log_dir) as on_epoch:
+        result: TrainResult = train(model, data, config, budget, report=on_epoch, device=device,
+                                    seed=seed)
+        on_epoch.finish(result)
+    return seed_result(seed, subset, split, result)
+
+
+def seed_inputs(arch: Architecture, dataset, seed: int, sizes, split: str,
+                device: torch.device) -> tuple[Any, TrainData, torch.nn.Module]:
+    """Seed ``seed``'s subset, its TrainData on ``device`` and its freshly initialised model
+    (seeded with ``seed`` without touching the caller's RNG state)."""
     subset = make_subset(dataset, seed, sizes)
     data = prepare_data(dataset, subset, arch.input_size, split, device)
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(derive_seed(seed, 3))
         model = arch.build(num_classes=dataset.num_classes)
+    return subset, data, model
 
-    writer = None
-    if log_dir is not None:
-        from hsearch.train.tensorboard import TensorBoardReport  # tensorboard: only with log_dir
 
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
-        writer = TensorBoardReport(log_dir)
+class SeedReport:
+    """One seed's per-epoch callback: TensorBoard under ``log_dir`` (when given) and ``report``
+    called as ``report(seed=seed, **metrics)``. A context manager (closes the event file);
+    ``finish(result)`` records the final accuracy of a finished run."""
 
-    def on_epoch(**metrics) -> None:
-        if writer is not None:
-            writer(**metrics)
-        if report is not None:
-            report(seed=seed, **metrics)
+    def __init__(self, seed: int, report: Callable[..., Any] | None,
+                 log_dir: str | os.PathLike | None):
+        self.seed, self._report, self._writer = seed, report, None
+        if log_dir is not None:
+            from hsearch.train.tensorboard import TensorBoardReport  # only with log_dir
 
-    try:
-        result: TrainResult = train(model, data, config, budget, report=on_epoch, device=device,
-                                    seed=seed)
-        if writer is not None and result.ok:
-            writer.final(result.accuracy, len(result.history))
-    finally:
-        if writer is not None:
-            writer.close()
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            self._writer = TensorBoardReport(log_dir)
+
+    def __call__(self, **metrics) -> None:
+        if self._writer is not None:
+            self._writer(**metrics)
+        if self._report is not None:
+            self._report(seed=self.seed, **metrics)
+
+    def finish(self, result: TrainResult) -> None:
+        if self._writer is not None and result.ok:
+            self._writer.final(result.accuracy, len(result.history))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def __enter__(self) -> "SeedReport":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def seed_result(seed: int, subset, split: str, result: TrainResult) -> SeedResult:
+    """The SeedResult of seed ``seed``'s training run on ``subset``."""
     logger.info("seed %d: %s, %s accuracy %.4f after %.1f epochs in %.1f s", seed, result.status,
                 split, result.accuracy, result.epochs, result.train_seconds)
     return SeedResult(

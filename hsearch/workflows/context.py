@@ -96,7 +96,8 @@ def base_spec(settings, run_dir: str | Path, gpus: float) -> TrialSpec:
     ``gpus``: GPUs per seed, resolved (``settings.resources.gpus_per_seed``, or for None what
     hsearch.workflows.ray_session.gpus_per_seed finds in the Ray cluster). The seeds' resources
     come from ``settings.resources`` (hsearch.workflows.trial_spec.trial_resources turns them
-    into the trial's Tune resources); the test-fault rules from the environment (FAULTS_ENV).
+    into the trial's Tune resources), packing from ``resources.pack`` (None: on with GPUs); the
+    test-fault rules from the environment (FAULTS_ENV).
     """
     resources = settings.resources
     return TrialSpec(
@@ -104,7 +105,9 @@ def base_spec(settings, run_dir: str | Path, gpus: float) -> TrialSpec:
         seeds=tuple(range(settings.seeds)), sizes=settings.data.sizes(), split="val",
         parallel_seeds=min(resources.parallel_seeds, settings.seeds),
         cpus_per_seed=resources.cpus_per_seed, gpus_per_seed=float(gpus),
-        torch_threads=resources.torch_threads, cache_dir=str(Path(run_dir) / CACHE_DIR),
+        torch_threads=resources.torch_threads,
+        pack=resources.pack if resources.pack is not None else gpus > 0,
+        cache_dir=str(Path(run_dir) / CACHE_DIR),
         faults=os.environ.get(FAULTS_ENV) or None,
     )
 

@@ -3,7 +3,8 @@
 Finished seeds (but not those that ran out of memory: that depends on what else used the device)
 are kept in ``spec.cache_dir`` under a key of everything that determines them (data set, subset
 sizes, split, the network's structure (:func:`network_digest`), training config, budget, GPU
-share, seed), so a re-run trial trains only the seeds that had not finished, and a configuration
+share, packing when the budget is a time budget, seed), so a re-run trial trains only the
+seeds that had not finished, and a configuration
 whose network equals an evaluated one (e.g. NAS's x0, the baseline) reuses those seeds
 (``seeds_reused``).
 """
@@ -20,7 +21,8 @@ import torch
 
 from hsearch.configs import write_atomic
 from hsearch.results.jsonable import json_default
-from hsearch.train import Architecture, SeedResult, TrainConfig
+from hsearch.train import Architecture, SeedResult, TrainConfig, parse_budget
+from hsearch.train.packed import TIME_RULE
 from hsearch.workflows.ray_session import DataHandle
 from hsearch.workflows.trial_spec import TrialSpec
 
@@ -40,6 +42,9 @@ class SeedCache:
             # a shared GPU changes what a time budget buys (hsearch.workflows.seeds)
             "gpu_share": float(spec.gpus_per_seed),
         }
+        if spec.pack and parse_budget(spec.budget).is_time:
+            # a packed seed's time budget is its group's clock (hsearch.train.packed.TIME_RULE)
+            self._base["pack"] = TIME_RULE
 
     def _path(self, seed: int) -> Path:
         text = json.dumps({**self._base, "seed": int(seed)}, sort_keys=True, default=str)

@@ -1,9 +1,17 @@
 """The seeds of one trial: trained one after the other in the trial's process, or as Ray tasks.
 
 :func:`seed_runner` picks the runner for a TrialSpec: :class:`LocalSeeds` (``parallel_seeds ==
-1``) or :class:`TaskSeeds` (Ray tasks in the trial's placement group). Both iterate over
-finished :class:`~hsearch.train.SeedResult` objects, record the node each seed trained on
-(``nodes``) and stop early with ``close()``. What every seed shares is one :class:`SeedWork`.
+1``), :class:`TaskSeeds` (Ray tasks in the trial's placement group) or, with ``spec.pack`` and
+two seeds or more, :class:`PackedSeeds` (the seeds trained together as one packed model,
+hsearch.train.packed_seeds). All iterate over finished :class:`~hsearch.train.SeedResult`
+objects, record the node each seed trained on (``nodes``) and stop early with ``close()``. What
+every seed shares is one :class:`SeedWork`.
+
+Packed seeds: with ``parallel_seeds == 1`` the whole pack trains in the trial's process (on a
+GPU: one process, one warm-up per trial); with ``parallel_seeds = P > 1`` the seeds are cut into
+P packs, each a Ray task in one bundle. A pack's results come when the pack has finished, so
+racing decides on them afterwards (by the same rule, on the same seeds in seed order) and saves
+no training: ``PackedSeeds.trained`` counts every seed that trained.
 
 Seeds in parallel train the same subsets from the same initialisations as seeds in sequence; the
 results differ only where training itself is not deterministic (time budgets, GPUs).
@@ -29,6 +37,7 @@ from ray.util.placement_group import get_current_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from hsearch.train import Architecture, SeedResult, TrainConfig, train_one_seed
+from hsearch.train.packed_seeds import PackedRun, train_seeds_packed
 from hsearch.train.device import limit_compile_threads, release_memory
 from hsearch.workflows.ray_session import DataHandle, current_node
 from hsearch.workflows.trial_spec import TrialSpec
@@ -77,13 +86,34 @@ def train_seed(work: SeedWork, dataset, seed: int) -> SeedResult:
     return result
 
 
+def train_pack(work: SeedWork, dataset, seeds: Sequence[int]) -> PackedRun:
+    """Train ``seeds`` packed (hsearch.train.packed_seeds), with ``work.threads`` torch CPU
+    threads; each seed logs to ``<log_dir>/seed_<k>`` as in :func:`train_seed`."""
+    torch.set_num_threads(work.threads)
+    limit_compile_threads(1)
+    run = train_seeds_packed(work.arch, work.train, work.budget, dataset, seeds, sizes=work.sizes,
+                             split=work.split, device=work.device, report=work.report,
+                             log_dir_of=lambda seed: str(Path(work.log_dir) / f"seed_{seed}"))
+    if any(r.status == "oom" for r in run.results):
+        release_memory(torch.device(work.device))
+    return run
+
+
+def _pack_task(work: SeedWork, dataset, seeds: Sequence[int]):
+    """:func:`train_pack` as a Ray task: its run and the id of the node it ran on."""
+    return train_pack(work, dataset, seeds), current_node()["node_id"]
+
+
 def _seed_task(work: SeedWork, dataset, seed: int):
     """:func:`train_seed` as a Ray task: its result and the id of the node it ran on."""
     return train_seed(work, dataset, seed), current_node()["node_id"]
 
 
 def seed_runner(spec: TrialSpec, work: SeedWork, data: DataHandle, seeds: Sequence[int]):
-    """The runner of ``seeds``: Ray tasks when ``spec.parallel_seeds > 1``, else in-process."""
+    """The runner of ``seeds``: packed with ``spec.pack`` (two seeds or more), else Ray tasks
+    when ``spec.parallel_seeds > 1``, else in-process one after the other."""
+    if spec.pack and len(seeds) >= 2:
+        return PackedSeeds(spec, work, data, seeds)
     if spec.parallel_seeds > 1:
         return TaskSeeds(spec, work, data, seeds)
     return LocalSeeds(work, data, seeds)
@@ -151,6 +181,62 @@ class TaskSeeds:
             result, node = ray.get(ready[0])
             self.nodes[result.seed] = node
             yield result
+
+    def close(self) -> None:
+        for ref in self._pending:
+            ray.cancel(ref, force=True)
+        self._pending = []
+
+
+class PackedSeeds:
+    """Seeds trained as packs (module docstring): in the trial's process, or one Ray task per
+    pack when ``spec.parallel_seeds > 1``. Yields each pack's results in seed order when the pack
+    has finished; ``runs`` holds the PackedRun of every finished pack, ``trained`` counts the
+    seeds they trained, ``nodes`` maps seed -> node id."""
+
+    def __init__(self, spec: TrialSpec, work: SeedWork, data: DataHandle, seeds: Sequence[int]):
+        self._args = (spec, work, data, list(seeds))
+        self._pending: list = []
+        self.nodes: dict[int, str] = {}
+        self.runs: list[PackedRun] = []
+
+    @property
+    def trained(self) -> int:
+        return sum(len(run.results) for run in self.runs)
+
+    def record(self) -> dict:
+        """The packing record of the trial (hsearch.train.packed_seeds.PackedRun.to_dict)."""
+        groups = [g for run in self.runs for g in run.groups]
+        notes = [n for run in self.runs for n in run.notes]
+        return {"groups": [list(g) for g in groups], "notes": notes,
+                "time_rule": self.runs[0].time_rule if self.runs else ""}
+
+    def __iter__(self) -> Iterator[SeedResult]:
+        spec, work, data, seeds = self._args
+        parts = max(1, min(spec.parallel_seeds, len(seeds)))
+        packs = [seeds[i::parts] for i in range(parts)]
+        if parts == 1:
+            node = current_node()["node_id"]
+            run = train_pack(work, ray.get(data.ref), seeds)
+            yield from self._finished(run, node)
+            return
+        group = get_current_placement_group()
+        options = {}
+        if group is not None:
+            options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+                group, placement_group_capture_child_tasks=True)
+        task = seed_remote(_pack_task, spec).options(**options)
+        self._pending = [task.remote(work, data.ref, pack) for pack in packs]
+        while self._pending:
+            ready, self._pending = ray.wait(self._pending, num_returns=1)
+            run, node = ray.get(ready[0])
+            yield from self._finished(run, node)
+
+    def _finished(self, run: PackedRun, node: str) -> Iterator[SeedResult]:
+        self.runs.append(run)
+        for result in run.results:
+            self.nodes[result.seed] = node
+        yield from run.results
 
     def close(self) -> None:
         for ref in self._pending:

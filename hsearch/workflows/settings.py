@@ -96,8 +96,10 @@ class ResourceSettings:
     after the other; results do not depend on it). cpus_per_seed / gpus_per_seed: resources of
     one seed (fractional GPUs put several seeds on one device); gpus_per_seed None means one GPU
     per seed when the Ray cluster has GPUs, else none. torch_threads: torch CPU threads of a seed
-    (default: cpus_per_seed rounded down, at least 1). address: an existing Ray cluster ("auto"
-    or host:port); None starts a local Ray (with num_cpus CPUs, default all) unless this process
+    (default: cpus_per_seed rounded down, at least 1). pack: train a trial's seeds together as
+    one packed model (hsearch.workflows.seeds.PackedSeeds); None: on when seeds train on GPUs,
+    off on CPU (experiments/results/packed_cpu.md). address: an existing Ray cluster ("auto" or
+    host:port); None starts a local Ray (with num_cpus CPUs, default all) unless this process
     already runs one.
     """
 
@@ -106,6 +108,7 @@ class ResourceSettings:
     cpus_per_seed: float = 1.0
     gpus_per_seed: float | None = None
     torch_threads: int | None = None
+    pack: bool | None = None
     address: str | None = None
     num_cpus: int | None = None
 
@@ -125,6 +128,9 @@ class ResourceSettings:
                             f"gpus_per_seed={self.gpus_per_seed!r}")
         if self.torch_threads is not None:
             _positive_int("resources.torch_threads", self.torch_threads)
+        if self.pack is not None and not isinstance(self.pack, bool):
+            raise UserError(f"`resources.pack` must be true, false or null, but got "
+                            f"pack={self.pack!r}")
         if self.num_cpus is not None:
             _positive_int("resources.num_cpus", self.num_cpus)
 

@@ -43,7 +43,9 @@ Idempotence: a trial that finds ``hsearch_result.json`` in its directory (a tria
 seed cache (hsearch.workflows.seed_cache), so a re-run trial trains only the seeds that had not
 finished, and a configuration whose network equals an evaluated one reuses those seeds
 (``seeds_reused``). The seeds train in the trial's process or as Ray tasks
-(hsearch.workflows.seeds).
+(hsearch.workflows.seeds); with ``spec.pack`` they train together as packed models, and the
+final result records how (``pack``: the groups of seeds that trained together, notes on every
+fall-back to solo training, and the time-budget rule of a pack).
 
 Failures: a seed that diverges (non-finite loss) or runs out of device memory is a failed seed
 (hsearch.train; it counts as accuracy 0 in the mean). A trial whose every seed failed ends with
@@ -147,6 +149,9 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
     finally:
         seeds.close()
     finished = len(results)
+    packed = getattr(seeds, "runs", None) is not None  # PackedSeeds: trained more than it yielded
+    if packed:
+        finished = reused + seeds.trained
     if status == REJECTED:  # the first `cut` seeds decided: they are the partial result
         results = {s: results[s] for s in spec.seeds[:cut]}
     elif not any(r.ok for r in results.values()):
@@ -155,6 +160,8 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
     final.update(seeds_trained=finished - reused, seeds_reused=reused,
                  seed_runs_saved=len(spec.seeds) - finished,
                  wall_seconds=time.time() - started)
+    if packed:
+        final["pack"] = seeds.record()
     write_atomic(final_path, json.dumps(final, default=json_default) + "\n")
     tune.report(final)
 

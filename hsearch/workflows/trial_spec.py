@@ -42,7 +42,8 @@ class TrialSpec:
     racing: early rejection (used only with a threshold and ``racing.enabled``).
     cost_report: report the cost before training (for IncumbentPruner).
     parallel_seeds, cpus_per_seed, gpus_per_seed, torch_threads: how seeds run (see
-    hsearch.workflows.settings.ResourceSettings).
+    hsearch.workflows.settings.ResourceSettings). pack: train a trial's seeds together as one
+    packed model (hsearch.workflows.seeds.PackedSeeds).
     cache_dir: where finished seeds are kept (None: nowhere).
     faults: a fault-rules file (tests only, hsearch.workflows.faults); None in real runs.
     objective: the minimised metric (hsearch.workflows.objectives; ``penalized`` divides it by
@@ -67,6 +68,7 @@ class TrialSpec:
     cpus_per_seed: float = 1.0
     gpus_per_seed: float = 0.0
     torch_threads: int | None = None
+    pack: bool = False
     cache_dir: str | None = None
     faults: str | None = None
     objective: str = "macs"

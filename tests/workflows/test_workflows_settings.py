@@ -188,3 +188,22 @@ def test_rows_and_printed_lines():
     assert "acc 0.800 ± 0.010 (2/3 seeds)" in line and "rejected by racing (1" in line
     assert "none feasible yet" in line
     assert evaluation_row("t3", {}, {}, spec, (), "macs", error=True)["status"] == "error"
+
+
+def test_packing_is_on_with_gpus_and_off_on_cpu_unless_set(tmp_path):
+    import argparse
+
+    from hsearch.cli._workflow_options import add_run_options, run_overrides
+    from hsearch.workflows.context import base_spec
+
+    for pack, gpus, expected in ((None, 0.0, False), (None, 1.0, True), (True, 0.0, True),
+                                 (False, 1.0, False)):
+        settings = load_settings(NasSettings, None, {"resources.pack": pack})
+        assert base_spec(settings, tmp_path, gpus).pack is expected
+    parser = argparse.ArgumentParser()
+    add_run_options(parser)
+    assert run_overrides(parser.parse_args(["--pack"]))["resources.pack"] is True
+    assert run_overrides(parser.parse_args(["--no-pack"]))["resources.pack"] is False
+    assert run_overrides(parser.parse_args([]))["resources.pack"] is None
+    with pytest.raises(UserError, match="resources.pack"):
+        load_settings(NasSettings, None, {"resources.pack": "yes"})
