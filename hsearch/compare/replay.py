@@ -18,10 +18,12 @@ the earliest trial finish and call ``on_trial_complete`` with its (flattened) re
 do not count against the budget, so a searcher that keeps proposing them could run forever: at
 most ``max_proposals`` suggestions (default 10 x budget) are taken, then the run ends
 ("proposal_cap"). When nothing reported can change any more (``CostRule.settled``: the exact
-optimum found, or every point free), the run ends as well ("optimum", "exhausted"). A ``None``
-from ``suggest`` with trials running means "wait for a result"; with
-nothing running the call is retried (NOMAD may still be computing its next block: a Tune run would
-wait as well) for at most ``stall_seconds`` of wall time, after which the run ends ("stalled").
+optimum found, or every point free), the run ends as well ("optimum", "exhausted"), checked
+before every suggestion, also while trials run (a searcher proposing free points around a found
+optimum must not run into the cap). A ``None`` from ``suggest`` with trials running means "wait
+for a result"; with nothing running the call is retried (NOMAD may still be computing its next
+block: a Tune run would wait as well) for at most ``stall_seconds`` of wall time, after which the
+run ends ("stalled").
 ``Searcher.FINISHED`` ends the suggestions ("finished"). The wall time spent inside ``suggest``
 and ``on_trial_complete`` is recorded per evaluation: the searcher's overhead, which the simulated
 clock does not include. Time in ``suggest`` calls that gave no trial counts towards the next
@@ -164,7 +166,8 @@ def replay_run(searcher, backend: ReplayBackend, budget: int,
     stop = "budget"
     while True:
         while not finished and backend.free and trained < budget:
-            settled = rule.settled() if rule is not None and not backend.running else None
+            # settled depends on reported results only: running trials cannot change it
+            settled = rule.settled() if rule is not None else None
             if settled:
                 finished, stop = True, settled
                 break

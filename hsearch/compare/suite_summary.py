@@ -121,13 +121,18 @@ def _waiting(stats: Mapping) -> dict[str, Any]:
             "median_rounds": r.get("median_rounds", math.nan)}
 
 
+def is_nomad(name: str) -> bool:
+    """NOMAD and its variants (``nomad-plain``): never NOMAD's "best other" searcher."""
+    return name == "nomad" or name.startswith("nomad-")
+
+
 def _nomad_row(stats: Mapping, meta: Mapping) -> dict | None:
     s = stats["searchers"]
     if "nomad" not in s:
         return None
     me = s["nomad"]
     others = [(float(v["reach"][LEVEL]["median_evals"]), -v["reach"][LEVEL]["solved"], name)
-              for name, v in s.items() if name != "nomad"]
+              for name, v in s.items() if not is_nomad(name)]
     row = {"solved": me["reach"][LEVEL]["solved"], "runs": me["runs"],
            "median_evals": me["reach"][LEVEL]["median_evals"],
            "decision_ms": me.get("decision_ms"), "crashed": me.get("crashed", 0),
@@ -143,7 +148,7 @@ def _nomad_row(stats: Mapping, meta: Mapping) -> dict | None:
                median_rounds=me["reach"][LEVEL].get("median_rounds", math.nan))
     by_time = [(float(v["reach"][LEVEL].get("median_time", math.nan)),
                 -v["reach"][LEVEL]["solved"], name)
-               for name, v in s.items() if name != "nomad"]
+               for name, v in s.items() if not is_nomad(name)]
     by_time = [t for t in by_time if not math.isnan(t[0])]
     if by_time:
         median, neg_solved, name = min(by_time)

@@ -93,12 +93,17 @@ class SearcherEntry:
 # is installed; the table itself imports none of them.
 
 
-def _nomad(r: SearchRequest):
+def _nomad(r: SearchRequest, model_search: bool = True):
     return NomadSearcher(constraints=list(r.constraints), constraint_type=r.constraint_type,
                          points_to_evaluate=[dict(p) for p in r.points_to_evaluate],
                          max_evals=r.max_evals, max_concurrent=r.max_concurrent, seed=r.seed,
-                         nomad_params=r.nomad_params, known_objective=r.known_objective,
-                         network_key=r.network_key, on_free=r.on_free)
+                         nomad_params=r.nomad_params, model_search=model_search,
+                         known_objective=r.known_objective, network_key=r.network_key,
+                         on_free=r.on_free)
+
+
+def _nomad_plain(r: SearchRequest):
+    return _nomad(r, model_search=False)
 
 
 def _random(r: SearchRequest):
@@ -183,7 +188,10 @@ def _bohb(r: SearchRequest):
 #: the searcher is given the constraints (else the workflow optimises a penalised objective).
 SEARCHERS: dict[str, SearcherEntry] = {e.name: e for e in (
     SearcherEntry("nomad", "PyNomad", "PyNomadBBO", True, _nomad,
-                  "NOMAD's MADS, constrained (hsearch.search.NomadSearcher)"),
+                  "NOMAD's MADS with the model search step, constrained "
+                  "(hsearch.search.NomadSearcher)"),
+    SearcherEntry("nomad-plain", "PyNomad", "PyNomadBBO", True, _nomad_plain,
+                  "NOMAD's MADS alone, without the model search step"),
     SearcherEntry("random", "ray.tune", "ray[tune]", False, _random,
                   "random sampling (Tune's BasicVariantGenerator)"),
     SearcherEntry("optuna", "optuna", "optuna", False, _optuna, "Optuna's TPE (OptunaSearch)"),

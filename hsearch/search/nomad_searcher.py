@@ -53,6 +53,7 @@ class _Options:
     constraint_type: str
     nomad_params: tuple[str, ...]
     max_restarts: int
+    model_search: bool = True
     points_to_evaluate: list[dict] = field(default_factory=list)
 
 
@@ -148,6 +149,10 @@ class NomadSearcher(Searcher):
         nomad_params: extra NOMAD parameter lines for experts, e.g.
             ``["QUAD_MODEL_SEARCH yes"]``; a line replaces hsearch's default line with the
             same keyword (``nomad.settings.default_lines``); lines the searcher owns are rejected.
+        model_search: the model search step beside NOMAD's poll (``nomad.model_search``: a
+            Gaussian process of each constraint, and of the objective when it is not known,
+            proposes points; with ``max_concurrent > 1`` it fills the workers NOMAD's block
+            leaves free). False: NOMAD's MADS alone (the searcher ``nomad-plain``).
         max_restarts: how often a crashed NOMAD child is replaced before finishing.
         known_objective: ``config -> metric value`` known without training (see above).
         network_key: ``config -> hashable``; configs with equal keys are one evaluation.
@@ -169,6 +174,7 @@ class NomadSearcher(Searcher):
         max_concurrent: int = 1,
         seed: int | None = 0,
         nomad_params: Sequence[str] = (),
+        model_search: bool = True,
         max_restarts: int = 3,
         known_objective: Callable[[dict], float] | None = None,
         network_key: Callable[[dict], Hashable] | None = None,
@@ -193,7 +199,7 @@ class NomadSearcher(Searcher):
         self._options = _Options(
             max_evals=max_evals, max_concurrent=max_concurrent, seed=seed,
             constraint_type=constraint_type, nomad_params=tuple(nomad_params),
-            max_restarts=max_restarts,
+            max_restarts=max_restarts, model_search=bool(model_search),
             points_to_evaluate=[copy.deepcopy(dict(p)) for p in (points_to_evaluate or [])],
         )
         # validate the NOMAD-facing options now, with a dummy box, so errors show early
@@ -478,6 +484,7 @@ class NomadSearcher(Searcher):
             codec, x0=self._x0, n_constraints=len(self._constraints),
             constraint_type=o.constraint_type, max_evals=o.max_evals,
             block_size=o.max_concurrent, seed=o.seed, nomad_params=o.nomad_params,
+            model_search=o.model_search,
         )
 
     def _ensure_core(self) -> MadsAskTell:

@@ -3,8 +3,13 @@
 Contract: each NOMAD run is ``PyNomad.optimize`` in its own child process (``child.py``,
 driven through ``process.py``) evaluating blocks of points; ``ask`` hands out a block's
 points without blocking, ``tell`` records their results, and a complete block goes back to
-NOMAD. ``max_evals`` counts trained evaluations only: points NOMAD asks for that are in the
-log, duplicates of a trained network or screened by the known objective (``answers.py``) are
+NOMAD. Beside NOMAD's points, the model search step (``model_search.py``, on unless
+``settings.model_search`` is False) proposes its own: ``MODEL_POINTS`` after each NOMAD point
+when one trial runs at a time, and as many as workers are free while NOMAD's block waits for
+its running points when several run (a batch poll); when one of its points improves the best
+feasible one, NOMAD restarts from it once its current block is told. NOMAD learns of the
+step's points from the log, like any cached point. ``max_evals`` counts trained evaluations
+only: points NOMAD asks for that are in the log, duplicates of a trained network or screened by the known objective (``answers.py``) are
 answered without training; points beyond the budget are "skipped". When a NOMAD run stops
 with budget left, another starts (``restarts.py``). Runs are deterministic given the told
 results, so save/restore (``state.py``) and a dead child are recovered by replaying the log.
@@ -24,6 +29,7 @@ import numpy as np
 
 from hsearch.search.nomad import state
 from hsearch.search.nomad.answers import FreeAnswers, constraint_estimate
+from hsearch.search.nomad.model_search import ModelSearch
 from hsearch.search.nomad.process import NomadChild
 from hsearch.search.nomad.restarts import restart_points, stop_reason
 from hsearch.search.nomad.settings import Evaluation, MadsSettings, NomadError, fmt, nomad_seed
@@ -37,6 +43,11 @@ __all__ = ["MadsAskTell"]
 #: evaluations, a pipe round trip each (a decision that took seconds:
 #: experiments/results/mads_block_mode.md).
 FREE_STREAK_LIMIT = 60
+#: One trial at a time: the model search step proposes MODEL_POINTS points in a row after every
+#: MODEL_EVERY of NOMAD's (the ratio measured best on the NAS table:
+#: experiments/results/mads_model_search.md).
+MODEL_EVERY = 1
+MODEL_POINTS = 3
 
 Key = tuple[float, ...]
 
@@ -113,6 +124,13 @@ class MadsAskTell:
         self._trained_keys: set[Key] = set()
         self._pos: dict[Key, int] = {}  # first log position of a point
         self._visible = 0  # log entries NOMAD had been told of (see _estimate)
+        # the model search step: its handed-out points, those given back, whose turn it is
+        self._model = ModelSearch(settings) if settings.model_search else None
+        self._model_handed: dict[Key, None] = {}
+        self._model_requeued: list[Key] = []
+        self._since_model = 0  # NOMAD points handed out since the step's last turn
+        self._model_streak = 0  # the step's points handed out in its current turn
+        self._restart_due = False  # the step improved the best point: restart NOMAD from it
 
     # --- public API --------------------------------------------------------------------
 
@@ -216,6 +234,23 @@ class MadsAskTell:
         """
         if max_points is not None and max_points < 1:
             return []
+        cap = math.inf if max_points is None else max_points
+        out = self._model_turn(cap)
+        if out:
+            return [np.array(p) for p in out]
+        if self._model is not None:  # the step's points take workers too
+            cap = min(cap, max(0, self.settings.block_size - len(self._handed)))
+        out = self._nomad_ask(cap, timeout)
+        if self.settings.block_size == 1:
+            self._since_model += len(out)
+        elif self._model is not None and not self._queue and self._block is not None:
+            # NOMAD waits for its running points: the free workers get the step's (batch poll)
+            out += self._model_points(min(cap - len(out),
+                                          self.settings.block_size - len(self._handed)))
+        return [np.array(p) for p in out]
+
+    def _nomad_ask(self, cap: float, timeout: float) -> list[Key]:
+        """NOMAD's next points (at most ``cap``), waiting at most ``timeout`` seconds."""
         deadline = time.monotonic() + max(0.0, timeout)
         replay_deadline = time.monotonic() + self.replay_timeout
         while not self._queue and not self._finished:
@@ -231,11 +266,11 @@ class MadsAskTell:
             if message is None:
                 break
             self._handle(message)
-        n = len(self._queue) if max_points is None else min(max_points, len(self._queue))
+        n = int(min(cap, len(self._queue)))
         out, self._queue = self._queue[:n], self._queue[n:]
         for p in out:
             self._handed[p] = None
-        return [np.array(p) for p in out]
+        return out
 
     def tell(self, points: Sequence, values: Sequence[Sequence[float] | None]) -> None:
         """Report outputs (``[f, c_1..c_m]``, or None = failed) for handed-out points."""
@@ -249,6 +284,8 @@ class MadsAskTell:
             if key not in self._handed:
                 raise ValueError(f"point {key} was not handed out by ask() or was already told")
         n_out = 1 + self.settings.n_constraints
+        before = self.best_feasible()
+        by_model = False
         for key, value in zip(keys, values):
             outputs = None
             if value is not None:
@@ -261,10 +298,23 @@ class MadsAskTell:
                 if not all(math.isfinite(v) for v in outputs):
                     outputs = None
             del self._handed[key]
-            self._record(key, outputs, "ok" if outputs is not None else "failed")
+            source = "model" if key in self._model_handed else "nomad"
+            self._model_handed.pop(key, None)
+            by_model = by_model or source == "model"
+            self._record(key, outputs, "ok" if outputs is not None else "failed", source=source)
             for dup in self._free.release(key):
                 self._record(dup, outputs, "duplicate")
+        if by_model and not self._finished:
+            after = self.best_feasible()
+            if after is not None and (before is None or after[1] < before[1]):
+                self._restart_due = True
         self._maybe_send()
+        if self._restart_due and self._block is None and not self._finished:
+            self._restart_from_model()
+        if (not self._finished and not self._handed
+                and self.n_evaluations >= self.settings.max_evals):
+            self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
+                         f"(max_evals={self.settings.max_evals})")
 
     def requeue(self, points: Sequence) -> None:
         """Give handed-out points back (their evaluation never ran); ``ask`` offers them again."""
@@ -273,7 +323,10 @@ class MadsAskTell:
             if key not in self._handed:
                 raise ValueError(f"point {key} is not handed out")
             del self._handed[key]
-            if self._block is not None and key in self._block.points:
+            if key in self._model_handed:
+                del self._model_handed[key]
+                self._model_requeued.append(key)
+            elif self._block is not None and key in self._block.points:
                 self._queue.insert(0, key)
             # else: NOMAD will ask for it again after a replay, as a new point
 
@@ -322,12 +375,14 @@ class MadsAskTell:
     def _run(self) -> int:
         return len(self._runs) - 1
 
-    def _record(self, key, outputs, status, run: int | None = None) -> None:
+    def _record(self, key, outputs, status, run: int | None = None,
+                source: str = "nomad") -> None:
         run = self._run if run is None else run
         self._pos.setdefault(key, len(self._log))
-        self._log.append(Evaluation(key, outputs, status, run))
+        self._log.append(Evaluation(key, outputs, status, run, source))
         self._answers[key] = None if outputs is None else " ".join(fmt(v) for v in outputs)
-        self._run_of.setdefault(key, run)
+        # a step's point is no NOMAD run's own: NOMAD asking for it is a free (cached) answer
+        self._run_of.setdefault(key, run if source == "nomad" else -1)
         if status in ("ok", "failed"):
             self._trained_keys.add(key)
         if self._block is not None and key in self._block.points:
@@ -370,7 +425,7 @@ class MadsAskTell:
     def _start_child(self) -> None:
         self._child = NomadChild(self._child_settings())
         self._replayed = 0
-        self._replay_target = sum(e.run == self._run for e in self._log)
+        self._replay_target = sum(e.run == self._run and e.source == "nomad" for e in self._log)
         self._free_streak = 0
         self._visible = sum(e.run < self._run for e in self._log)
         self._block = None
@@ -476,6 +531,9 @@ class MadsAskTell:
                 self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
                              f"(max_evals={self.settings.max_evals})")
                 return
+            if self._restart_due:
+                self._restart_from_model()
+                return
             here = [self._pos[p] + 1 for p in block.points
                     if p in self._pos and self._run_of.get(p) == self._run]
             self._visible = max([self._visible] + here)
@@ -495,13 +553,14 @@ class MadsAskTell:
         self._stop_reason = why
         logger.info("NOMAD search finished: %s", why)
 
-    def _end_of_run(self, nomad_reason: str) -> None:
-        """NOMAD returned: finish, or start the next NOMAD run from the log (a restart)."""
+    def _end_of_run(self, nomad_reason: str, progress: bool = False) -> None:
+        """NOMAD returned: finish, or start the next NOMAD run from the log (a restart).
+        ``progress``: the search improved during the run though NOMAD proposed nothing new."""
         s = self.settings
         run = self._runs[self._run]
         run["nomad_stop"] = nomad_reason
         left = s.max_evals - self.n_evaluations - len(self._handed)
-        self._empty_runs = 0 if run.get("new") else self._empty_runs + 1
+        self._empty_runs = 0 if run.get("new") or progress else self._empty_runs + 1
         why = f"NOMAD run {self._run} stopped ({nomad_reason or 'no reason given'})"
         end = stop_reason(s, why, left, self.n_evaluations, len(self._runs), self._empty_runs)
         if end is not None:
@@ -511,6 +570,61 @@ class MadsAskTell:
             self._runs.append({"x0": [list(p) for p in x0], "why": how})
             logger.info("%s with %d evaluations left: restarting from %s (run %d)", why, left,
                         how, self._run)
+
+    # --- internals: the model search step ------------------------------------------------
+
+    def _model_turn(self, cap: float) -> list[Key]:
+        """The step's points handed out before NOMAD's: given-back ones first; with one trial at
+        a time, its turn of ``MODEL_POINTS`` after every ``MODEL_EVERY`` of NOMAD's."""
+        if self._model is None or self._finished or cap < 1:
+            return []
+        free = int(min(cap, self.settings.block_size - len(self._handed)))
+        out = []
+        while self._model_requeued and len(out) < free:
+            key = self._model_requeued.pop(0)
+            self._handed[key] = None
+            self._model_handed[key] = None
+            out.append(key)
+        if out or self.settings.block_size > 1 or free < 1 or self._since_model < MODEL_EVERY:
+            return out
+        self._model_streak += 1
+        if self._model_streak >= MODEL_POINTS:
+            self._since_model = 0
+            self._model_streak = 0
+        return self._model_points(1)
+
+    def _model_points(self, k: float) -> list[Key]:
+        """Up to ``k`` of the step's proposals (within the budget), handed out."""
+        k = int(min(k, self._budget_left()))
+        if k < 1 or self._finished:
+            return []
+        free = self._free
+        n_model = sum(e.source == "model" for e in self._log) + len(self._model_handed)
+        points = self._model.propose(
+            self._log, k, self._taken, free.known_value if free.known is not None else None,
+            free.network if free.network_key is not None else None, n_model,
+            running=list(self._handed))
+        for key in points:
+            self._handed[key] = None
+            self._model_handed[key] = None
+            free.claim(key)
+        return points
+
+    def _taken(self, key: Key) -> bool:
+        """True for a point the step must not propose: answered, handed out, queued, or of a
+        network already trained or handed out."""
+        return (key in self._answers or key in self._handed or key in self._queue
+                or key in self._model_requeued
+                or (self._block is not None and key in self._block.points)
+                or self._free.first_of_network(key) is not None)
+
+    def _restart_from_model(self) -> None:
+        """End the current NOMAD run (its block is told) and restart from the best points."""
+        self._restart_due = False
+        self._close_child()
+        self._block = None
+        self._queue = []
+        self._end_of_run("the model search step found a better point", progress=True)
 
     def _restart_points(self) -> tuple[list[Key], str]:
         best = self.best_feasible()

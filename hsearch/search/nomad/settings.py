@@ -71,13 +71,16 @@ class Evaluation:
     ``status``: ``"ok"``/``"failed"`` (trained; these count against ``max_evals``),
     ``"screened"`` (known objective >= best feasible: not trained, told ``f = known`` and
     every constraint 0), ``"duplicate"`` (same network as a trained point: its outputs),
-    ``"skipped"`` (beyond the budget, never run). ``run``: the NOMAD run (0 = first).
+    ``"skipped"`` (beyond the budget, never run). ``run``: the NOMAD run (0 = first) during
+    which it was answered. ``source``: ``"nomad"`` (NOMAD asked for it) or ``"model"`` (the
+    model search step proposed it; NOMAD learns of it from the log when it asks).
     """
 
     x: tuple[float, ...]
     outputs: tuple[float, ...] | None
     status: str
     run: int = 0
+    source: str = "nomad"
 
     @property
     def trained(self) -> bool:
@@ -137,6 +140,8 @@ class MadsSettings:
         defaults: apply :func:`default_lines` (False: NOMAD's own defaults).
         restart: start a new NOMAD run while budget is left (see ``restarts``); False = one run.
         max_runs: the most NOMAD runs (the first and its restarts) in one search.
+        model_search: the model search step (``model_search.py``) proposes points beside
+            NOMAD's poll; False = NOMAD alone.
         monotone_constraints: every constraint is (roughly) non-increasing in every
             coordinate (NAS: accuracy rises with width, depth and resolution). The static
             surrogate then also estimates the constraints from trained points that bound a
@@ -158,6 +163,7 @@ class MadsSettings:
     defaults: bool = True
     restart: bool = True
     max_runs: int = 100
+    model_search: bool = True
     monotone_constraints: bool = False
 
     def __post_init__(self) -> None:
@@ -292,4 +298,5 @@ class MadsSettings:
         for key in ("lower", "upper", "input_types", "granularity", "nomad_params"):
             d[key] = tuple(d.get(key, ()))
         d["x0"] = tuple(tuple(p) for p in d["x0"])
+        d.setdefault("model_search", False)  # saved before the step existed: resumed as it ran
         return cls(**d)

@@ -4,7 +4,10 @@ The state is a small JSON-able dict (no process, no pipe, no callables): the set
 ordered log of answers, the points handed out and not yet told, every NOMAD run's starting
 points and how the search stands. A loaded object has no child; its next ``ask`` starts one
 with the same seed and answers it from the log (exact resume by replay, ``docs/search-nomad.md``).
-Version 2 is written; versions 1 (no NOMAD runs) and 2 load; any other raises ``ValueError``.
+With the model search step, the state also says which handed-out points are the step's and
+whose turn it is (its proposals are a function of the log, so they need no more). Version 3 is
+written; versions 1 (no NOMAD runs), 2 (no model search step) and 3 load; any other raises
+``ValueError``.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from hsearch.search.nomad.settings import MadsSettings
 __all__ = ["VERSION", "state_dict", "load_state"]
 
 #: the version :func:`state_dict` writes
-VERSION = 2
-_LOADABLE = (1, 2)
+VERSION = 3
+_LOADABLE = (1, 2, 3)
 
 
 def state_dict(core: Any) -> dict[str, Any]:
@@ -28,8 +31,8 @@ def state_dict(core: Any) -> dict[str, Any]:
         "settings": core.settings.to_dict(),
         "max_restarts": core.max_restarts,
         "replay_timeout": core.replay_timeout,
-        "log": [[list(e.x), None if e.outputs is None else list(e.outputs), e.status, e.run]
-                for e in core._log],
+        "log": [[list(e.x), None if e.outputs is None else list(e.outputs), e.status, e.run,
+                 e.source] for e in core._log],
         "handed": [list(p) for p in core._handed],
         "finished": core._finished,
         "result": core._result,
@@ -37,6 +40,11 @@ def state_dict(core: Any) -> dict[str, Any]:
         "restarts": core._restarts,
         "runs": core._runs,
         "empty_runs": core._empty_runs,
+        "model_handed": [list(p) for p in core._model_handed],
+        "model_requeued": [list(p) for p in core._model_requeued],
+        "since_model": core._since_model,
+        "model_streak": core._model_streak,
+        "restart_due": core._restart_due,
     }
 
 
@@ -47,14 +55,22 @@ def load_state(core: Any, state: dict[str, Any]) -> None:
         raise ValueError(f"unknown MadsAskTell state version {state.get('version')!r}")
     core.__init__(MadsSettings.from_dict(state["settings"]),
                   max_restarts=state["max_restarts"], replay_timeout=state["replay_timeout"])
-    for x, outputs, status, *run in state["log"]:
-        core._record(tuple(float(v) for v in x),
-                     None if outputs is None else tuple(float(v) for v in outputs), status,
-                     run[0] if run else 0)
-    core._handed = {tuple(float(v) for v in p): None for p in state["handed"]}
+    for x, outputs, status, *rest in state["log"]:
+        run, source = (list(rest) + [0, "nomad"][len(rest):])[:2]
+        core._record(_key(x), None if outputs is None else _key(outputs), status, run, source)
+    core._handed = {_key(p): None for p in state["handed"]}
+    core._model_handed = {_key(p): None for p in state.get("model_handed", [])}
+    core._model_requeued = [_key(p) for p in state.get("model_requeued", [])]
+    core._since_model = int(state.get("since_model", 0))
+    core._model_streak = int(state.get("model_streak", 0))
+    core._restart_due = bool(state.get("restart_due", False))
     core._finished = bool(state["finished"])
     core._result = state["result"]
     core._stop_reason = state["stop_reason"]
     core._restarts = int(state["restarts"])
     core._runs = [dict(r) for r in state.get("runs", core._runs)]
     core._empty_runs = int(state.get("empty_runs", 0))
+
+
+def _key(values) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)

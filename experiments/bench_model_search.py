@@ -1,0 +1,121 @@
+"""NOMAD with and without the model search step on the shipped NAS table, without Ray.
+
+Each run drives ``MadsAskTell`` the way the comparison does (x0 = the baseline cell, budget 60
+trained evaluations, the known MACs for sorting and screening, duplicate networks free) in
+synchronous rounds of ``--concurrency`` points, and stops when a network within 1% of the
+table's optimum is trained. Per threshold and variant it prints the median [q1, q3] trained
+evaluations and rounds to the optimum, runs solved, and the time per ``ask`` (median, max).
+
+    python experiments/bench_model_search.py --seeds 60 --concurrency 1
+    python experiments/bench_model_search.py --seeds 60 --concurrency 8 --variants model plain
+
+The figures behind the defaults: experiments/results/mads_model_search.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from hsearch.compare.suite import TABULAR_LEVELS
+from hsearch.problems.tabular import NasTable
+from hsearch.search import MadsAskTell, MadsSettings
+
+BUDGET = 60
+
+
+class TableProblem:
+    """The table as grid indices: outputs ``[macs_ratio, acc_gap]``, known MACs, networks."""
+
+    def __init__(self, level: float | None):
+        self.table = NasTable(level=level)
+        self.base = self.table.baseline.macs
+        self.optimum = self.table.optimum().macs / self.base
+
+    def cell(self, x):
+        return self.table.cells[tuple(int(round(v)) for v in x)]
+
+    def __call__(self, x) -> list[float]:
+        m = self.table.metrics(self.cell(x))
+        return [m["macs_ratio"], m["acc_gap"]]
+
+    def known(self, x) -> float:
+        return self.cell(x).macs / self.base
+
+    def network(self, x):
+        return self.cell(x).network
+
+    def settings(self, seed: int, concurrency: int, model: bool) -> MadsSettings:
+        x0 = tuple(float(i) for i in self.table.baseline.index)
+        return MadsSettings(lower=(0.0,) * 3, upper=tuple(float(n - 1) for n in self.table.shape),
+                            x0=(x0,), input_types=("I",) * 3, n_constraints=1,
+                            max_evals=BUDGET, block_size=concurrency, seed=seed,
+                            model_search=model)
+
+
+def one_run(problem: TableProblem, seed: int, concurrency: int, model: bool):
+    """(trained evaluations, rounds) until the optimum is trained (BUDGET + 1, None if never),
+    and the seconds of every ``ask``."""
+    core = MadsAskTell(problem.settings(seed, concurrency, model), known=problem.known,
+                       network_key=problem.network)
+    rounds, asks = 0, []
+    try:
+        while not core.finished:
+            start = time.perf_counter()
+            points = core.ask(timeout=30.0)
+            asks.append(time.perf_counter() - start)
+            if not points:
+                continue
+            rounds += 1
+            core.tell(points, [problem(p) for p in points])
+            best = core.best_feasible()
+            if best is not None and best[1] <= problem.optimum * 1.01:
+                return core.n_evaluations, rounds, asks
+    finally:
+        core.close()
+    return BUDGET + 1, None, asks
+
+
+def quartiles(values) -> str:
+    q1, q2, q3 = np.percentile(values, [25, 50, 75])
+    return f"{q2:g} [{q1:g}, {q3:g}]"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--variants", nargs="+", choices=("model", "plain"),
+                        default=["model", "plain"])
+    parser.add_argument("--levels", nargs="+", default=["base", *map(str, TABULAR_LEVELS[1:])],
+                        help="thresholds; 'base' = the baseline's accuracy")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    print(f"# {args.seeds} seeds, concurrency {args.concurrency}, budget {BUDGET}")
+    print("| threshold | variant | solved | evaluations median [q1, q3] | rounds median [q1, q3] "
+          "| ask ms median / max | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    for level_text in args.levels:
+        level = None if level_text == "base" else float(level_text)
+        problem = TableProblem(level)
+        for variant in args.variants:
+            start = time.time()
+            runs = [one_run(problem, seed, args.concurrency, variant == "model")
+                    for seed in range(args.seeds)]
+            evals = [e for e, _, _ in runs]
+            rounds = [r if r is not None else np.inf for _, r, _ in runs]
+            asks = np.concatenate([a for _, _, a in runs]) * 1000
+            solved = sum(e <= BUDGET for e in evals)
+            print(f"| {level_text} | {variant} | {solved}/{len(runs)} | {quartiles(evals)} | "
+                  f"{quartiles(rounds)} | {statistics.median(asks):.1f} / {asks.max():.0f} | "
+                  f"{time.time() - start:.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

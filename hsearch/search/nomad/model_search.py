@@ -1,0 +1,253 @@
+"""The model search step beside NOMAD's poll: which untried points to train next.
+
+A Gaussian process (:class:`~hsearch.search.nomad.gp.AdditiveGP`) of every modelled output is
+fitted on the log's *trained, ok* points (failed and non-finite evaluations never reach it):
+each constraint always, the objective only when no exact ``known`` objective is given. The
+step proposes points of a candidate set on the settings' grid (every grid point of an all-grid
+box up to ``MAX_ENUMERATED``; otherwise a space-filling sample plus points around the best
+trained ones, snapped to the grid):
+
+* with a known objective: among untried candidates *cheaper than the best feasible point*
+  (so never one that cannot improve), the one most likely to be the cheapest feasible,
+  ``PoF(x) * prod over cheaper untried networks c of (1 - PoF(c))``; before anything is
+  feasible, the most likely feasible (ties: cheaper);
+* without one: expected improvement of the objective times the probability of feasibility
+  (before anything is feasible: the probability alone; without constraints: the expected
+  improvement alone).
+
+A batch of ``k`` proposals takes the next best candidate that is another network and not a
+grid neighbour of one already chosen. Before ``MIN_POINTS`` ok points exist, proposals come
+from a Latin hypercube instead. Everything here is a deterministic function of the settings
+and the log it is given: a replayed or resumed search proposes the same points.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Callable, Hashable, Sequence
+
+import numpy as np
+from scipy.stats import norm
+
+from hsearch.search.nomad.gp import AdditiveGP
+from hsearch.search.nomad.restarts import snap, space_filling
+from hsearch.search.nomad.settings import Evaluation, MadsSettings
+
+__all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED"]
+
+Key = tuple[float, ...]
+
+#: the first model proposals come from one Latin hypercube of this many points (at least the
+#: block size).
+DESIGN_POINTS = 4
+#: ok points needed before a model is fitted (earlier proposals are space-filling).
+MIN_POINTS = 3
+#: an all-grid box with at most this many points is searched exhaustively by the model.
+MAX_ENUMERATED = 4096
+#: candidates drawn on a larger or continuous box: space-filling, and per local centre.
+GLOBAL_SAMPLES = 1024
+LOCAL_SAMPLES = 128
+LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2)
+
+
+@functools.cache
+def _blas_controller():
+    """One thread for BLAS while fitting: these matrices are tiny, and BLAS threads on a busy
+    machine cost more than the arithmetic."""
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
+
+
+class ModelSearch:
+    """Proposals of the model search step for one search (module docstring).
+
+    ``propose(log, k, taken, known, network)``: up to ``k`` new points. ``taken(key)`` is
+    True for points that must not be proposed (answered, handed out, queued); ``network``
+    maps a point to its network (None: every point is its own); ``known`` is the exact
+    objective or None.
+    """
+
+    def __init__(self, settings: MadsSettings):
+        self.settings = settings
+        lower, upper = np.array(settings.lower), np.array(settings.upper)
+        self._lower = lower
+        self._span = np.where(upper > lower, upper - lower, 1.0)
+        self._steps = np.array([g if g > 0 else (1.0 if t == "I" else 0.0)
+                                for g, t in zip(settings.granularity, settings.input_types)])
+        self._grid = self._enumerate()
+        self._fits: dict[tuple[int, int], AdditiveGP | None] = {}
+        self.design_points = DESIGN_POINTS
+        self._design_points: list[Key] | None = None
+
+    # --- candidates -----------------------------------------------------------------------
+
+    def _enumerate(self) -> list[Key] | None:
+        """Every point of an all-grid box, if there are at most ``MAX_ENUMERATED``."""
+        s = self.settings
+        if not all(self._steps > 0):
+            return None
+        axes = []
+        for lo, hi, step, t in zip(s.lower, s.upper, self._steps, s.input_types):
+            n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+            if math.prod(len(a) for a in axes) * n > MAX_ENUMERATED:
+                return None
+            values = [lo + i * step for i in range(n)]
+            axes.append([float(round(v)) if t == "I" else float(v) for v in values])
+        return [tuple(p) for p in itertools.product(*axes)]
+
+    def _unit(self, points) -> np.ndarray:
+        return (np.asarray(points, dtype=float) - self._lower) / self._span
+
+    def candidates(self, centres: Sequence[Key]) -> list[Key]:
+        """The candidate set: the whole grid, or a sample around ``centres`` and the box."""
+        if self._grid is not None:
+            return self._grid
+        s = self.settings
+        rng = np.random.default_rng([s.seed, 7])
+        out = dict.fromkeys(snap(s, u) for u in rng.random((GLOBAL_SAMPLES, s.dimension)))
+        for i, centre in enumerate(centres):
+            local = np.random.default_rng([s.seed, 11, i])
+            u0 = self._unit([centre])[0]
+            for scale in LOCAL_SCALES:
+                u = np.clip(u0 + scale * local.standard_normal((LOCAL_SAMPLES, s.dimension)),
+                            0.0, 1.0)
+                out.update(dict.fromkeys(snap(s, row) for row in u))
+        return list(out)
+
+    # --- models ---------------------------------------------------------------------------
+
+    def _model(self, ok: Sequence[Evaluation], output: int) -> AdditiveGP | None:
+        key = (len(ok), output)
+        if key not in self._fits:
+            self._fits = {k: v for k, v in self._fits.items() if k[0] == len(ok)}
+            y = np.array([e.outputs[output] for e in ok])
+            model = None
+            if len(ok) >= MIN_POINTS and np.ptp(y) > 0:
+                with _blas_controller().limit(limits=1):
+                    model = AdditiveGP().fit(self._unit([e.x for e in ok]), y)
+            self._fits[key] = model
+        return self._fits[key]
+
+    def _predict(self, ok, output, u) -> tuple[np.ndarray, np.ndarray]:
+        model = self._model(ok, output)
+        if model is None:  # too few points or a constant output: its mean, no spread
+            y = np.array([e.outputs[output] for e in ok])
+            return np.full(len(u), y.mean()), np.full(len(u), 1e-9)
+        with _blas_controller().limit(limits=1):
+            return model.predict(u)
+
+    def _pof(self, ok, u) -> np.ndarray:
+        p = np.ones(len(u))
+        for j in range(1, 1 + self.settings.n_constraints):
+            mean, sd = self._predict(ok, j, u)
+            p *= norm.cdf(-mean / np.maximum(sd, 1e-12))
+        return p
+
+    # --- proposals ------------------------------------------------------------------------
+
+    def propose(self, log: Sequence[Evaluation], k: int, taken: Callable[[Key], bool],
+                known: Callable[[Key], float | None] | None,
+                network: Callable[[Key], Hashable] | None, n_model: int = 0,
+                running: Sequence[Key] = ()) -> list[Key]:
+        """Up to ``k`` points to train next (module docstring); [] when none qualifies.
+        ``n_model``: the step's points handed out so far (the first come from the design);
+        ``running``: points being evaluated now (proposals keep off their grid neighbours)."""
+        if k < 1:
+            return []
+        ok = [e for e in log if e.status == "ok"]
+        net = network or (lambda key: key)
+        taken_nets = {net(e.x) for e in log if e.trained}
+        feasible = [e for e in ok if all(c <= 0 for c in e.outputs[1:])]
+        best = min(feasible, key=lambda e: e.outputs[0]) if feasible else None
+        if len(ok) < MIN_POINTS or n_model < self.design_points:
+            def useless(key):
+                if taken(key):
+                    return True
+                if best is None or known is None:
+                    return False
+                value = known(key)
+                return value is None or value >= best.outputs[0]
+            design = self._design(k, useless, net, taken_nets)
+            if design or len(ok) < MIN_POINTS:
+                return design
+        centres = [best.x] if best else []
+        centres += [e.x for e in sorted(ok, key=_violation)[:2] if e is not best]
+        # one candidate per untried network (the first of its points)
+        cands: dict[Hashable, Key] = {}
+        for key in self.candidates(centres):
+            if taken(key):
+                continue
+            n = net(key)
+            if n in taken_nets or n in cands:
+                continue
+            cands[n] = key
+        points = list(cands.values())
+        f_known = None
+        if known is not None:
+            values = [known(p) for p in points]
+            keep = [i for i, v in enumerate(values) if v is not None
+                    and (best is None or v < best.outputs[0])]
+            points = [points[i] for i in keep]
+            f_known = np.array([values[i] for i in keep], dtype=float)
+        if not points:
+            return []
+        u = self._unit(points)
+        score = self._score(ok, best, u, f_known)
+        cheap = f_known if f_known is not None else np.zeros(len(points))
+        order = np.lexsort((cheap, -score))
+        return self._spread([points[i] for i in order], k, running)
+
+    def _score(self, ok, best, u, f_known) -> np.ndarray:
+        pof = self._pof(ok, u)
+        if f_known is not None:
+            if best is None or self.settings.n_constraints == 0:
+                return pof
+            order = np.argsort(f_known, kind="stable")
+            survive = np.concatenate([[1.0], np.cumprod(1.0 - pof[order])[:-1]])
+            p_cheapest = np.empty_like(pof)
+            p_cheapest[order] = pof[order] * survive
+            return p_cheapest
+        if best is None:
+            return pof
+        mean, sd = self._predict(ok, 0, u)
+        sd = np.maximum(sd, 1e-12)
+        z = (best.outputs[0] - mean) / sd
+        ei = (best.outputs[0] - mean) * norm.cdf(z) + sd * norm.pdf(z)
+        return ei * pof
+
+    def _spread(self, ordered: list[Key], k: int, running: Sequence[Key]) -> list[Key]:
+        """The first ``k`` of ``ordered`` that are no grid neighbours of a running point or of
+        one chosen before (a batch spreads out; asked one by one, the same points come)."""
+        radius = np.where(self._steps > 0, self._steps / self._span, 0.1) * 1.001
+        near = [self._unit([c])[0] for c in running]
+        chosen: list[Key] = []
+        for key in ordered:
+            u = self._unit([key])[0]
+            if any(np.all(np.abs(u - c) <= radius) for c in near):
+                continue
+            chosen.append(key)
+            near.append(u)
+            if len(chosen) == k:
+                break
+        return chosen
+
+    def _design(self, k, taken, net, taken_nets) -> list[Key]:
+        """The next points of the search's Latin hypercube that are still untried."""
+        if self._design_points is None:
+            n = max(self.design_points, self.settings.block_size)
+            self._design_points = space_filling(self.settings, n, self.settings.seed * 1000 + 17,
+                                                lambda key: True)
+        out, nets = [], set(taken_nets)
+        for key in self._design_points:
+            if not taken(key) and net(key) not in nets:
+                out.append(key)
+                nets.add(net(key))
+            if len(out) == k:
+                break
+        return out
+
+
+def _violation(e: Evaluation) -> float:
+    return sum(max(c, 0.0) ** 2 for c in e.outputs[1:])

@@ -1,0 +1,224 @@
+"""The model search step beside NOMAD's poll (hsearch.search.nomad.model_search) and the
+ask/tell core with it: proposals, the known-objective rule, batches, failures, resume."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+
+from hsearch.problems.tabular import NasTable
+from hsearch.search import MadsAskTell, MadsSettings
+from hsearch.search.nomad.gp import AdditiveGP
+from hsearch.search.nomad.model_search import ModelSearch
+from hsearch.search.nomad.settings import Evaluation
+
+
+class Table:
+    """The shipped NAS table as grid indices: outputs, the known objective, networks."""
+
+    def __init__(self, level=None):
+        self.table = NasTable(level=level)
+        self.base = self.table.baseline.macs
+
+    def cell(self, x):
+        return self.table.cells[tuple(int(round(v)) for v in x)]
+
+    def __call__(self, x):
+        m = self.table.metrics(self.cell(x))
+        return [m["macs_ratio"], m["acc_gap"]]
+
+    def known(self, x):
+        return self.cell(x).macs / self.base
+
+    def network(self, x):
+        return self.cell(x).network
+
+    def settings(self, seed=0, max_evals=40, block_size=1, **kw):
+        x0 = tuple(float(i) for i in self.table.baseline.index)
+        return MadsSettings(lower=(0.0,) * 3, upper=tuple(float(n - 1) for n in self.table.shape),
+                            x0=(x0,), input_types=("I",) * 3, n_constraints=1,
+                            max_evals=max_evals, block_size=block_size, seed=seed, **kw)
+
+    def core(self, **kw):
+        return MadsAskTell(self.settings(**kw), known=self.known, network_key=self.network)
+
+
+def run(core, blackbox, rounds=None, on_ask=None):
+    """Drive ``core``; returns the asked points in order (each ask's list as a tuple)."""
+    asked = []
+    try:
+        while not core.finished and (rounds is None or len(asked) < rounds):
+            points = core.ask(timeout=30.0)
+            if not points:
+                continue
+            if on_ask is not None:
+                on_ask(core, points)
+            asked.append(tuple(tuple(float(v) for v in p) for p in points))
+            core.tell(points, [blackbox(p) for p in points])
+    finally:
+        core.close()
+    return asked
+
+
+@pytest.fixture(scope="module")
+def table():
+    return Table(0.952)
+
+
+def test_gp_gradient_is_the_likelihood_s_and_the_fit_is_deterministic():
+    rng = np.random.default_rng(0)
+    u = rng.random((25, 3))
+    y = np.sin(3 * u[:, 0]) + u[:, 1] ** 2 + 0.05 * rng.standard_normal(25)
+    z = (y - y.mean()) / y.std()
+    sq = (u.T[:, :, None] - u.T[:, None, :]) ** 2
+    gp = AdditiveGP()
+    theta = gp._start(3)[0] + 0.1
+    numeric = approx_fprime(theta, lambda t: gp._nll(t, sq, z)[0], 1e-6)
+    assert np.allclose(gp._nll(theta, sq, z)[1], numeric, atol=1e-3)
+    a, b = AdditiveGP().fit(u, y), AdditiveGP().fit(u, y)
+    assert np.array_equal(a.theta, b.theta)
+    mean, sd = a.predict(u[:5])
+    assert np.all(np.abs(mean - y[:5]) < 0.3) and np.all(sd > 0)
+
+
+def test_the_step_proposes_untried_grid_points_that_can_improve(table):
+    """With a known objective no proposal of the step has a known objective at or above the
+    best feasible point's when it is handed out; every one is an untried grid point."""
+    for seed in range(3):
+        core = table.core(seed=seed)
+        seen = set()
+
+        def check(core, points):
+            best = core.best_feasible()
+            for p in points:
+                key = tuple(float(v) for v in p)
+                assert key not in seen
+                seen.add(key)
+                assert all(v == round(v) and lo <= v <= hi for v, lo, hi in
+                           zip(key, core.settings.lower, core.settings.upper))
+                if key in core._model_handed and best is not None:
+                    assert table.known(key) < best[1]
+
+        run(core, table, on_ask=check)
+        assert sum(e.source == "model" for e in core.history) >= 5
+
+
+def test_the_step_is_off_with_one_setting(table):
+    core = table.core(model_search=False)
+    run(core, table)
+    assert core.n_evaluations > 0
+    assert all(e.source == "nomad" for e in core.history)
+
+
+@pytest.mark.parametrize("block_size", [1, 4])
+def test_resume_with_the_step_asks_what_an_uninterrupted_run_asks(table, block_size):
+    reference = run(table.core(seed=3, block_size=block_size, max_evals=30), table)
+    first = table.core(seed=3, block_size=block_size, max_evals=30)
+    head = run(first, table, rounds=7)
+    saved = first.state_dict()
+    assert saved["version"] == 3
+    resumed = MadsAskTell.from_state(saved, known=table.known, network_key=table.network)
+    tail = run(resumed, table)
+    assert head + tail == reference
+    assert any(e.source == "model" for e in resumed.history)
+
+
+def test_free_workers_get_distinct_networks_spread_apart(table):
+    core = table.core(block_size=4, max_evals=40)
+    batches = []
+
+    def check(core, points):
+        running = [tuple(float(v) for v in p) for p in core.pending]
+        nets = [table.network(p) for p in running]
+        assert len(set(nets)) == len(nets)
+        batches.append(len(points))
+
+    run(core, table, on_ask=check)
+    assert batches[0] == 4  # NOMAD's x0 and three points of the space-filling design
+    assert max(batches) == 4
+
+
+def test_asked_one_by_one_a_batch_gets_the_same_points(table):
+    whole = run(table.core(block_size=4, max_evals=24, seed=1), table)
+
+    def one_by_one(core, blackbox):
+        asked, running = [], []
+        try:
+            while not core.finished:
+                p = core.ask(max_points=1, timeout=30.0)
+                if p:
+                    running += p
+                    continue
+                if running:
+                    asked.append(tuple(tuple(float(v) for v in q) for q in running))
+                    core.tell(running, [blackbox(q) for q in running])
+                    running = []
+        finally:
+            core.close()
+        return asked
+
+    assert one_by_one(table.core(block_size=4, max_evals=24, seed=1), table) == whole
+
+
+def test_a_failed_evaluation_does_not_change_the_model_s_proposal(table):
+    core = table.core(seed=5, max_evals=12)
+    run(core, table)
+    log = [e for e in core.history if e.status == "ok"]
+    failed = (5.0, 0.0, 4.0)
+    assert all(e.x != failed for e in log)
+    with_failure = log + [Evaluation(failed, None, "failed", 0, "model")]
+
+    def taken(key):
+        return key == failed or any(key == e.x for e in log)
+
+    step = ModelSearch(core.settings)
+    args = (3, taken, table.known, table.network, 10)
+    assert step.propose(with_failure, *args) == ModelSearch(core.settings).propose(log, *args)
+
+
+def test_the_step_works_on_mixed_spaces_with_two_constraints_and_no_known_objective():
+    """Continuous, integer and granular coordinates; two constraints; the objective modelled."""
+    settings = MadsSettings(lower=(0.0, 0.0, 0.0), upper=(1.0, 10.0, 2.0),
+                            x0=((0.5, 5.0, 1.0),), input_types=("R", "I", "R"),
+                            granularity=(0.0, 0.0, 0.25), n_constraints=2, max_evals=30,
+                            block_size=2, seed=0)
+
+    def blackbox(x):
+        f = (x[0] - 0.3) ** 2 + (x[1] - 7) ** 2 / 20 + (x[2] - 1.5) ** 2
+        return [f, 0.2 - x[0], x[1] - 8.0]
+
+    core = MadsAskTell(settings)
+    run(core, blackbox)
+    model = [e for e in core.history if e.source == "model"]
+    assert len(model) >= 5
+    for e in model:
+        assert 0 <= e.x[0] <= 1 and e.x[1] == round(e.x[1])
+        assert e.x[2] / 0.25 == round(e.x[2] / 0.25)
+    best = core.best_feasible()
+    assert best is not None and best[1] < blackbox(settings.x0[0])[0]
+
+
+def test_the_step_works_without_constraints():
+    settings = MadsSettings(lower=(-2.0, -2.0), upper=(2.0, 2.0), x0=((1.5, 1.5),),
+                            max_evals=25, seed=2)
+    core = MadsAskTell(settings)
+    run(core, lambda x: [float((x[0] - 0.5) ** 2 + (x[1] + 0.7) ** 2)])
+    assert any(e.source == "model" for e in core.history)
+    assert core.best_feasible()[1] < 0.1
+
+
+def test_a_state_saved_before_the_step_resumes_without_it(table):
+    core = table.core(seed=1, max_evals=10, model_search=False)
+    run(core, table, rounds=4)
+    saved = core.state_dict()
+    saved["version"] = 2
+    del saved["settings"]["model_search"]
+    for key in ("model_handed", "model_requeued", "since_model", "model_streak", "restart_due"):
+        del saved[key]
+    saved["log"] = [row[:4] for row in saved["log"]]
+    resumed = MadsAskTell.from_state(saved, known=table.known, network_key=table.network)
+    assert resumed.settings.model_search is False
+    run(resumed, table)
+    assert resumed.n_evaluations == 10 and math.isfinite(resumed.best_feasible()[1])
