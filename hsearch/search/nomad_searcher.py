@@ -38,11 +38,11 @@ logger = logging.getLogger(__name__)
 __all__ = ["NomadSearcher", "EvaluationRecord"]
 
 _MAX_REQUEUES = 3  # a point whose trial is removed before running is re-offered this often
-# When none of our trials is running, Tune has nothing to do but wait for us, and if
-# suggest returns None it sleeps a whole second before asking again (TuneController.
-# _update_trial_queue). NOMAD needs milliseconds to compute the next block, so suggest
-# waits up to this long for it -- only in that state, so it never holds up running trials.
-_IDLE_WAIT_S = 1.0
+# NOMAD needs milliseconds to compute its next block; a None while it computes would leave a
+# worker idle until the next trial ends (and with nothing running, Tune sleeps a whole second
+# after a None: TuneController._update_trial_queue). So suggest waits up to this long for a
+# computing NOMAD; it never waits for running trials.
+_WAIT_S = 1.0
 
 
 @dataclass
@@ -75,11 +75,11 @@ class NomadSearcher(Searcher):
 
     Behaviour in Tune:
 
-    * ``suggest`` never holds up running trials: while any of its trials runs it returns
-      at once -- ``None`` when the current block's points are all handed out (MADS is
-      synchronous per block). When none runs, Tune has nothing else to do and would
-      sleep 1 s after a ``None``, so ``suggest`` waits up to 1 s for NOMAD's next block
-      instead. It returns ``Searcher.FINISHED`` once MADS stopped (budget, mesh
+    * ``suggest`` never waits for running trials: it returns ``None`` at once when the
+      current block's points are all handed out (MADS is synchronous per block) and no
+      worker is left to the model search step. While NOMAD computes its next block
+      (milliseconds), ``suggest`` waits for it, up to 1 s, rather than leave a worker idle
+      until the next trial ends. It returns ``Searcher.FINISHED`` once MADS stopped (budget, mesh
       converged, no more points); the Tune run then ends by itself (``num_samples=-1``).
     * Concurrency: at most ``max_concurrent`` trials run at once (NOMAD's block size;
       a block is handed out as soon as NOMAD proposes it). Tune keeps at most *one*
@@ -257,7 +257,7 @@ class NomadSearcher(Searcher):
         core = self._ensure_core()
         if core.nomad_finished:
             return Searcher.FINISHED
-        points = core.ask(max_points=1, timeout=0.0 if self._live else _IDLE_WAIT_S)
+        points = core.ask(max_points=1, timeout=_WAIT_S)
         self._emit_free()
         if not points:
             return Searcher.FINISHED if core.nomad_finished else None

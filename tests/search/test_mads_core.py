@@ -13,7 +13,9 @@ from hsearch.problems.analytic import ProblemBlackbox
 from hsearch.search import MadsAskTell, MadsSettings, NomadError, SpaceCodec, run_standalone
 
 
-def settings_for(name, block_size=1, seed=0, max_evals=40, **kw):
+def settings_for(name, block_size=1, seed=0, max_evals=40, model_search=False, **kw):
+    """NOMAD alone unless ``model_search``: these tests hold the core to PyNomad.optimize
+    (the model search step has its own, tests/search/test_model_search.py)."""
     problem = get_problem(name)
     codec = SpaceCodec(problem.space)
     x0 = codec.encode(problem.x0) if problem.x0 else codec.center()
@@ -21,7 +23,7 @@ def settings_for(name, block_size=1, seed=0, max_evals=40, **kw):
         lower=tuple(codec.lower), upper=tuple(codec.upper), x0=(tuple(x0),),
         input_types=tuple(codec.input_types), granularity=tuple(codec.granularity),
         n_constraints=len(problem.constraints), max_evals=max_evals, block_size=block_size,
-        seed=seed, **kw)
+        seed=seed, model_search=model_search, **kw)
 
 
 def drive(cores, blackbox, kill_at=None):

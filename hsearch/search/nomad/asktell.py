@@ -585,7 +585,8 @@ class MadsAskTell:
             self._handed[key] = None
             self._model_handed[key] = None
             out.append(key)
-        if out or self.settings.block_size > 1 or free < 1 or self._since_model < MODEL_EVERY:
+        if (out or self.settings.block_size > 1 or free < 1 or self._since_model < MODEL_EVERY
+                or self._queue):  # one at a time, a queued NOMAD point was given back: first
             return out
         self._model_streak += 1
         if self._model_streak >= MODEL_POINTS:

@@ -50,6 +50,7 @@ MAX_ENUMERATED = 4096
 GLOBAL_SAMPLES = 1024
 LOCAL_SAMPLES = 128
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2)
+PHASE1 = "pof"
 
 
 @functools.cache
@@ -170,6 +171,17 @@ class ModelSearch:
                 value = known(key)
                 return value is None or value >= best.outputs[0]
             design = self._design(k, useless, net, taken_nets)
+            if len(ok) < MIN_POINTS and len(design) < k:  # the design is used up: more
+                nets = taken_nets | {net(key) for key in design}
+
+                def wanted(key: Key) -> bool:
+                    if useless(key) or net(key) in nets:
+                        return False
+                    nets.add(net(key))
+                    return True
+
+                design += space_filling(self.settings, k - len(design),
+                                        self.settings.seed * 1000 + 29 + n_model, wanted)
             if design or len(ok) < MIN_POINTS:
                 return design
         centres = [best.x] if best else []
@@ -201,8 +213,12 @@ class ModelSearch:
 
     def _score(self, ok, best, u, f_known) -> np.ndarray:
         pof = self._pof(ok, u)
+        if f_known is not None and best is None and PHASE1 == "popt" and self.settings.n_constraints:
+            best_cost = np.inf
+        else:
+            best_cost = None
         if f_known is not None:
-            if best is None or self.settings.n_constraints == 0:
+            if (best is None and best_cost is None) or self.settings.n_constraints == 0:
                 return pof
             order = np.argsort(f_known, kind="stable")
             survive = np.concatenate([[1.0], np.cumprod(1.0 - pof[order])[:-1]])
@@ -219,7 +235,8 @@ class ModelSearch:
 
     def _spread(self, ordered: list[Key], k: int, running: Sequence[Key]) -> list[Key]:
         """The first ``k`` of ``ordered`` that are no grid neighbours of a running point or of
-        one chosen before (a batch spreads out; asked one by one, the same points come)."""
+        one chosen before (a batch spreads out; asked one by one, the same points come); when
+        fewer qualify, the best of the others fill the rest (no worker waits for a spread)."""
         radius = np.where(self._steps > 0, self._steps / self._span, 0.1) * 1.001
         near = [self._unit([c])[0] for c in running]
         chosen: list[Key] = []
@@ -230,8 +247,8 @@ class ModelSearch:
             chosen.append(key)
             near.append(u)
             if len(chosen) == k:
-                break
-        return chosen
+                return chosen
+        return chosen + [key for key in ordered if key not in chosen][:k - len(chosen)]
 
     def _design(self, k, taken, net, taken_nets) -> list[Key]:
         """The next points of the search's Latin hypercube that are still untried."""
