@@ -25,6 +25,7 @@ from hsearch.compare.summary import (
     quantile,
     reference_value,
 )
+from hsearch.results.plots import readable_axis
 
 __all__ = ["line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
 
@@ -76,6 +77,7 @@ def _style(ax, reference, objective, positive):
         ax.axhline(reference, c="k", ls="--", lw=0.8, label="f* (reference)")
     if positive:
         ax.set_yscale("log")
+        readable_axis(ax, "y", max_ticks=7)
     ax.set_ylabel(f"best feasible {objective}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -141,6 +143,9 @@ def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) 
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("share of runs solved")
     np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    levels = " and ".join(f"{level:.0%}" for level in LEVELS)
+    fig.suptitle(f"{meta['problem']['name']}: share of each searcher's "
+                 f"{meta['settings']['repeats']} runs within {levels} of f*", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
