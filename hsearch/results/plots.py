@@ -147,13 +147,14 @@ def readable_axis(ax, which: str, max_ticks: int = 5) -> None:
     A log axis gets at most ``max_ticks`` labelled ticks (1, 2, 5 x 10^k, thinned to 1, 3 x 10^k,
     then decades, then every other decade, when they would crowd) and unlabelled minor ticks; a
     log axis or a linear one reaching 10^4 is labelled as :func:`short_number` (no "1e6" offset
-    text that lands on the next panel)."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    text that lands on the next panel); a linear axis gets at most ``max_ticks`` + 1 ticks."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
     low, high = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
     label = FuncFormatter(lambda v, _: short_number(v))
     if axis.get_scale() != "log":
+        axis.set_major_locator(MaxNLocator(nbins=max_ticks, steps=[1, 2, 2.5, 5, 10]))
         if max(abs(low), abs(high)) >= 1e4:
             axis.set_major_formatter(label)
         return
