@@ -33,6 +33,7 @@ reuse each other's seeds exactly.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from hsearch.data import AugmentConfig
@@ -71,6 +72,19 @@ def demo_settings(racing: bool = False) -> NasSettings:
         racing=RacingRule(enabled=racing, min_seeds=2),
         resources=ResourceSettings(concurrency=2, cpus_per_seed=1.0, torch_threads=1),
     )
+
+
+def demo_grid(bounds: NasBounds = DEMO_BOUNDS) -> dict[str, list[float]]:
+    """The multipliers the demo can suggest on each axis: the multiples of ``bounds.step`` in
+    ``bounds`` (both ends included)."""
+    if bounds.step <= 0:
+        raise ValueError(f"`bounds.step > 0` must hold for a grid, but got step={bounds.step!r}")
+    out = {}
+    for name in ("width", "depth", "resolution"):
+        low, high = getattr(bounds, name)
+        first, last = math.ceil(low / bounds.step - 1e-9), math.floor(high / bounds.step + 1e-9)
+        out[name] = [round(i * bounds.step, 6) for i in range(first, last + 1)]
+    return out
 
 
 def run_demo(settings: NasSettings | None = None, run_dir: str | Path | None = None,
