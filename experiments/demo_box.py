@@ -6,6 +6,7 @@ along each axis (hsearch.problems.tabular.NasTable.optimum_position) and how man
 networks of the box are cheaper than it (what a search must rule out before it can stop).
 
     python experiments/demo_box.py --level 0.9387 --level 0.941
+    python experiments/demo_box.py --write demo_box.csv   # then: hsearch compare --table demo_box.csv
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ def main() -> int:
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE)
     parser.add_argument("--level", type=float, action="append", default=[],
                         help="an absolute mean accuracy to reach (repeatable)")
+    parser.add_argument("--write", type=Path, help="also keep the cut table at this path")
     args = parser.parse_args()
     grid = demo_grid()
     print(f"demo box {DEMO_BOUNDS}: " + "; ".join(f"{a} {v}" for a, v in grid.items()))
     with tempfile.TemporaryDirectory() as tmp:
-        path = cut_table(args.table, grid, Path(tmp) / "demo_box.csv")
+        path = cut_table(args.table, grid, args.write or Path(tmp) / "demo_box.csv")
         for level in [None, *args.level]:
             print(describe(path, level))
     return 0

@@ -23,7 +23,7 @@ experiments/make_tabular.py from these settings): every network the demo can bui
 that table, so the table tells where the demo's optimum lies (inside the box along width and
 resolution at the 10-seed threshold: the thinnest and the smallest networks of the box fall short)
 and a table with more seeds on the same grid covers the demo. What it finds is measured in
-experiments/results/defaults.md, "Demo (10-seed baseline)" and "The demo's box".
+experiments/results/defaults.md ("Demo (10-seed baseline)") and experiments/results/demo_box.md.
 Why an epoch budget: the paper's budget is wall-clock time, and ``--budget 3s`` runs the demo that
 way; but on a small shared machine a time budget measures the machine's load as much as the
 network (experiments/results/defaults.md has an example), whereas an epoch budget makes the demo
