@@ -25,7 +25,7 @@ from hsearch.compare.summary import (
     quantile,
     reference_value,
 )
-from hsearch.results.plots import readable_axis
+from hsearch.results.plots import readable_axis, short_number
 
 __all__ = ["line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
 
@@ -74,7 +74,7 @@ def _bands(curves: Sequence[Sequence[float]]):
 
 def _style(ax, reference, objective, positive):
     if math.isfinite(reference):
-        ax.axhline(reference, c="k", ls="--", lw=0.8, label="f* (reference)")
+        ax.axhline(reference, c="k", ls="--", lw=0.8, label=f"f* = {short_number(reference)}")
     if positive:
         ax.set_yscale("log")
         readable_axis(ax, "y", max_ticks=7)
@@ -83,10 +83,18 @@ def _style(ax, reference, objective, positive):
     ax.legend(fontsize=8)
 
 
+def _label(name: str, median: Sequence[float]) -> str:
+    """The legend entry of a searcher; one whose median never exists says why it has no line."""
+    if all(math.isnan(v) for v in median):
+        return f"{name} (no line: fewer than half its runs feasible)"
+    return name
+
+
 def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
                      against: str = "evals") -> Path:
     """Median best feasible objective (quartile band) vs evaluations or simulated time."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
     budget = int(meta["settings"]["budget"])
     reference, _ = reference_value(rows, meta)
     grouped = group_runs(rows)
@@ -97,9 +105,11 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
         for i, (name, runs) in enumerate(grouped.items()):
             curves = [[best_after(run, k) for k in xs] for run in runs.values()]
             med, q1, q3 = _bands(curves)
-            line, = ax.step(xs, med, where="post", label=name, **line_style(i, name))
+            line, = ax.step(xs, med, where="post", label=_label(name, med), **line_style(i, name))
             ax.fill_between(xs, q1, q3, step="post", alpha=0.15, color=line.get_color())
         ax.set_xlabel("trained evaluations")
+        ax.set_xlim(0, budget + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         end = max((float(r["finish"]) for r in rows), default=1.0) or 1.0
         ts = np.linspace(0.0, end, 300)
@@ -111,8 +121,9 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
                 idx = np.searchsorted(finish, ts, side="right")  # evaluations done by t
                 curves.append([best[i - 1] if i > 0 else math.inf for i in idx])
             med, q1, q3 = _bands(curves)
-            line, = ax.step(ts, med, where="post", label=name, **line_style(i, name))
+            line, = ax.step(ts, med, where="post", label=_label(name, med), **line_style(i, name))
             ax.fill_between(ts, q1, q3, step="post", alpha=0.15, color=line.get_color())
+        ax.set_xlim(0, end)
         ax.set_xlabel("simulated time (s)" if meta["problem"]["name"] != "nas"
                       else "cumulative training seconds / concurrency")
     _style(ax, reference, meta["problem"]["objective"], positive)

@@ -144,10 +144,11 @@ def readable_axis(ax, which: str, max_ticks: int = 5) -> None:
     """Make the ``which`` axis ("x" or "y") of ``ax`` read in a small panel; call it once the
     data are drawn (it reads the axis limits).
 
-    A log axis gets at most ``max_ticks`` labelled ticks (1, 2, 5 x 10^k, thinned to 1, 3 x 10^k,
-    then decades, then every other decade, when they would crowd) and unlabelled minor ticks; a
-    log axis or a linear one reaching 10^4 is labelled as :func:`short_number` (no "1e6" offset
-    text that lands on the next panel); a linear axis gets at most ``max_ticks`` + 1 ticks."""
+    A log axis gets at most ``max_ticks`` labelled ticks (1, 2, 3, 5 x 10^k, thinned to 1, 2, 5,
+    then 1, 3 x 10^k, then decades, then every other decade, when they would crowd) and
+    unlabelled minor ticks; a log axis or a linear one reaching 10^4 is labelled as
+    :func:`short_number` (no "1e6" offset text that lands on the next panel); a linear axis gets
+    at most ``max_ticks`` + 1 ticks."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
@@ -161,7 +162,8 @@ def readable_axis(ax, which: str, max_ticks: int = 5) -> None:
     if not (low > 0 and math.isfinite(high)):
         return
     decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-    for subs, stride in (((1, 2, 5), 1), ((1, 3), 1), ((1,), 1), ((1,), 2), ((1,), 3)):
+    for subs, stride in (((1, 2, 3, 5), 1), ((1, 2, 5), 1), ((1, 3), 1), ((1,), 1), ((1,), 2),
+                         ((1,), 3)):
         ticks = [m * 10.0 ** k for k in decades[::stride] for m in subs
                  if low <= m * 10.0 ** k <= high]
         if len(ticks) <= max_ticks:
