@@ -27,7 +27,7 @@ from hsearch.compare.summary import (
 )
 from hsearch.results.plots import readable_axis, short_number
 
-__all__ = ["line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
+__all__ = ["legend", "line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
 
 
 def pyplot():
@@ -49,6 +49,16 @@ def line_style(i: int, name: str) -> dict:
 
     colors = matplotlib.colormaps["tab10"].colors
     return {"color": colors[i % len(colors)], "lw": 1.3, "ls": ("-", "--", "-.", ":")[i % 4]}
+
+
+def legend(ax, loc: str = "best") -> None:
+    """The legend of ``ax``: inside at ``loc`` for a few entries, outside on the right for more
+    (a box of many searchers would hide the curves it names)."""
+    entries = len(ax.get_legend_handles_labels()[1])
+    if entries > 4:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    elif entries:
+        ax.legend(fontsize=8, loc=loc)
 
 
 def _running_best(run: Sequence[Mapping]) -> list[float]:
@@ -80,7 +90,7 @@ def _style(ax, reference, objective, positive):
         readable_axis(ax, "y", max_ticks=7)
     ax.set_ylabel(f"best feasible {objective}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend(ax)
 
 
 def _label(name: str, median: Sequence[float]) -> str:
@@ -153,7 +163,7 @@ def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) 
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("share of runs solved")
-    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    legend(np.atleast_1d(axes)[-1], loc="lower right")
     levels = " and ".join(f"{level:.0%}" for level in LEVELS)
     fig.suptitle(f"{meta['problem']['name']}: share of each searcher's "
                  f"{meta['settings']['repeats']} runs within {levels} of f*", fontsize=10)
