@@ -6,7 +6,7 @@ along each axis (hsearch.problems.tabular.NasTable.optimum_position) and how man
 networks of the box are cheaper than it (what a search must rule out before it can stop).
 
     python experiments/demo_box.py --level 0.9387 --level 0.941
-    python experiments/demo_box.py --write demo_box.csv   # then: hsearch compare --table demo_box.csv
+    python experiments/demo_box.py --write demo_box.csv  # for hsearch compare --table
 """
 
 from __future__ import annotations
