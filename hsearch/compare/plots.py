@@ -25,8 +25,9 @@ from hsearch.compare.summary import (
     quantile,
     reference_value,
 )
+from hsearch.results.plots import readable_axis, short_number
 
-__all__ = ["line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
+__all__ = ["legend", "line_style", "plot_all", "plot_convergence", "plot_data_profile", "pyplot"]
 
 
 def pyplot():
@@ -48,6 +49,16 @@ def line_style(i: int, name: str) -> dict:
 
     colors = matplotlib.colormaps["tab10"].colors
     return {"color": colors[i % len(colors)], "lw": 1.3, "ls": ("-", "--", "-.", ":")[i % 4]}
+
+
+def legend(ax, loc: str = "best") -> None:
+    """The legend of ``ax``: inside at ``loc`` for a few entries, outside on the right for more
+    (a box of many searchers would hide the curves it names)."""
+    entries = len(ax.get_legend_handles_labels()[1])
+    if entries > 4:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    elif entries:
+        ax.legend(fontsize=8, loc=loc)
 
 
 def _running_best(run: Sequence[Mapping]) -> list[float]:
@@ -73,18 +84,27 @@ def _bands(curves: Sequence[Sequence[float]]):
 
 def _style(ax, reference, objective, positive):
     if math.isfinite(reference):
-        ax.axhline(reference, c="k", ls="--", lw=0.8, label="f* (reference)")
+        ax.axhline(reference, c="k", ls="--", lw=0.8, label=f"f* = {short_number(reference)}")
     if positive:
         ax.set_yscale("log")
+        readable_axis(ax, "y", max_ticks=7)
     ax.set_ylabel(f"best feasible {objective}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend(ax)
+
+
+def _label(name: str, median: Sequence[float]) -> str:
+    """The legend entry of a searcher; one whose median never exists says why it has no line."""
+    if all(math.isnan(v) for v in median):
+        return f"{name} (no line: fewer than half its runs feasible)"
+    return name
 
 
 def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
                      against: str = "evals") -> Path:
     """Median best feasible objective (quartile band) vs evaluations or simulated time."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
     budget = int(meta["settings"]["budget"])
     reference, _ = reference_value(rows, meta)
     grouped = group_runs(rows)
@@ -95,9 +115,11 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
         for i, (name, runs) in enumerate(grouped.items()):
             curves = [[best_after(run, k) for k in xs] for run in runs.values()]
             med, q1, q3 = _bands(curves)
-            line, = ax.step(xs, med, where="post", label=name, **line_style(i, name))
+            line, = ax.step(xs, med, where="post", label=_label(name, med), **line_style(i, name))
             ax.fill_between(xs, q1, q3, step="post", alpha=0.15, color=line.get_color())
         ax.set_xlabel("trained evaluations")
+        ax.set_xlim(0, budget + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         end = max((float(r["finish"]) for r in rows), default=1.0) or 1.0
         ts = np.linspace(0.0, end, 300)
@@ -109,8 +131,9 @@ def plot_convergence(rows: Sequence[Mapping], meta: Mapping, path: str | Path,
                 idx = np.searchsorted(finish, ts, side="right")  # evaluations done by t
                 curves.append([best[i - 1] if i > 0 else math.inf for i in idx])
             med, q1, q3 = _bands(curves)
-            line, = ax.step(ts, med, where="post", label=name, **line_style(i, name))
+            line, = ax.step(ts, med, where="post", label=_label(name, med), **line_style(i, name))
             ax.fill_between(ts, q1, q3, step="post", alpha=0.15, color=line.get_color())
+        ax.set_xlim(0, end)
         ax.set_xlabel("simulated time (s)" if meta["problem"]["name"] != "nas"
                       else "cumulative training seconds / concurrency")
     _style(ax, reference, meta["problem"]["objective"], positive)
@@ -140,7 +163,10 @@ def plot_data_profile(rows: Sequence[Mapping], meta: Mapping, path: str | Path) 
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("share of runs solved")
-    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="lower right")
+    legend(np.atleast_1d(axes)[-1], loc="lower right")
+    levels = " and ".join(f"{level:.0%}" for level in LEVELS)
+    fig.suptitle(f"{meta['problem']['name']}: share of each searcher's "
+                 f"{meta['settings']['repeats']} runs within {levels} of f*", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

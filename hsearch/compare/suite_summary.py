@@ -30,7 +30,7 @@ from typing import Any
 
 from hsearch.compare.markdown import fmt
 from hsearch.compare.outputs import ComparisonResult, instance_dirname, plain, read_runs
-from hsearch.compare.plots import line_style, pyplot
+from hsearch.compare.plots import legend, line_style, pyplot
 from hsearch.compare.summary import quantile
 from hsearch.configs import write_atomic
 
@@ -287,7 +287,7 @@ def plot_suite_profile(doc: Mapping[str, Any], path: str | Path) -> Path | None:
     ax.set_title(f"suite data profile: within {LEVEL} of the optimum", fontsize=10)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    legend(ax, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,7 +1,9 @@
 """Reading the tabulated NAS benchmark's CSV into grid cells (hsearch.problems.tabular).
 
 :func:`read_table_csv` checks the columns; :func:`build_cells` groups the rows into
-:class:`TableCell` s and refuses an incomplete grid or cells with different seeds (UserError).
+:class:`TableCell` s and refuses an incomplete grid or cells with different seeds (UserError);
+:func:`cut_table` writes the part of a table on a sub-grid (e.g. a search box) as a table of its
+own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from hsearch.errors import UserError
 from hsearch.results.feasibility import mean_accuracy
 
-__all__ = ["REQUIRED_COLUMNS", "TableCell", "build_cells", "read_table_csv"]
+__all__ = ["REQUIRED_COLUMNS", "TableCell", "build_cells", "cut_table", "read_table_csv"]
 
 REQUIRED_COLUMNS = ("width", "depth", "resolution", "seed", "accuracy", "status",
                     "train_seconds", "macs", "params", "input_size", "network")
@@ -94,3 +96,25 @@ def build_cells(rows, axes, path) -> dict[tuple[int, int, int], TableCell]:
             macs=int(first["macs"]), params=int(first["params"]),
             input_size=int(first["input_size"]), network=first["network"])
     return cells
+
+
+def cut_table(src: Path, grid: dict[str, list[float]], dst: Path) -> Path:
+    """Write the rows of the table ``src`` whose multipliers lie on ``grid`` (``{axis: values}``
+    for every axis of AXES) to ``dst``, a table of its own; UserError if a value of ``grid`` is
+    not on ``src``'s grid (the cut would be incomplete)."""
+    missing = [a for a in AXES if a not in grid]
+    if missing:
+        raise ValueError(f"`grid` must give every axis {AXES}, but lacks {missing}")
+    rows = read_table_csv(Path(src))
+    wanted = {a: {round(float(v), 6) for v in grid[a]} for a in AXES}
+    for a in AXES:
+        absent = sorted(wanted[a] - {round(float(r[a]), 6) for r in rows})
+        if absent:
+            raise UserError(f"{src}: {a} {absent} not on the table's grid")
+    kept = [r for r in rows if all(round(float(r[a]), 6) in wanted[a] for a in AXES)]
+    dst = Path(dst)
+    with dst.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    return dst

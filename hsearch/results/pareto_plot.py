@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from hsearch.results.plots import pyplot
+from hsearch.results.plots import pyplot, readable_axis
 from hsearch.results.store import is_finite_number
 
 LABELS = {"acc_mean": "accuracy", "macs": "MACs", "params": "parameters",
@@ -41,11 +41,12 @@ def plot_front(table: Sequence[Mapping], dims: Sequence[tuple[str, str]], path: 
             if baseline is not None and is_finite_number(baseline.get(x)) \
                     and is_finite_number(baseline.get(y)):
                 ax.scatter([baseline[x]], [baseline[y]], marker="*", s=110, c="k", zorder=4)
-            for key, setter in ((x, ax.set_xscale), (y, ax.set_yscale)):
+            for key, which in ((x, "x"), (y, "y")):
                 values = [r[key] for r in points]
                 if key != "acc_mean" and values and min(values) > 0 \
                         and max(values) / min(values) > 20:
-                    setter("log")
+                    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+                readable_axis(ax, which, max_ticks=4)
             if i == n - 1:
                 ax.set_xlabel(LABELS.get(x, x), fontsize=8)
             if j == 0:
@@ -53,7 +54,7 @@ def plot_front(table: Sequence[Mapping], dims: Sequence[tuple[str, str]], path: 
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
     if mappable is not None:
-        fig.colorbar(mappable, ax=axes, shrink=0.6, label="p_front (red ring: front of means)")
+        _key(fig, axes, mappable, n, baseline is not None)
     else:
         axes[0][0].text(0.5, 0.5, "no finished evaluation yet", ha="center", va="center",
                         transform=axes[0][0].transAxes)
@@ -63,3 +64,24 @@ def plot_front(table: Sequence[Mapping], dims: Sequence[tuple[str, str]], path: 
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def _key(fig, axes, mappable, n: int, baseline: bool) -> None:
+    """The colour bar and what the marks mean: in the empty upper-right panel when there is one,
+    else (one panel) beside the plot."""
+    from matplotlib.lines import Line2D
+
+    marks = [Line2D([], [], ls="", marker="o", ms=8, mfc="none", mec="tab:red", mew=1.2,
+                    label="on the front of the means")]
+    if baseline:
+        marks.append(Line2D([], [], ls="", marker="*", ms=11, c="k", label="baseline"))
+    if n < 2:
+        fig.colorbar(mappable, ax=axes, shrink=0.8, label="p_front")
+        axes[0][0].legend(handles=marks, fontsize=7, loc="best")
+        return
+    corner = axes[0][n - 1]
+    cax = corner.inset_axes([0.05, 0.78, 0.9, 0.1])
+    fig.colorbar(mappable, cax=cax, orientation="horizontal")
+    cax.set_title("p_front: probability of being on the front", fontsize=8)
+    cax.tick_params(labelsize=7)
+    corner.legend(handles=marks, fontsize=8, loc="lower center", frameon=False)

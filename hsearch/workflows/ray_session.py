@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +43,10 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     ``address``: an existing cluster ("auto", host:port or ray://host:port), checked first with
     :func:`probe_ray_address` (``ray.init`` itself retries an unreachable address for minutes);
     None or "local" starts a local Ray with ``num_cpus`` CPUs (default: all). The dashboard stays
-    off (it executes code for whoever reaches it). Raises UserError when the cluster cannot be
-    reached.
+    off (it executes code for whoever reaches it). A local Ray keeps Ray's token authentication
+    (its ports listen on the machine's address, not only on loopback) without printing Ray's
+    advice about it (:func:`quiet_auth_advice`); joining a cluster changes nothing. Raises
+    UserError when the cluster cannot be reached.
     """
     import ray
 
@@ -58,12 +62,45 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
         kwargs["address"] = "local"
         if num_cpus is not None:
             kwargs["num_cpus"] = num_cpus
+    local = kwargs["address"] == "local"
     try:
-        ray.init(**kwargs)
+        with quiet_auth_advice(local):
+            ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"at {address!r}" if address else "locally"
         raise UserError(f"cannot start or join Ray {where}: {_first_line(exc)}") from None
     return True
+
+
+#: The logger Ray announces its token authentication on, and the start of the line it prints
+#: when it turns authentication on for a new local cluster.
+_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+_AUTH_ADVICE = "Token authentication is enabled for this Ray cluster"
+
+
+class _DropAuthAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_AUTH_ADVICE)
+
+
+@contextmanager
+def quiet_auth_advice(active: bool = True) -> Iterator[None]:
+    """While active, drop Ray's "Token authentication is enabled ... Set RAY_AUTH_MODE=disabled
+    to opt out" line, which a new local cluster prints when it turns authentication on.
+
+    Authentication itself is untouched (Ray's default for a new local cluster, or the user's
+    RAY_AUTH_MODE); so is every other line, e.g. Ray's warning that authentication is off.
+    """
+    if not active:
+        yield
+        return
+    logger = logging.getLogger(_AUTH_LOGGER)
+    drop = _DropAuthAdvice()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 def probe_ray_address(address: str, timeout: float | None = None) -> str:
