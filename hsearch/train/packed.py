@@ -41,13 +41,13 @@ from torch.nn import functional as F
 
 from hsearch.data import BatchAugmenter
 from hsearch.train.accuracy import Normalize, evaluate_accuracy
+from hsearch.train.batches import BatchStream, at_most_threads
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.clock import Progress, StepClock, sync_function
 from hsearch.train.config import TrainConfig
 from hsearch.train.device import default_bf16, release_memory, resolve_device
 from hsearch.train.optim import build_optimizer
 from hsearch.train.run_types import DIVERGED, OK, OOM, TrainData, TrainResult, derive_seed
-from hsearch.train.trainer import _at_most_threads, _BatchStream
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
     augments = [BatchAugmenter(config.augment, data0.resolution, seed=derive_seed(s, 1),
                                device=device) for s in seeds]
     n = data0.train_images.shape[0]
-    streams = [_BatchStream(n, config.batch_size, device, seed=derive_seed(s, 2)) for s in seeds]
+    streams = [BatchStream(n, config.batch_size, device, seed=derive_seed(s, 2)) for s in seeds]
     batch = streams[0].batch
     total_steps = budget.total_steps(n / batch)
     sync = sync_function(device)
@@ -251,7 +251,7 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
         return losses.detach(), logits.detach()
 
     def prepare(members: Sequence[int], idx: Sequence[torch.Tensor], augmenters) -> torch.Tensor:
-        with _at_most_threads(prepare_threads):
+        with at_most_threads(prepare_threads):
             return torch.stack([normalize(aug(datas[m].train_images[i]))
                                 for m, i, aug in zip(members, idx, augmenters)])
 
