@@ -45,7 +45,12 @@ from hsearch.train.batches import BatchStream, at_most_threads
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.clock import Progress, StepClock, sync_function
 from hsearch.train.config import TrainConfig
-from hsearch.train.device import default_bf16, release_memory, resolve_device
+from hsearch.train.device import (
+    default_bf16,
+    default_channels_last,
+    release_memory,
+    resolve_device,
+)
 from hsearch.train.optim import build_optimizer
 from hsearch.train.run_types import DIVERGED, OK, OOM, TrainData, TrainResult, derive_seed
 
@@ -106,8 +111,8 @@ def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config
     no callback) is seed k's per-epoch callback, called as ``report(**metrics)`` with the solo
     trainer's metrics. The models are trained in place (each ends with its own final state) and
     must pass :func:`check_packable`. bf16 and the thread rules are the solo trainer's;
-    ``config.channels_last=None`` means off here (under vmap, channels_last sends pooling
-    through a slow per-seed fallback, ``as_strided_``); ``config.compile`` is not applied.
+    ``config.channels_last=None`` is hsearch.train.device.default_channels_last(packed=True):
+    the solo trainer's format on CPU, contiguous on CUDA; ``config.compile`` is not applied.
     """
     check_packable(models, datas, seeds)
     budget = parse_budget(budget)
@@ -214,7 +219,8 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
                   seeds: Sequence[int], progresses: Sequence[Progress],
                   shared: Progress) -> list[tuple[str, str, float]]:
     """The packed loop; per seed (status, message, final accuracy). Mirrors trainer._train."""
-    channels_last = False if config.channels_last is None else config.channels_last
+    channels_last = (default_channels_last(device, packed=True) if config.channels_last is None
+                     else config.channels_last)
     bf16 = default_bf16(device) if config.bf16 is None else config.bf16
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for model in models:

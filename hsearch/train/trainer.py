@@ -37,6 +37,7 @@ from hsearch.train.device import (
     LossCheck,
     compile_model,
     default_bf16,
+    default_channels_last,
     release_memory,
     resolve_device,
 )
@@ -130,7 +131,8 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
            progress: Progress) -> tuple[str, str, float]:
     """The training loop proper; returns (status, message, final accuracy)."""
 
-    channels_last = True if config.channels_last is None else config.channels_last
+    channels_last = (default_channels_last(device) if config.channels_last is None
+                     else config.channels_last)
     bf16 = default_bf16(device) if config.bf16 is None else config.bf16
 
     memory_format = torch.channels_last if channels_last else torch.contiguous_format

@@ -13,7 +13,7 @@ from hsearch.workflows.trial_spec import TrialSpec
 
 TINY = Architecture("senet18", width=0.125, depth=0.5, resolution=0.25)
 SIZES = SubsetSizes(train_per_class=10, val_per_class=5, test_per_class=0)
-FAST = TrainConfig(lr=0.05, batch_size=25, channels_last=False,
+FAST = TrainConfig(lr=0.05, batch_size=25,  # default format: --pack == --no-pack
                    augment=AugmentConfig(crop_flip=True, autoaugment=False, cutout=False))
 
 
