@@ -39,7 +39,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
 
-from hsearch.data import BatchAugmenter
+from hsearch.data import BatchAugmenter, augment_together
 from hsearch.train.accuracy import Normalize, evaluate_accuracy
 from hsearch.train.batches import BatchStream, at_most_threads
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
@@ -103,7 +103,8 @@ def check_packable(models: Sequence[nn.Module], datas: Sequence[TrainData],
 def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config: TrainConfig,
                  budget: Budget | str, seeds: Sequence[int],
                  reports: Sequence[Report | None] | None = None,
-                 device: str | torch.device | None = None) -> list[TrainResult]:
+                 device: str | torch.device | None = None,
+                 augment_per_seed: bool = False) -> list[TrainResult]:
     """Train ``models[k]`` on ``datas[k]`` with ``seeds[k]``'s streams, all K as one model.
 
     Each seed's result is what :func:`hsearch.train.train` gives for it alone (module docstring:
@@ -113,6 +114,8 @@ def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config
     must pass :func:`check_packable`. bf16 and the thread rules are the solo trainer's;
     ``config.channels_last=None`` is hsearch.train.device.default_channels_last(packed=True):
     the solo trainer's format on CPU, contiguous on CUDA; ``config.compile`` is not applied.
+    Each step augments the pack's K batches in one call (hsearch.data.augment_together, the same
+    draws as K calls); ``augment_per_seed`` makes it K calls (for benchmarks).
     """
     check_packable(models, datas, seeds)
     budget = parse_budget(budget)
@@ -132,7 +135,8 @@ def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config
             if device.type == "cuda":
                 torch.backends.cudnn.benchmark = True
             outcomes = _train_packed(models, datas, config, budget, reports, device,
-                                     [int(s) for s in seeds], progresses, shared)
+                                     [int(s) for s in seeds], progresses, shared,
+                                     augment_per_seed)
         except torch.OutOfMemoryError as exc:
             # only the message leaves the block (see hsearch.train.trainer.train)
             oom_message = str(exc).splitlines()[0] if str(exc) else "out of memory"
@@ -216,8 +220,8 @@ class _Pack:
 
 def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config: TrainConfig,
                   budget: Budget, reports: Sequence[Report | None], device: torch.device,
-                  seeds: Sequence[int], progresses: Sequence[Progress],
-                  shared: Progress) -> list[tuple[str, str, float]]:
+                  seeds: Sequence[int], progresses: Sequence[Progress], shared: Progress,
+                  per_seed_augment: bool) -> list[tuple[str, str, float]]:
     """The packed loop; per seed (status, message, final accuracy). Mirrors trainer._train."""
     channels_last = (default_channels_last(device, packed=True) if config.channels_last is None
                      else config.channels_last)
@@ -257,9 +261,16 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
         return losses.detach(), logits.detach()
 
     def prepare(members: Sequence[int], idx: Sequence[torch.Tensor], augmenters) -> torch.Tensor:
+        """The members' batches, cut, augmented (one call for the pack; each member with its
+        own augmenter's draws) and normalised: [K', B, 3, R, R]."""
         with at_most_threads(prepare_threads):
-            return torch.stack([normalize(aug(datas[m].train_images[i]))
-                                for m, i, aug in zip(members, idx, augmenters)])
+            raw = torch.stack([datas[m].train_images[i] for m, i in zip(members, idx)])
+            if per_seed_augment:
+                images = torch.stack([aug(x) for aug, x in zip(augmenters, raw)])
+            else:
+                images = augment_together(list(augmenters), raw)
+            x = normalize(images.flatten(0, 1))
+            return x.view(len(members), -1, *x.shape[1:])
 
     # Warm-up off the clock, as in the solo trainer: throwaway augmenters, buffers restored.
     start = time.perf_counter()
