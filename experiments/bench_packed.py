@@ -8,6 +8,8 @@ Both train the same synthetic uint8 data (random images and labels, no data set 
 same TrainConfig, an epoch budget of ``--steps`` optimiser steps, per-epoch evaluation off; the
 figures come from the trainers' own on-clock step times (median step: the machine may be shared).
 Per seed: images/s = batch / step time; aggregate = K x that for a pack.
+``--augment-per-seed`` adds, right after every pack, the same pack augmenting with one call per
+seed per step (the trainer's old way), and prints the ratio of the two.
 
 On CUDA the training FLOP/s (6 x MACs per image: forward and twice the forward for the backward)
 is shown as a fraction of the device's bf16 dense peak (PEAK_BF16; never an FP32 matmul), and
@@ -79,8 +81,10 @@ def peak_bf16(device: torch.device) -> float | None:
     return next((tflops for key, tflops in PEAK_BF16 if key in name), None)
 
 
-def run_once(net: str, k: int, steps: int, device: torch.device, config: TrainConfig) -> dict:
-    """One solo (k=0) or packed (k>=1) run; its median step and images/s."""
+def run_once(net: str, k: int, steps: int, device: torch.device, config: TrainConfig,
+             augment_per_seed: bool = False) -> dict:
+    """One solo (k=0) or packed (k>=1) run; its median step and images/s. ``augment_per_seed``:
+    the pack augments with one call per seed per step instead of one call for the pack."""
     model, width, depth, resolution, batch = NETWORKS[net]
     n = batch * steps
     seeds = list(range(max(k, 1)))
@@ -91,13 +95,15 @@ def run_once(net: str, k: int, steps: int, device: torch.device, config: TrainCo
     if k == 0:
         results = [train(models[0], datas[0], config, budget, device=device, seed=0)]
     else:
-        results = train_packed(models, datas, config, budget, seeds, device=device)
+        results = train_packed(models, datas, config, budget, seeds, device=device,
+                               augment_per_seed=augment_per_seed)
     wall = time.perf_counter() - start
     step = statistics.median(results[0].step_seconds[1:] or results[0].step_seconds)
     per_seed = batch / step
     return {"net": net, "k": k, "steps": results[0].steps, "batch": batch,
             "median_step_s": step, "images_per_s_per_seed": per_seed,
             "images_per_s": per_seed * max(k, 1), "wall_s": wall,
+            "augment_per_seed": augment_per_seed,
             "statuses": sorted({r.status for r in results})}
 
 
@@ -130,6 +136,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--deadline", type=float, default=220.0, help="seconds, hard")
     parser.add_argument("--profile", action="store_true", help="CUDA: kernel time / wall")
+    parser.add_argument("--autoaugment", action="store_true", help="AutoAugment on too")
+    parser.add_argument("--augment-per-seed", action="store_true",
+                        help="also run every pack augmenting one call per seed (the ratio: one "
+                             "call for the pack over one per seed, same round)")
     parser.add_argument("--out", default="bench_packed.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -141,7 +151,8 @@ def main() -> None:
     steps = args.steps or (8 if args.quick else 30)
     # the trials' defaults otherwise: bf16 on CUDA, no per-epoch evaluation in a benchmark
     config = TrainConfig(batch_size=512, eval_each_epoch=False,
-                         augment=AugmentConfig(crop_flip=True, autoaugment=False, cutout=True))
+                         augment=AugmentConfig(crop_flip=True, autoaugment=args.autoaugment,
+                                               cutout=True))
     peak = peak_bf16(device)
     info = {"device": torch.cuda.get_device_name(device) if device.type == "cuda"
             else platform.processor() or platform.machine(),
@@ -171,6 +182,14 @@ def main() -> None:
                       f"{row['images_per_s']:9.0f} img/s, x{row['ratio_to_solo']:.2f} of solo"
                       + (f", {100 * row['bf16_peak_fraction']:.2f}% of bf16 peak" if peak else "")
                       + f" (step {1e3 * row['median_step_s']:.1f} ms)", flush=True)
+                if k and args.augment_per_seed:
+                    apart = run_once(net, k, steps, device, cfg, augment_per_seed=True)
+                    apart["round"] = r
+                    row["x_per_seed_augment"] = row["images_per_s"] / apart["images_per_s"]
+                    record.append(apart)
+                    print(f"round {r} {net:26s} K={k:>4} augmenting per seed: aggregate "
+                          f"{apart['images_per_s']:9.0f} img/s; one call for the pack is "
+                          f"x{row['x_per_seed_augment']:.2f} of that", flush=True)
         info["rounds"].append(record)
         info["load_after"] = os.getloadavg()
         with open(args.out, "w") as handle:

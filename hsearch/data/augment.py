@@ -405,8 +405,11 @@ class BatchAugmenter:
                              f"{tuple(images.shape)}")
         if self.device is not None:
             images = images.to(self.device)
+        return self._apply(images, self._draw(images.shape[0]))
+
+    def _apply(self, images: torch.Tensor, draws: dict[str, np.ndarray]) -> torch.Tensor:
+        # Every image's result depends on its own draws only, whatever else is in the batch.
         batch = images.shape[0]
-        draws = self._draw(batch)
         out = images
         if self.config.autoaugment and batch:
             out = self._autoaugment(out, draws)
@@ -501,6 +504,36 @@ class BatchAugmenter:
         hole = inside[:, 0, :, None] & inside[:, 1, None, :]                          # [B,R,R]
         # Multiplying by a 0/1 mask is much faster than masked_fill for uint8 on the CPU.
         return images * (~hole).unsqueeze(1).to(images.dtype)
+
+
+def augment_together(augmenters: list[BatchAugmenter], images: torch.Tensor) -> torch.Tensor:
+    """Augment K batches in one call: ``images`` uint8 ``[K, B, 3, R, R]``, batch k with
+    ``augmenters[k]``'s draws; returns the new uint8 ``[K, B, 3, R, R]``.
+
+    Equal to ``torch.stack([a(x) for a, x in zip(augmenters, images)])``, each augmenter's
+    stream advancing as in that call, but the kernels run once over the K x B images (the K
+    seeds of a packed model). The augmenters must share config and resolution.
+    """
+    if not augmenters:
+        raise ValueError("need at least one augmenter, but got none")
+    first = augmenters[0]
+    for other in augmenters[1:]:
+        if (other.config, other.resolution) != (first.config, first.resolution):
+            raise ValueError(f"augmenters must share config and resolution, but got {first!r} "
+                             f"and {other!r}")
+    r = first.resolution
+    if (not isinstance(images, torch.Tensor) or images.dtype != torch.uint8
+            or images.dim() != 5 or tuple(images.shape[2:]) != (3, r, r)
+            or images.shape[0] != len(augmenters)):
+        raise ValueError(f"images must be a uint8 tensor [{len(augmenters)}, B, 3, {r}, {r}], "
+                         f"but got {getattr(images, 'dtype', type(images).__name__)} "
+                         f"{tuple(getattr(images, 'shape', ()))}")
+    k, batch = images.shape[:2]
+    if first.device is not None:
+        images = images.to(first.device)
+    draws = [a._draw(batch) for a in augmenters]
+    joined = {key: np.concatenate([d[key] for d in draws]) for key in draws[0]}
+    return first._apply(images.reshape(k * batch, 3, r, r), joined).reshape(k, batch, 3, r, r)
 
 
 def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -65,9 +65,10 @@ class TrainConfig:
     eval_each_epoch: evaluate after every epoch for monitoring (off the clock; never used to pick
         the reported model).
     channels_last, bf16: memory format and bf16 autocast; None picks automatically: channels_last
-        everywhere (oneDNN's convolutions measured 10-20% faster with it on a 2-core AVX-512 CPU,
-        cuDNN's tensor-core kernels want it), bf16 on CUDA only (CPUs without bf16 units emulate
-        it slowly).
+        everywhere but in packed training on CUDA (hsearch.train.device.default_channels_last;
+        oneDNN's convolutions measured 10-20% faster with it on a 2-core AVX-512 CPU, cuDNN's
+        tensor-core kernels want it), bf16 on CUDA only (CPUs without bf16 units emulate it
+        slowly).
     compile: torch.compile the model; compilation happens in the untimed warm-up.
     warmup_passes: untimed forward/backward passes before the clock starts (allocator, cuDNN
         autotuning, compilation); their effect on the model is undone.

@@ -53,6 +53,18 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return device
 
 
+def default_channels_last(device: torch.device, packed: bool = False) -> bool:
+    """Whether channels_last is the default memory format (TrainConfig.channels_last None).
+
+    Solo training: always. Packed training (hsearch.train.packed): the same on CPU, so that a
+    packed seed matches its solo run with default settings (``--pack`` vs ``--no-pack``: the two
+    formats round convolutions differently); off on CUDA, where vmap sends channels_last
+    adaptive pooling through a per-seed fallback (``as_strided_``), the many small kernels
+    packing is there to remove (GPU runs are not bit-reproducible either way).
+    """
+    return not (packed and torch.device(device).type == "cuda")
+
+
 def default_bf16(device: torch.device, capability: tuple[int, int] | None = None) -> bool:
     """Whether bf16 autocast is the default on ``device``: CUDA with compute capability >= 8.0.
 

@@ -200,7 +200,8 @@ def seed_inputs(arch: Architecture, dataset, seed: int, sizes, split: str,
 class SeedReport:
     """One seed's per-epoch callback: TensorBoard under ``log_dir`` (when given) and ``report``
     called as ``report(seed=seed, **metrics)``. A context manager (closes the event file);
-    ``finish(result)`` records the final accuracy of a finished run."""
+    ``finish(result)`` records the final accuracy of a finished run; ``discard()`` closes and
+    deletes the event file (a run that will be trained again)."""
 
     def __init__(self, seed: int, report: Callable[..., Any] | None,
                  log_dir: str | os.PathLike | None):
@@ -224,6 +225,10 @@ class SeedReport:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.discard()
 
     def __enter__(self) -> "SeedReport":
         return self

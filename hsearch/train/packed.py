@@ -39,15 +39,20 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
 
-from hsearch.data import BatchAugmenter
+from hsearch.data import BatchAugmenter, augment_together
 from hsearch.train.accuracy import Normalize, evaluate_accuracy
+from hsearch.train.batches import BatchStream, at_most_threads
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.clock import Progress, StepClock, sync_function
 from hsearch.train.config import TrainConfig
-from hsearch.train.device import default_bf16, release_memory, resolve_device
+from hsearch.train.device import (
+    default_bf16,
+    default_channels_last,
+    release_memory,
+    resolve_device,
+)
 from hsearch.train.optim import build_optimizer
 from hsearch.train.run_types import DIVERGED, OK, OOM, TrainData, TrainResult, derive_seed
-from hsearch.train.trainer import _at_most_threads, _BatchStream
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +103,8 @@ def check_packable(models: Sequence[nn.Module], datas: Sequence[TrainData],
 def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config: TrainConfig,
                  budget: Budget | str, seeds: Sequence[int],
                  reports: Sequence[Report | None] | None = None,
-                 device: str | torch.device | None = None) -> list[TrainResult]:
+                 device: str | torch.device | None = None,
+                 augment_per_seed: bool = False) -> list[TrainResult]:
     """Train ``models[k]`` on ``datas[k]`` with ``seeds[k]``'s streams, all K as one model.
 
     Each seed's result is what :func:`hsearch.train.train` gives for it alone (module docstring:
@@ -106,8 +112,10 @@ def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config
     no callback) is seed k's per-epoch callback, called as ``report(**metrics)`` with the solo
     trainer's metrics. The models are trained in place (each ends with its own final state) and
     must pass :func:`check_packable`. bf16 and the thread rules are the solo trainer's;
-    ``config.channels_last=None`` means off here (under vmap, channels_last sends pooling
-    through a slow per-seed fallback, ``as_strided_``); ``config.compile`` is not applied.
+    ``config.channels_last=None`` is hsearch.train.device.default_channels_last(packed=True):
+    the solo trainer's format on CPU, contiguous on CUDA; ``config.compile`` is not applied.
+    Each step augments the pack's K batches in one call (hsearch.data.augment_together, the same
+    draws as K calls); ``augment_per_seed`` makes it K calls (for benchmarks).
     """
     check_packable(models, datas, seeds)
     budget = parse_budget(budget)
@@ -127,7 +135,8 @@ def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config
             if device.type == "cuda":
                 torch.backends.cudnn.benchmark = True
             outcomes = _train_packed(models, datas, config, budget, reports, device,
-                                     [int(s) for s in seeds], progresses, shared)
+                                     [int(s) for s in seeds], progresses, shared,
+                                     augment_per_seed)
         except torch.OutOfMemoryError as exc:
             # only the message leaves the block (see hsearch.train.trainer.train)
             oom_message = str(exc).splitlines()[0] if str(exc) else "out of memory"
@@ -211,10 +220,11 @@ class _Pack:
 
 def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config: TrainConfig,
                   budget: Budget, reports: Sequence[Report | None], device: torch.device,
-                  seeds: Sequence[int], progresses: Sequence[Progress],
-                  shared: Progress) -> list[tuple[str, str, float]]:
+                  seeds: Sequence[int], progresses: Sequence[Progress], shared: Progress,
+                  per_seed_augment: bool) -> list[tuple[str, str, float]]:
     """The packed loop; per seed (status, message, final accuracy). Mirrors trainer._train."""
-    channels_last = False if config.channels_last is None else config.channels_last
+    channels_last = (default_channels_last(device, packed=True) if config.channels_last is None
+                     else config.channels_last)
     bf16 = default_bf16(device) if config.bf16 is None else config.bf16
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for model in models:
@@ -229,7 +239,7 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
     augments = [BatchAugmenter(config.augment, data0.resolution, seed=derive_seed(s, 1),
                                device=device) for s in seeds]
     n = data0.train_images.shape[0]
-    streams = [_BatchStream(n, config.batch_size, device, seed=derive_seed(s, 2)) for s in seeds]
+    streams = [BatchStream(n, config.batch_size, device, seed=derive_seed(s, 2)) for s in seeds]
     batch = streams[0].batch
     total_steps = budget.total_steps(n / batch)
     sync = sync_function(device)
@@ -251,9 +261,16 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
         return losses.detach(), logits.detach()
 
     def prepare(members: Sequence[int], idx: Sequence[torch.Tensor], augmenters) -> torch.Tensor:
-        with _at_most_threads(prepare_threads):
-            return torch.stack([normalize(aug(datas[m].train_images[i]))
-                                for m, i, aug in zip(members, idx, augmenters)])
+        """The members' batches, cut, augmented (one call for the pack; each member with its
+        own augmenter's draws) and normalised: [K', B, 3, R, R]."""
+        with at_most_threads(prepare_threads):
+            raw = torch.stack([datas[m].train_images[i] for m, i in zip(members, idx)])
+            if per_seed_augment:
+                images = torch.stack([aug(x) for aug, x in zip(augmenters, raw)])
+            else:
+                images = augment_together(list(augmenters), raw)
+            x = normalize(images.flatten(0, 1))
+            return x.view(len(members), -1, *x.shape[1:])
 
     # Warm-up off the clock, as in the solo trainer: throwaway augmenters, buffers restored.
     start = time.perf_counter()

@@ -8,7 +8,8 @@ pack, and each gets its own SeedResult. It falls back, and says so in ``PackedRu
   (hsearch.train.packed.pack_problem) or the seeds' subsets differ in size;
 * after an out-of-memory error of a pack, to packs of half the size, down to solo: the seeds
   of the failed pack start again from their initialisation (a smaller pack on a GPU shared with
-  others may fit where the larger did not).
+  others may fit where the larger did not); the failed attempt's TensorBoard event files are
+  deleted, so each seed's folder holds one curve.
 """
 
 from __future__ import annotations
@@ -116,12 +117,18 @@ def _pack(arch, config, budget, dataset, seeds: list[int], sizes, split, device,
     try:
         trained = train_packed(models, datas, config, budget, seeds, reports=reports,
                                device=device)
-        for on_epoch, result in zip(reports, trained):
-            on_epoch.finish(result)
-    finally:
+    except BaseException:
         for on_epoch in reports:
             on_epoch.close()
-    if all(r.status == OOM for r in trained):
+        raise
+    retry = all(r.status == OOM for r in trained)
+    for on_epoch, result in zip(reports, trained):
+        if retry:  # the seed trains again: its folder keeps the retry's event file only
+            on_epoch.discard()
+        else:
+            on_epoch.finish(result)
+            on_epoch.close()
+    if retry:
         del inputs, datas, models, trained
         release_memory(device)
         half = (len(seeds) + 1) // 2

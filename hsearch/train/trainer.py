@@ -20,16 +20,16 @@ evaluation split of ``data``; per-epoch evaluations go to the report callback on
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from hsearch.data import BatchAugmenter
 from hsearch.train.accuracy import Normalize, evaluate_accuracy
+from hsearch.train.batches import BatchStream, at_most_threads
 from hsearch.train.budget import Budget, LRSchedule, parse_budget
 from hsearch.train.clock import StepClock, Progress, sync_function
 from hsearch.train.config import TrainConfig
@@ -37,6 +37,7 @@ from hsearch.train.device import (
     LossCheck,
     compile_model,
     default_bf16,
+    default_channels_last,
     release_memory,
     resolve_device,
 )
@@ -130,7 +131,8 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
            progress: Progress) -> tuple[str, str, float]:
     """The training loop proper; returns (status, message, final accuracy)."""
 
-    channels_last = True if config.channels_last is None else config.channels_last
+    channels_last = (default_channels_last(device) if config.channels_last is None
+                     else config.channels_last)
     bf16 = default_bf16(device) if config.bf16 is None else config.bf16
 
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -143,7 +145,7 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     normalize = Normalize(data.mean, data.std, device, channels_last)
     augment = BatchAugmenter(config.augment, data.resolution, seed=derive_seed(seed, 1), device=device)
-    batches = _BatchStream(data.train_images.shape[0], config.batch_size, device,
+    batches = BatchStream(data.train_images.shape[0], config.batch_size, device,
                            seed=derive_seed(seed, 2))
     images, labels = data.train_images, data.train_labels
     n, batch = batches.n, batches.batch
@@ -161,7 +163,7 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
     prepare_threads = config.augment_threads if device.type == "cpu" else None
 
     def prepare(idx: torch.Tensor, augmenter) -> torch.Tensor:
-        with _at_most_threads(prepare_threads):
+        with at_most_threads(prepare_threads):
             return normalize(augmenter(images[idx]))
 
     # Warm-up off the clock: allocator, cuDNN autotuning and compilation see the real shapes,
@@ -275,44 +277,6 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
                                  config.eval_batch_size, bf16, channels_last)
     progress.eval_seconds += time.perf_counter() - start
     return status, message, accuracy
-
-
-@contextlib.contextmanager
-def _at_most_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with at most ``threads`` torch CPU threads (None: unchanged); restores the
-    caller's setting afterwards, whatever happens."""
-    before = torch.get_num_threads()
-    if threads is None or threads >= before:
-        yield
-        return
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-class _BatchStream:
-    """Batch indices cut from an endless stream of seeded permutations of the training set.
-
-    Batches run across permutation boundaries, so every batch has the same size (static shapes
-    for cuDNN autotuning and compilation) and no image sits out an epoch even when the batch
-    size does not divide the set size. The batch is capped at the set size.
-    """
-
-    def __init__(self, n: int, batch_size: int, device: torch.device, seed: int):
-        self.n = n
-        self.batch = min(batch_size, n)
-        self._device = device
-        self._generator = torch.Generator(device="cpu").manual_seed(seed)
-        self._pending = torch.empty(0, dtype=torch.int64, device=device)
-
-    def next(self) -> torch.Tensor:
-        if self._pending.numel() < self.batch:
-            fresh = torch.randperm(self.n, generator=self._generator).to(self._device)
-            self._pending = torch.cat([self._pending, fresh])
-        idx, self._pending = self._pending[:self.batch], self._pending[self.batch:]
-        return idx
 
 
 class _EpochStats:

@@ -22,6 +22,7 @@ from hsearch.train.device import (
     LossCheck,
     compile_model,
     default_bf16,
+    default_channels_last,
     release_memory,
 )
 
@@ -44,6 +45,15 @@ def small_net(width: int) -> nn.Module:
 ])
 def test_bf16_is_the_default_only_from_compute_capability_8(device, capability, expected):
     assert default_bf16(torch.device(device), capability) is expected
+
+
+@pytest.mark.parametrize("device, packed, expected", [
+    ("cpu", False, True), ("cpu", True, True),  # one format on CPU: --pack == --no-pack
+    ("cuda", False, True), ("cuda", True, False),
+])
+def test_packed_and_solo_share_the_format_default_except_packed_on_cuda(device, packed,
+                                                                         expected):
+    assert default_channels_last(torch.device(device), packed=packed) is expected
 
 
 def test_compiled_runs_stay_static_and_compiled_across_many_architectures():

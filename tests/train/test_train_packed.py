@@ -19,9 +19,10 @@ from hsearch.train.packed import check_packable, pack_problem, train_packed
 from hsearch.train.run_types import DIVERGED, OK, derive_seed
 
 SEEDS = (0, 1, 2)
-# Both trainers in the same memory format, so the only difference left is rounding (grouped vs
-# separate convolutions); gentle steps keep that rounding from growing into different models.
-CONFIG = TrainConfig(batch_size=20, lr=0.02, channels_last=False,
+# The default memory format (channels_last None: one format for both trainers on CPU), so the
+# only difference left is rounding (grouped vs separate convolutions); gentle steps keep that
+# rounding from growing into different models.
+CONFIG = TrainConfig(batch_size=20, lr=0.02,
                      augment=AugmentConfig(autoaugment=True, cutout=True))
 
 
@@ -46,7 +47,8 @@ def _losses(result) -> list[float]:
 @pytest.mark.parametrize("model", ["senet18", "resnet18"])  # senet18: BatchNorm + squeeze-excite
 def test_packed_seeds_match_solo_runs(model, seed_data):
     arch = Architecture(model, width=0.125, depth=0.25, resolution=0.5)
-    solo = [train(_model(arch, s), seed_data[s], CONFIG, "2ep", seed=s) for s in SEEDS]
+    alone_models = [_model(arch, s) for s in SEEDS]
+    solo = [train(m, seed_data[s], CONFIG, "2ep", seed=s) for m, s in zip(alone_models, SEEDS)]
     reports = {s: [] for s in SEEDS}
     models = [_model(arch, s) for s in SEEDS]
     packed = train_packed(models, [seed_data[s] for s in SEEDS], CONFIG, "2ep", SEEDS,
@@ -61,11 +63,18 @@ def test_packed_seeds_match_solo_runs(model, seed_data):
         assert [m["loss"] for m in reports[seed]] == _losses(together)
     # the seeds differ from one another (their own data, initialisation and draws)
     assert len({round(_losses(r)[0], 6) for r in packed}) == len(SEEDS)
+    # with default settings both trainers train in one memory format (channels_last on CPU)
+    for alone, together in zip(alone_models, models):
+        convs = [(a.weight, b.weight) for a, b in zip(alone.modules(), together.modules())
+                 if isinstance(a, torch.nn.Conv2d)]
+        assert convs and all(a.is_contiguous(memory_format=torch.channels_last)
+                             and b.is_contiguous(memory_format=torch.channels_last)
+                             for a, b in convs if a.shape[-1] > 1)
     # each caller's model holds its own seed's final state
     for model_k, seed in zip(models, SEEDS):
         data = seed_data[seed]
         acc = evaluate_accuracy(model_k, data.eval_images, data.eval_labels, data.mean, data.std,
-                                bf16=False, channels_last=False)
+                                bf16=False, channels_last=True)
         assert acc == packed[SEEDS.index(seed)].accuracy
 
 

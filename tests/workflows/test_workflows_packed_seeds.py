@@ -13,7 +13,7 @@ from hsearch.workflows.trial_spec import TrialSpec
 
 TINY = Architecture("senet18", width=0.125, depth=0.5, resolution=0.25)
 SIZES = SubsetSizes(train_per_class=10, val_per_class=5, test_per_class=0)
-FAST = TrainConfig(lr=0.05, batch_size=25, channels_last=False,
+FAST = TrainConfig(lr=0.05, batch_size=25,  # default format: --pack == --no-pack
                    augment=AugmentConfig(crop_flip=True, autoaugment=False, cutout=False))
 
 
@@ -73,6 +73,8 @@ def test_out_of_memory_retries_smaller_packs_then_solo(tmp_path, digits):
     assert run.groups == ((0,), (1,), (2,))  # 3 -> 2 + 1 -> solo, every try out of memory
     assert "a pack of 3 seeds ran out of device memory" in run.notes[0]
     assert "a pack of 2 seeds" in run.notes[1]
+    for seed in (0, 1, 2):  # the failed packs' event files are gone: one per seed folder
+        assert len(list((tmp_path / f"seed_{seed}").glob("events.out.tfevents.*"))) == 1
 
 
 def test_diverge_fault_diverges_every_packed_seed(tmp_path, digits):

@@ -20,7 +20,7 @@ from hsearch.workflows.trial_spec import TrialSpec
 pytestmark = pytest.mark.ray
 
 SPEC = TrialSpec(arch=Architecture("senet18", width=0.125, depth=0.5, resolution=0.25),
-                 train=TrainConfig(batch_size=25, lr=0.05, channels_last=False,
+                 train=TrainConfig(batch_size=25, lr=0.05,  # default format
                                    augment=AugmentConfig(False, False, False)),
                  budget="2ep", seeds=(0, 1, 2), sizes=SubsetSizes(10, 5, 0), torch_threads=1)
 
