@@ -50,7 +50,6 @@ MAX_ENUMERATED = 4096
 GLOBAL_SAMPLES = 1024
 LOCAL_SAMPLES = 128
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2)
-PHASE1 = "pof"
 
 
 @functools.cache
@@ -213,12 +212,8 @@ class ModelSearch:
 
     def _score(self, ok, best, u, f_known) -> np.ndarray:
         pof = self._pof(ok, u)
-        if f_known is not None and best is None and PHASE1 == "popt" and self.settings.n_constraints:
-            best_cost = np.inf
-        else:
-            best_cost = None
         if f_known is not None:
-            if (best is None and best_cost is None) or self.settings.n_constraints == 0:
+            if best is None or self.settings.n_constraints == 0:
                 return pof
             order = np.argsort(f_known, kind="stable")
             survive = np.concatenate([[1.0], np.cumprod(1.0 - pof[order])[:-1]])
