@@ -145,8 +145,10 @@ class RecorderCallback(Callback):
         if not seen:  # a trial re-run after a restore is the same evaluation, logged once
             self._writer.add(as_search_row(row))
         if self.echo:
+            trained = sum(r.get("status") not in (STATUS_SCREENED, STATUS_DUPLICATE)
+                          for r in self._log.rows)
             print(format_evaluation(row, self._log.best(), self.variables, self.total,
-                                    self.objective), flush=True, file=sys.stdout)
+                                    self.objective, trained), flush=True, file=sys.stdout)
         if time.monotonic() - self._last_plot >= PLOT_INTERVAL_S:
             self._plot()
 
@@ -237,10 +239,12 @@ def write_plots(run_dir: str | Path, rows: Sequence[Mapping], objective: str, mo
 
 def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
                       variables: Sequence[str], total: int | None = None,
-                      objective: str = "macs") -> str:
-    """The one printed line of an evaluation: variables | cost | accuracy | verdict | best."""
-    eval_id = row.get("eval_id", "?")
-    number = f"[{eval_id:>3}/{total}]" if total else f"[{eval_id:>3}]"
+                      objective: str = "macs", trained: int | None = None) -> str:
+    """The one printed line of an evaluation: variables | cost | accuracy | verdict | best.
+    It opens with ``[trained/total]`` (the trained evaluations so far against the budget;
+    ``eval_id`` when ``trained`` is not given); ``#`` marks an ``eval_id`` of evaluations.csv."""
+    count = row.get("eval_id", "?") if trained is None else trained
+    number = f"[{count:>3}/{total}]" if total else f"[{count:>3}]"
     values = " ".join(f"{name}={_short(row.get(name))}" for name in variables) or "-"
     parts = [f"{number} {values}"]
     if row.get("macs") is not None:

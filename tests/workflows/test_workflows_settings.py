@@ -136,7 +136,7 @@ def test_trial_resources_bundle_per_parallel_seed():
 
 
 def test_searcher_table_and_factory():
-    assert list_searchers()[:3] == ["nomad", "random", "optuna"]
+    assert list_searchers()[:4] == ["nomad", "nomad-plain", "random", "optuna"]
     assert {"nomad", "random", "optuna"} <= set(available_searchers())
     with pytest.raises(UserError, match="unknown searcher 'tpe'; known searchers: nomad"):
         check_searcher_name("tpe")
@@ -149,6 +149,9 @@ def test_searcher_table_and_factory():
     nomad = make_searcher("nomad", request)
     assert nomad.handles_constraints and [str(c) for c in nomad.algorithm.constraints] == [
         "acc_gap <= 0.0"]
+    plain = make_searcher("nomad-plain", request)
+    assert plain.handles_constraints and plain.algorithm._options.model_search is False
+    assert nomad.algorithm._options.model_search is True
     for name in ("random", "optuna"):
         made = make_searcher(name, request)
         assert not made.handles_constraints and made.algorithm is not None
@@ -187,6 +190,8 @@ def test_rows_and_printed_lines():
     line = format_evaluation({**row, "eval_id": 5}, None, ("width",), total=10)
     assert "acc 0.800 ± 0.010 (2/3 seeds)" in line and "rejected by racing (1" in line
     assert "none feasible yet" in line
+    line = format_evaluation({**row, "eval_id": 9}, None, ("width",), total=10, trained=3)
+    assert line.startswith("[  3/10] width=0.5")  # trained so far, not the answer's id
     assert evaluation_row("t3", {}, {}, spec, (), "macs", error=True)["status"] == "error"
 
 

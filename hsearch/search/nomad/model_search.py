@@ -15,10 +15,13 @@ trained ones, snapped to the grid):
   (before anything is feasible: the probability alone; without constraints: the expected
   improvement alone).
 
-A batch of ``k`` proposals takes the next best candidate that is another network and not a
-grid neighbour of one already chosen. Before ``MIN_POINTS`` ok points exist, proposals come
-from a Latin hypercube instead. Everything here is a deterministic function of the settings
-and the log it is given: a replayed or resumed search proposes the same points.
+A batch of ``k`` proposals takes the best candidates that are other networks and no grid
+neighbours of a running point or of one chosen before (the rest of the order fills the batch if
+too few are left), so ``k`` points asked one by one are the ``k`` of one batch. The first
+``DESIGN_POINTS`` proposals (at least the block size), and all while fewer than ``MIN_POINTS``
+points are ok, come from a Latin hypercube instead. Everything here is a deterministic function
+of the settings and the arguments it is given: a replayed or resumed search proposes the same
+points.
 """
 
 from __future__ import annotations
