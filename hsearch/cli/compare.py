@@ -137,10 +137,11 @@ def _listing() -> str:
     from hsearch.search.factory import SEARCHERS, is_available  # imports ray (as above)
 
     lines = ["searchers:"]
+    width = max(map(len, SEARCHERS))
     for name, entry in SEARCHERS.items():
         state = "installed" if is_available(name) else f"missing: pip install {entry.install}"
         cons = "native constraints" if entry.constraints else "penalised objective"
-        lines.append(f"  {name:<10} {entry.description} [{cons}; {state}]")
+        lines.append(f"  {name:<{width}} {entry.description} [{cons}; {state}]")
     lines.append("problems: " + ", ".join(list_compare_problems()))
     return "\n".join(lines)
 
