@@ -153,6 +153,15 @@ def seed_remote(function, spec: TrialSpec):
                       max_calls=1 if gpus > 0 else 0)(function)
 
 
+def _in_trial_group() -> dict:
+    """Ray options that run a task inside the trial's placement group (none outside one)."""
+    group = get_current_placement_group()
+    if group is None:
+        return {}
+    return {"scheduling_strategy": PlacementGroupSchedulingStrategy(
+        group, placement_group_capture_child_tasks=True)}
+
+
 class TaskSeeds:
     """Seeds as Ray tasks in the trial's placement group (one bundle per parallel seed).
 
@@ -169,12 +178,7 @@ class TaskSeeds:
 
     def __iter__(self) -> Iterator[SeedResult]:
         spec, work, data, seeds = self._args
-        group = get_current_placement_group()
-        options = {}
-        if group is not None:
-            options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
-                group, placement_group_capture_child_tasks=True)
-        task = seed_remote(_seed_task, spec).options(**options)
+        task = seed_remote(_seed_task, spec).options(**_in_trial_group())
         self._pending = [task.remote(work, data.ref, seed) for seed in seeds]
         while self._pending:
             ready, self._pending = ray.wait(self._pending, num_returns=1)
@@ -220,12 +224,7 @@ class PackedSeeds:
             run = train_pack(work, ray.get(data.ref), seeds)
             yield from self._finished(run, node)
             return
-        group = get_current_placement_group()
-        options = {}
-        if group is not None:
-            options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
-                group, placement_group_capture_child_tasks=True)
-        task = seed_remote(_pack_task, spec).options(**options)
+        task = seed_remote(_pack_task, spec).options(**_in_trial_group())
         self._pending = [task.remote(work, data.ref, pack) for pack in packs]
         while self._pending:
             ready, self._pending = ray.wait(self._pending, num_returns=1)
