@@ -353,6 +353,11 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
     while pack.members:
         t0 = clock.elapsed()
         if budget.is_time and t0 >= budget.amount:
+            # the deadline; the clock's time since the last step joins that step (trainer.py)
+            for record in [group] + [progresses[m] for m in pack.members]:
+                if record.step_seconds:
+                    record.step_seconds[-1] += t0 - record.train_seconds
+                record.train_seconds = t0
             break
         if total_steps is not None and group.steps >= total_steps:
             break

@@ -238,7 +238,13 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
     while True:
         t0 = clock.elapsed()  # no device sync: LossCheck waited for the step before the last
         if budget.is_time and t0 >= budget.amount:
-            break  # the deadline: no step may start past it
+            # the deadline: no step may start past it. The clock ran on since the last step
+            # ended (bookkeeping); that time joins the last step's, so the run is seen to reach
+            # the deadline (train_seconds >= budget) and still ends within one step of it
+            if progress.step_seconds:
+                progress.step_seconds[-1] += t0 - progress.train_seconds
+            progress.train_seconds = t0
+            break
         if total_steps is not None and progress.steps >= total_steps:
             break
         lr = schedule(budget.progress(t0, progress.steps, total_steps))
