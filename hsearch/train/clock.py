@@ -57,3 +57,10 @@ class Progress:
     step_seconds: list[float] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
 
+    def run_on_to(self, seconds: float) -> None:
+        """The clock ran on to ``seconds`` after the last step ended (a step still in flight on
+        the device, or bookkeeping before the deadline check): that time joins the last step."""
+        if self.step_seconds and seconds > self.train_seconds:
+            self.step_seconds[-1] += seconds - self.train_seconds
+            self.train_seconds = seconds
+

@@ -342,12 +342,9 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
 
     def pause_clock() -> None:
         paused = clock.pause()
-        if losses_check.lagged and group.step_seconds and paused > group.train_seconds:
-            for member in pack.members:
-                progresses[member].step_seconds[-1] += paused - group.train_seconds
-                progresses[member].train_seconds = paused
-            group.step_seconds[-1] += paused - group.train_seconds
-            group.train_seconds = paused
+        if losses_check.lagged:
+            for record in [group] + [progresses[m] for m in pack.members]:
+                record.run_on_to(paused)
 
     clock.resume()
     while pack.members:
@@ -355,9 +352,7 @@ def _train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], confi
         if budget.is_time and t0 >= budget.amount:
             # the deadline; the clock's time since the last step joins that step (trainer.py)
             for record in [group] + [progresses[m] for m in pack.members]:
-                if record.step_seconds:
-                    record.step_seconds[-1] += t0 - record.train_seconds
-                record.train_seconds = t0
+                record.run_on_to(t0)
             break
         if total_steps is not None and group.steps >= total_steps:
             break

@@ -230,20 +230,16 @@ def _train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budge
         """Pause the clock (a full device sync); on CUDA the step still in flight ends only now,
         so its time joins the last step's (on CPU the last step ended at train_seconds)."""
         paused = clock.pause()
-        if losses.lagged and progress.step_seconds and paused > progress.train_seconds:
-            progress.step_seconds[-1] += paused - progress.train_seconds
-            progress.train_seconds = paused
+        if losses.lagged:
+            progress.run_on_to(paused)
 
     clock.resume()
     while True:
         t0 = clock.elapsed()  # no device sync: LossCheck waited for the step before the last
         if budget.is_time and t0 >= budget.amount:
-            # the deadline: no step may start past it. The clock ran on since the last step
-            # ended (bookkeeping); that time joins the last step's, so the run is seen to reach
-            # the deadline (train_seconds >= budget) and still ends within one step of it
-            if progress.step_seconds:
-                progress.step_seconds[-1] += t0 - progress.train_seconds
-            progress.train_seconds = t0
+            # the deadline: no step may start past it. Counting the time since the last step
+            # there, the run is seen to reach the deadline and still ends within one step of it
+            progress.run_on_to(t0)
             break
         if total_steps is not None and progress.steps >= total_steps:
             break
