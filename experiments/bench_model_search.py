@@ -22,47 +22,20 @@ import time
 
 import numpy as np
 
+from bench_mads_table import TableProblem  # experiments/: the table as a blackbox
+
 from hsearch.compare.suite import TABULAR_LEVELS
 from hsearch.problems.tabular import NasTable
-from hsearch.search import MadsAskTell, MadsSettings
+from hsearch.search import MadsAskTell
 
 BUDGET = 60
-
-
-class TableProblem:
-    """The table as grid indices: outputs ``[macs_ratio, acc_gap]``, known MACs, networks."""
-
-    def __init__(self, level: float | None):
-        self.table = NasTable(level=level)
-        self.base = self.table.baseline.macs
-        self.optimum = self.table.optimum().macs / self.base
-
-    def cell(self, x):
-        return self.table.cells[tuple(int(round(v)) for v in x)]
-
-    def __call__(self, x) -> list[float]:
-        m = self.table.metrics(self.cell(x))
-        return [m["macs_ratio"], m["acc_gap"]]
-
-    def known(self, x) -> float:
-        return self.cell(x).macs / self.base
-
-    def network(self, x):
-        return self.cell(x).network
-
-    def settings(self, seed: int, concurrency: int, model: bool) -> MadsSettings:
-        x0 = tuple(float(i) for i in self.table.baseline.index)
-        return MadsSettings(lower=(0.0,) * 3, upper=tuple(float(n - 1) for n in self.table.shape),
-                            x0=(x0,), input_types=("I",) * 3, n_constraints=1,
-                            max_evals=BUDGET, block_size=concurrency, seed=seed,
-                            model_search=model)
 
 
 def one_run(problem: TableProblem, seed: int, concurrency: int, model: bool):
     """(trained evaluations, rounds) until the optimum is trained (BUDGET + 1, None if never),
     and the seconds of every ``ask``."""
-    core = MadsAskTell(problem.settings(seed, concurrency, model), known=problem.known,
-                       network_key=problem.network)
+    settings = problem.settings(seed, BUDGET, block_size=concurrency, model_search=model)
+    core = MadsAskTell(settings, known=problem.known, network_key=problem.network)
     rounds, asks = 0, []
     try:
         while not core.finished:
@@ -72,9 +45,9 @@ def one_run(problem: TableProblem, seed: int, concurrency: int, model: bool):
             if not points:
                 continue
             rounds += 1
-            core.tell(points, [problem(p) for p in points])
+            core.tell(points, [problem.blackbox(p) for p in points])
             best = core.best_feasible()
-            if best is not None and best[1] <= problem.optimum * 1.01:
+            if best is not None and best[1] <= problem.best * 1.01:
                 return core.n_evaluations, rounds, asks
     finally:
         core.close()
@@ -101,8 +74,7 @@ def main(argv=None) -> int:
           "| ask ms median / max | seconds |")
     print("|---|---|---|---|---|---|---|")
     for level_text in args.levels:
-        level = None if level_text == "base" else float(level_text)
-        problem = TableProblem(level)
+        problem = TableProblem(NasTable().threshold if level_text == "base" else float(level_text))
         for variant in args.variants:
             start = time.time()
             runs = [one_run(problem, seed, args.concurrency, variant == "model")
