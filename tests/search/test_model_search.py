@@ -2,47 +2,27 @@
 ask/tell core with it: proposals, the known-objective rule, batches, failures, resume."""
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
-from hsearch.problems.tabular import NasTable
 from hsearch.search import MadsAskTell, MadsSettings
 from hsearch.search.nomad.gp import AdditiveGP
 from hsearch.search.nomad.model_search import ModelSearch
 from hsearch.search.nomad.settings import Evaluation
+from tests.search.test_mads_features import Table as TableProblem
 
 
-class Table:
-    """The shipped NAS table as grid indices: outputs, the known objective, networks."""
-
-    def __init__(self, level=None):
-        self.table = NasTable(level=level)
-        self.base = self.table.baseline.macs
-
-    def cell(self, x):
-        return self.table.cells[tuple(int(round(v)) for v in x)]
+class Table(TableProblem):
+    """The shipped table at a threshold, called as a blackbox; ``core`` builds the search."""
 
     def __call__(self, x):
-        m = self.table.metrics(self.cell(x))
-        return [m["macs_ratio"], m["acc_gap"]]
+        return self.blackbox(x)
 
-    def known(self, x):
-        return self.cell(x).macs / self.base
-
-    def network(self, x):
-        return self.cell(x).network
-
-    def settings(self, seed=0, max_evals=40, block_size=1, **kw):
-        x0 = tuple(float(i) for i in self.table.baseline.index)
-        return MadsSettings(lower=(0.0,) * 3, upper=tuple(float(n - 1) for n in self.table.shape),
-                            x0=(x0,), input_types=("I",) * 3, n_constraints=1,
-                            max_evals=max_evals, block_size=block_size, seed=seed, **kw)
-
-    def core(self, **kw):
-        return MadsAskTell(self.settings(**kw), known=self.known, network_key=self.network)
+    def core(self, max_evals=40, **kw):
+        return MadsAskTell(self.settings(max_evals=max_evals, **kw), known=self.known,
+                           network_key=self.network)
 
 
 def run(core, blackbox, rounds=None, on_ask=None):
