@@ -11,8 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from tests.faults.test_faults_tune import (
     by_number,
     rows_of,
     snapshot_knows,
+    start_driver,
     trial_dirs,
     trial_number,
 )
@@ -53,14 +52,7 @@ def _hanging(run: Path) -> str | None:
 
 
 def test_a_killed_packed_search_resumes_keeping_its_finished_trials(ray_session, tmp_path):
-    run, log_path, faults = tmp_path / "run", tmp_path / "driver.log", tmp_path / "faults.json"
-    faults.write_text(json.dumps(FAULTS))
-    env = {**os.environ, FAULTS_ENV: str(faults), "PYTHONUNBUFFERED": "1"}
-    env.pop("HSEARCH_DEBUG", None)
-    with open(log_path, "w") as log:
-        driver = subprocess.Popen(
-            [sys.executable, "-m", "hsearch", *NAS, "--out", str(run), "--address", ray_session],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    driver, run, log_path = start_driver(tmp_path, NAS, FAULTS, ray_session)
     try:
         deadline = time.monotonic() + 400
         while _hanging(run) is None:
@@ -74,7 +66,8 @@ def test_a_killed_packed_search_resumes_keeping_its_finished_trials(ray_session,
     before = rows_of(run)
     assert [trial_number(Path(r["trial_dir"]).name, r["trial_id"]) for r in before] == [1]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(FAULTS_ENV, str(faults))  # trial numbers continue; trial 2 hung once only
+        # trial numbers continue; trial 2 hung once only
+        patch.setenv(FAULTS_ENV, str(tmp_path / "faults.json"))
         patch.delenv("HSEARCH_DEBUG", raising=False)
         assert main(["resume", str(run), "--address", ray_session]) == 0
     after = by_number(rows_of(run))

@@ -157,17 +157,25 @@ def tear(folder: Path) -> list[str]:
     return torn
 
 
-@pytest.fixture(scope="module")
-def scenario(ray_session, tmp_path_factory) -> Scenario:
-    tmp = tmp_path_factory.mktemp("faults")
-    run, log_path, faults = tmp / "run", tmp / "driver.log", tmp / "faults.json"
-    faults.write_text(json.dumps(FAULTS))
-    env = {**os.environ, FAULTS_ENV: str(faults), "PYTHONUNBUFFERED": "1"}
+def start_driver(tmp: Path, nas: list[str], faults: list[dict], address: str):
+    """``hsearch <nas> --out tmp/run`` on the cluster at ``address`` with the fault plan
+    ``faults`` (written to tmp/faults.json), in its own session, logging to tmp/driver.log:
+    (driver, run dir, log path)."""
+    run, log_path, plan = tmp / "run", tmp / "driver.log", tmp / "faults.json"
+    plan.write_text(json.dumps(faults))
+    env = {**os.environ, FAULTS_ENV: str(plan), "PYTHONUNBUFFERED": "1"}
     env.pop("HSEARCH_DEBUG", None)
     with open(log_path, "w") as log:
         driver = subprocess.Popen(
-            [sys.executable, "-m", "hsearch", *NAS, "--out", str(run), "--address", ray_session],
+            [sys.executable, "-m", "hsearch", *nas, "--out", str(run), "--address", address],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return driver, run, log_path
+
+
+@pytest.fixture(scope="module")
+def scenario(ray_session, tmp_path_factory) -> Scenario:
+    tmp = tmp_path_factory.mktemp("faults")
+    driver, run, log_path = start_driver(tmp, NAS, FAULTS, ray_session)
     children: list[int] = []
     try:
         deadline = time.monotonic() + 400
@@ -192,7 +200,7 @@ def scenario(ray_session, tmp_path_factory) -> Scenario:
     torn = tear(run / "trials")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(FAULTS_ENV, str(faults))  # the rules go on: trial numbers continue
+        patch.setenv(FAULTS_ENV, str(tmp / "faults.json"))  # the rules go on: numbers continue
         patch.delenv("HSEARCH_DEBUG", raising=False)
         with contextlib.redirect_stdout(io.StringIO()) as report:
             assert main(["report", str(run), "--no-plots"]) == 0  # a killed run reports too
