@@ -311,10 +311,8 @@ class MadsAskTell:
         self._maybe_send()
         if self._restart_due and self._block is None and not self._finished:
             self._restart_from_model()
-        if (not self._finished and not self._handed
-                and self.n_evaluations >= self.settings.max_evals):
-            self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
-                         f"(max_evals={self.settings.max_evals})")
+        if not self._finished:
+            self._finish_if_spent()  # the step's points may have spent it
 
     def requeue(self, points: Sequence) -> None:
         """Give handed-out points back (their evaluation never ran); ``ask`` offers them again."""
@@ -527,9 +525,7 @@ class MadsAskTell:
                 self._close_child()
                 self._end_of_run(f"{self._free_streak} answers in a row needed no training")
                 return
-            if self.n_evaluations >= self.settings.max_evals and not self._handed:
-                self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
-                             f"(max_evals={self.settings.max_evals})")
+            if self._finish_if_spent():
                 return
             if self._restart_due:
                 self._restart_from_model()
@@ -538,6 +534,14 @@ class MadsAskTell:
                     if p in self._pos and self._run_of.get(p) == self._run]
             self._visible = max([self._visible] + here)
             self._send(("values", block.seq, [block.lines[p] for p in block.points]))
+
+    def _finish_if_spent(self) -> bool:
+        """Finish when the budget is spent and nothing is out; True if it finished."""
+        if self.n_evaluations < self.settings.max_evals or self._handed:
+            return False
+        self._finish(f"budget spent: {self.n_evaluations} trained evaluations "
+                     f"(max_evals={self.settings.max_evals})")
+        return True
 
     def _send(self, message) -> None:
         try:
