@@ -119,3 +119,97 @@ def finished_prefix(results: dict[int, float], seeds: Sequence[int]) -> list[flo
             break
         prefix.append(results[seed])
     return prefix
+
+
+# --- confirmation: the mirror of racing ----------------------------------------------------------
+
+#: Verdicts of :meth:`ConfirmRule.verdict` (None: train another seed).
+CLEAR, CONFIRMED, FELL, MAX_SEEDS = "clear", "confirmed", "fell", "max_seeds"
+
+
+@dataclass(frozen=True)
+class ConfirmRule:
+    """More seeds for a feasible result that may be a lucky draw, before it is believed.
+
+    Racing stops a configuration whose final mean cannot reach the threshold; confirmation is its
+    mirror. A trial whose ``K``-seed mean ``m`` meets the threshold is *within reach* of it when
+    the one-sided lower confidence bound of its true mean,
+
+        LCB = m - t_{confidence, n-1} * max(s, std_floor) / sqrt(n)     (n seeds, s: ddof=1)
+
+    is below the threshold. Such a trial trains one more seed at a time (seeds ``K, K+1, ...``
+    after its own) until :meth:`verdict` decides: ``"confirmed"`` (the bound clears the
+    threshold), ``"fell"`` (the mean of all its seeds fell below the threshold: it is reported
+    infeasible, with every seed) or ``"max_seeds"`` (``max_seeds`` seeds trained: the mean of them
+    all decides). ``"clear"``: the ``K`` seeds were enough. A seed is never removed, and a result
+    whose mean of all its seeds is below the threshold is never feasible.
+
+    enabled: off by default. max_seeds: seeds a confirmed trial may reach (> the trial's K).
+    confidence: one-sided level of the bound, in (0.5, 1). std_floor: smallest standard
+    deviation used (as racing's: two agreeing seeds must not make a zero-width bound).
+    The settings that hold a rule check ``max_seeds`` against their K.
+    """
+
+    enabled: bool = False
+    max_seeds: int = 10
+    confidence: float = 0.95
+    std_floor: float = 0.01
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_seeds, bool) or not isinstance(self.max_seeds, int) \
+                or self.max_seeds < 2:
+            raise UserError(f"`confirm.max_seeds >= 2` must hold, but got "
+                            f"max_seeds={self.max_seeds!r}")
+        if not 0.5 < self.confidence < 1.0:
+            raise UserError(f"`0.5 < confirm.confidence < 1` must hold, but got "
+                            f"confidence={self.confidence!r}")
+        if not (math.isfinite(self.std_floor) and self.std_floor >= 0):
+            raise UserError(f"`confirm.std_floor >= 0` must hold, but got "
+                            f"std_floor={self.std_floor!r}")
+
+    def lower_bound(self, accs: Sequence[float]) -> float:
+        """LCB of the true mean from the seeds in ``accs`` (class docstring); ``-inf`` with
+        fewer than two seeds."""
+        n = len(accs)
+        if n < 2:
+            return -math.inf
+        from scipy.stats import t as student_t
+
+        mean = mean_accuracy(accs)
+        std = math.sqrt(math.fsum((a - mean) ** 2 for a in accs) / (n - 1))
+        quantile = float(student_t.ppf(self.confidence, n - 1))
+        return mean - quantile * max(std, self.std_floor) / math.sqrt(n)
+
+    def verdict(self, accs: Sequence[float], own_seeds: int, threshold: float) -> str | None:
+        """What ``accs`` (the trial's ``own_seeds`` seeds, then the added ones, in order) decide:
+        None for "train another seed", else a verdict (class docstring). A mean below the
+        threshold with only the trial's own seeds is no matter for confirmation: ``"fell"`` is
+        returned only once seeds were added, and None is never returned then either."""
+        n = len(accs)
+        if n < own_seeds:
+            raise ValueError(f"`len(accs) >= own_seeds` must hold, but got len(accs)={n}, "
+                             f"own_seeds={own_seeds}")
+        if not meets_threshold(mean_accuracy(accs), threshold):
+            return FELL if n > own_seeds else ""
+        if meets_threshold(self.lower_bound(accs), threshold):
+            return CLEAR if n == own_seeds else CONFIRMED
+        return MAX_SEEDS if n >= self.max_seeds else None
+
+    def confirm(self, accs: Sequence[float], more: Sequence[float],
+                threshold: float) -> tuple[list[float], str]:
+        """The whole confirmation of a trial whose own seeds gave ``accs``, with ``more`` the
+        accuracies its next seeds would give, in order: ``(every seed's accuracy, verdict)``
+        (the verdict ``""`` when the own mean is below the threshold). The replay's model of
+        what a trial does one seed at a time."""
+        used = list(accs)
+        if not self.enabled:
+            return used, ""
+        extra = iter(more)
+        while True:
+            decided = self.verdict(used, len(accs), threshold)
+            if decided is not None:
+                return used, decided
+            try:
+                used.append(next(extra))
+            except StopIteration:
+                return used, MAX_SEEDS
