@@ -60,6 +60,17 @@ def register(subparsers) -> None:
                    help="tabular: a table made by experiments/make_tabular.py (default: shipped)")
     p.add_argument("--tolerance", type=float, default=None,
                    help="tabular: accuracy below the baseline still feasible (default 0)")
+    p.add_argument("--seeds-per-eval", type=int, default=None, metavar="K",
+                   help="tabular: answer each evaluation with K of the network's seeds, drawn "
+                        "per run, not the all-seed mean (noise as real training has it; "
+                        "default: exact; the suite's noisy instances: 4)")
+    p.add_argument("--confirm", action="store_true",
+                   help="tabular with --seeds-per-eval: confirm a feasible result within "
+                        "reach of the threshold with more seeds, as hsearch nas --confirm does")
+    p.add_argument("--max-seeds", type=int, default=None,
+                   help="confirmation: seeds a result may reach (default 10)")
+    p.add_argument("--confidence", type=float, default=None,
+                   help="confirmation: level of the one-sided bound (default 0.95)")
     p.add_argument("--nas-config", default=None, metavar="FILE",
                    help="nas: the experiment YAML of the runs (default: the demo's settings)")
     p.add_argument("--nomad-param", action="append", default=None, metavar="LINE",
@@ -109,7 +120,10 @@ def settings_from_args(args: argparse.Namespace):
         tolerance=0.0 if args.tolerance is None else args.tolerance, num_cpus=args.num_cpus,
         nas_config=args.nas_config, nomad_params=tuple(args.nomad_param or ()),
         threshold=args.threshold,
-        instances=tuple(s.strip() for s in (args.instances or "").split(",") if s.strip()))
+        instances=tuple(s.strip() for s in (args.instances or "").split(",") if s.strip()),
+        seeds_per_eval=args.seeds_per_eval, confirm=args.confirm,
+        **{k: v for k, v in (("max_seeds", args.max_seeds), ("confidence", args.confidence))
+           if v is not None})
 
 
 def command_line(settings, out: str | Path) -> str:
@@ -120,13 +134,19 @@ def command_line(settings, out: str | Path) -> str:
              "--seed", str(settings.seed)]
     for flag, value in (("--threshold", settings.threshold),
                         ("--rule", settings.rule), ("--penalty", settings.penalty),
-                        ("--table", settings.table), ("--nas-config", settings.nas_config)):
+                        ("--table", settings.table), ("--nas-config", settings.nas_config),
+                        ("--seeds-per-eval", settings.seeds_per_eval)):
         if value is not None:
             parts += [flag, str(value)]
     if settings.tolerance:
         parts += ["--tolerance", str(settings.tolerance)]
     if settings.instances:
         parts += ["--instances", ",".join(settings.instances)]
+    if settings.confirm:
+        parts.append("--confirm")
+    if settings.confirm or settings.problem == "suite":
+        parts += ["--max-seeds", str(settings.max_seeds), "--confidence",
+                  str(settings.confidence)]
     for line in settings.nomad_params:
         parts += ["--nomad-param", line]
     parts += ["--out", str(out)]

@@ -91,6 +91,7 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
         cells.append(f"{fmt(d.get('median', math.nan), 3)} / {fmt(d.get('max', math.nan), 3)}")
         cells.append(fmt(s["overhead_ms"], 3))
         lines.append("| " + " | ".join(cells) + " |")
+    lines += _truth_table(stats, details.get("noisy"))
     lines += _waiting_table(stats, settings)
     if stats.get("versus"):
         lines += ["", "NOMAD against each searcher: share of (NOMAD run, other run) pairs where "
@@ -151,6 +152,40 @@ def summary_markdown(stats: Mapping[str, Any], meta: Mapping) -> str:
                   "summary.json (these numbers), convergence_evals.png, convergence_time.png, "
                   "data_profile.png.", ""]
     return "\n".join(lines)
+
+
+def _truth_table(stats: Mapping[str, Any], noisy: Mapping[str, Any] | None) -> list[str]:
+    """A noisy problem (hsearch.compare.noisy): the draws, and how often the incumbent a run
+    returns is truly feasible."""
+    if not noisy:
+        return []
+    k = noisy["seeds_per_eval"]
+    how = (f"with the workflows' confirmation (a feasible mean whose one-sided "
+           f"{noisy['confidence']:g} lower bound is below the threshold takes more seeds, one "
+           f"at a time, up to {noisy['max_seeds']}; hsearch.workflows.racing.ConfirmRule)"
+           if noisy["confirm"] else "without confirmation")
+    lines = ["", f"Noise: every trained evaluation is the mean of {k} seeds drawn without "
+                 f"replacement from the network's table seeds (a permutation seeded by the run's "
+                 f"seed and the network), {how}. A repeated evaluation of a network (another "
+                 f"cell building it, or a re-proposal) is answered with the same seeds, as the "
+                 f"workflows' seed cache answers a network it trained. The table above judges a "
+                 f"run by the truth of its incumbent: only an incumbent whose all-seed mean meets "
+                 f"the threshold counts (- = none, or fooled).", "",
+             "| searcher | fooled | true macs ratio / optimum, median [q1, q3] | "
+             "seed-runs per run, median (mean) | seeds added per run (mean) | verdicts |",
+             "|---|---|---|---|---|---|"]
+    for name, s in stats["searchers"].items():
+        t = s.get("truth")
+        if not t:
+            continue
+        r, seeds = t["true_ratio"], t["seed_runs"]
+        verdicts = ", ".join(f"{v} {n}" for v, n in sorted(t["verdicts"].items())) or "-"
+        lines.append(f"| {f'**{name}**' if name == 'nomad' else name} | "
+                     f"{t['fooled']}/{s['runs']} ({100 * t['fooled_rate']:.0f}%) | "
+                     f"{fmt(r['median'])} [{fmt(r['q1'])}, {fmt(r['q3'])}] | "
+                     f"{fmt(seeds['median'], 4)} ({fmt(seeds['mean'], 4)}) | "
+                     f"{fmt(t['seeds_added']['mean'], 3)} | {verdicts} |")
+    return lines
 
 
 def _waiting_table(stats: Mapping[str, Any], settings: Mapping, level: str = "1%") -> list[str]:

@@ -38,13 +38,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hsearch.compare.suite import TABULAR_LEVELS
+from hsearch.compare.suite import SUITE_SEEDS, TABULAR_LEVELS
 from hsearch.errors import UserError
 from hsearch.problems import get_problem, list_problems
+from hsearch.workflows.racing import ConfirmRule
 
 __all__ = ["CompareSettings", "InfeasibleRule", "ProblemSpec", "REAL_PROBLEMS", "SUITE",
            "list_compare_problems", "default_rule", "is_tabular", "suite_specs", "violation"]
@@ -63,8 +65,9 @@ def list_compare_problems() -> list[str]:
 
 
 def is_tabular(problem) -> bool:
-    """True for an instance of the tabular NAS problem (``tabular`` or ``tabular@<level>``)."""
-    return problem.name.split("@")[0] == "tabular"
+    """True for an instance of the tabular NAS problem (``tabular``, ``tabular@<level>``, and
+    their noisy instances ``...-k4``, ``...-k4-confirm``)."""
+    return re.match(r"tabular([@-]|$)", problem.name) is not None
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,17 @@ class ProblemSpec:
 
     table: the tabular problem's CSV (None: the shipped one). tolerance: tabular accuracy slack.
     threshold: the tabular problem's absolute mean accuracy to reach (None: the baseline's).
+    seeds_per_eval: K seeds drawn per evaluation of the table (None: the exact all-seed means;
+    hsearch.compare.noisy). confirm: the workflows' confirmation rule for the noisy table
+    (hsearch.workflows.racing.ConfirmRule; None: none).
     """
 
     name: str
     table: str | None = None
     tolerance: float = 0.0
     threshold: float | None = None
+    seeds_per_eval: int | None = None
+    confirm: ConfirmRule | None = None
 
     def __post_init__(self) -> None:
         known = [n for n in list_compare_problems() if n != SUITE]
@@ -94,6 +102,13 @@ class ProblemSpec:
 
             check_level(self.threshold)
             NasTable(self.table, self.tolerance, self.threshold)  # a level no cell reaches
+        if self.seeds_per_eval is None and self.confirm is not None:
+            raise UserError("confirmation needs noisy evaluations: give `seeds_per_eval` too")
+        if self.seeds_per_eval is not None:
+            if self.name != "tabular":
+                raise UserError(f"`seeds_per_eval` applies to the tabular problem only, but got "
+                                f"problem={self.name!r}")
+            self.build()  # the draws checked against the table
 
     @property
     def real(self) -> bool:
@@ -105,11 +120,15 @@ class ProblemSpec:
         if self.name == "tabular":
             from hsearch.problems.tabular import instance_name  # see tabular_problem
 
-            return instance_name(self.threshold)
+            label = instance_name(self.threshold)
+            if self.seeds_per_eval is not None:
+                label += f"-k{self.seeds_per_eval}" + ("-confirm" if self.confirm else "")
+            return label
         return self.name
 
-    def build(self):
-        """The :class:`hsearch.problems.Problem` (not for real problems)."""
+    def build(self, seed: int = 0):
+        """The :class:`hsearch.problems.Problem` (not for real problems); ``seed``: the run's,
+        for the draws of a noisy table."""
         if self.real:
             raise ValueError(f"problem {self.name!r} is evaluated by training, not replayed")
         if self.name == "tabular":
@@ -117,7 +136,13 @@ class ProblemSpec:
             # imports this module (cli/compare)
             from hsearch.problems.tabular import tabular_problem
 
-            return tabular_problem(self.table, self.tolerance, self.threshold)
+            if self.seeds_per_eval is None:
+                return tabular_problem(self.table, self.tolerance, self.threshold)
+            from hsearch.compare.noisy import noisy_tabular_problem
+
+            return noisy_tabular_problem(self.table, self.tolerance, self.threshold,
+                                         self.seeds_per_eval, self.confirm or ConfirmRule(),
+                                         seed, name=self.label)
         return get_problem(self.name)
 
 
@@ -223,7 +248,11 @@ class CompareSettings:
     tolerance: the tabular problem's table and accuracy slack. num_cpus: CPUs of a local Ray
     (None: all). nas_config: the real NAS problem's experiment YAML (None: the demo's settings).
     nomad_params: extra NOMAD parameter lines, e.g. ``("NM_SEARCH no",)`` (NOMAD only; default
-    none: NOMAD as ``hsearch nas`` runs it).
+    none: NOMAD as ``hsearch nas`` runs it). seeds_per_eval: the tabular problem answered with K
+    drawn seeds per evaluation (None: exact means; hsearch.compare.noisy); the suite's noisy
+    instances use it (None there: 4). confirm, max_seeds, confidence: the workflows' confirmation
+    of feasible results (hsearch.workflows.racing.ConfirmRule) for the noisy table; the suite
+    runs each noisy instance with and without it.
     """
 
     problem: str = "tabular"
@@ -241,6 +270,10 @@ class CompareSettings:
     nomad_params: tuple[str, ...] = ()
     threshold: float | None = None
     instances: tuple[str, ...] = ()
+    seeds_per_eval: int | None = None
+    confirm: bool = False
+    max_seeds: int = 10
+    confidence: float = 0.95
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -249,6 +282,9 @@ class CompareSettings:
                 raise UserError("`threshold` picks one tabular instance; the suite has its own "
                                 "thresholds (drop --threshold or pick --problem tabular)")
             ProblemSpec("tabular", self.table, self.tolerance)  # validates tolerance
+            if self.confirm:
+                raise UserError("the suite runs its noisy instances with and without "
+                                "confirmation: drop --confirm (keep --max-seeds/--confidence)")
             self.specs  # validates the instance names
         else:
             if self.instances:
@@ -282,6 +318,9 @@ class CompareSettings:
                 isinstance(line, str) and line.strip() for line in self.nomad_params):
             raise UserError(f"`nomad_params` must be a sequence of non-empty NOMAD parameter "
                             f"lines, but got {self.nomad_params!r}")
+        self.confirm_rule  # validates max_seeds and confidence
+        if self.confirm and self.seeds_per_eval is None:
+            raise UserError("confirmation needs noisy evaluations: give --seeds-per-eval K too")
         if self.num_cpus is not None and (isinstance(self.num_cpus, bool) or self.num_cpus < 1):
             raise UserError(f"`num_cpus >= 1` must hold, but got num_cpus={self.num_cpus!r}")
 
@@ -290,13 +329,20 @@ class CompareSettings:
         """The one problem (not for the suite: :attr:`specs`)."""
         if self.problem == SUITE:
             raise ValueError("the suite has several problems: use `specs`")
-        return ProblemSpec(self.problem, self.table, self.tolerance, self.threshold)
+        return ProblemSpec(self.problem, self.table, self.tolerance, self.threshold,
+                           self.seeds_per_eval, self.confirm_rule if self.confirm else None)
+
+    @property
+    def confirm_rule(self) -> ConfirmRule:
+        """The confirmation rule of these settings (enabled)."""
+        return ConfirmRule(enabled=True, max_seeds=self.max_seeds, confidence=self.confidence)
 
     @property
     def specs(self) -> tuple[ProblemSpec, ...]:
         """Every problem these settings run: the suite's instances, or the one problem."""
         if self.problem == SUITE:
-            specs = suite_specs(self.table, self.tolerance)
+            specs = suite_specs(self.table, self.tolerance, self.seeds_per_eval or SUITE_SEEDS,
+                                self.confirm_rule)
             if not self.instances:
                 return specs
             labels = [s.label for s in specs]
@@ -308,9 +354,15 @@ class CompareSettings:
         return (self.spec,)
 
 
-def suite_specs(table: str | None = None, tolerance: float = 0.0) -> tuple[ProblemSpec, ...]:
+def suite_specs(table: str | None = None, tolerance: float = 0.0, seeds_per_eval: int = 4,
+                confirm: ConfirmRule | None = None) -> tuple[ProblemSpec, ...]:
     """The suite's problems (hsearch.compare.suite): the table at its TABULAR_LEVELS (a custom
-    ``table``: its baseline level only), then the analytic problems."""
+    ``table``: its baseline level only), each exact, then with ``seeds_per_eval`` drawn seeds
+    per evaluation without and with ``confirm`` (default: ConfirmRule's, enabled), then the
+    analytic problems."""
     levels = TABULAR_LEVELS if table is None else (None,)
-    return (tuple(ProblemSpec("tabular", table, tolerance, level) for level in levels)
-            + tuple(ProblemSpec(name) for name in list_problems()))
+    rule = confirm or ConfirmRule(enabled=True)
+    exact = tuple(ProblemSpec("tabular", table, tolerance, level) for level in levels)
+    noisy = tuple(ProblemSpec("tabular", table, tolerance, level, seeds_per_eval, how)
+                  for how in (None, rule) for level in levels)
+    return exact + noisy + tuple(ProblemSpec(name) for name in list_problems())

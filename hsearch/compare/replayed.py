@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RunOutcome", "run_one", "run_replayed_comparison", "runs_to_rows"]
 
+#: Metrics of a noisy problem that score the run and are not told to the searcher.
+TRUTH = ("true_acc_mean", "true_feasible")
 #: Searchers whose suggestions take seconds (a GP fitted per step): scheduled first.
 SLOW_SEARCHERS = ("ax", "hebo", "bayesopt")
 
@@ -95,7 +97,7 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
     started = time.perf_counter()
     prepared = None
     try:
-        problem = spec.build()
+        problem = spec.build(seed)
         prepared = prepare_searcher(searcher, problem, budget, concurrency, seed,
                                     nomad_params=nomad_params)
         if one_thread:
@@ -106,7 +108,8 @@ def run_one(spec: ProblemSpec, searcher: str, repeat: int, budget: int, concurre
 
         def result_of(metrics: dict) -> dict:
             v = violation(metrics, problem.constraints)
-            return {**metrics, "penalized": rule.value(float(metrics[problem.objective]), v)}
+            told = {k: x for k, x in metrics.items() if k not in TRUTH}  # not for the searcher
+            return {**told, "penalized": rule.value(float(metrics[problem.objective]), v)}
 
         prepare = None
         if prepared.relaxed:
@@ -157,8 +160,13 @@ def _quiet_worker() -> None:
 
 def runs_to_rows(problem, searcher: str, repeat: int, seed: int, records: Sequence[Mapping],
                  stop_reason: str) -> list[dict]:
-    """runs.csv rows of one replayed run (records in finish order)."""
+    """runs.csv rows of one replayed run (records in finish order). A noisy problem's rows
+    (hsearch.compare.noisy) add ``incumbent_truth``: the
+    objective of the run's incumbent (its best feasible evaluation so far, as the searcher saw
+    it) when that network is truly feasible, inf when it is not (fooled) or there is none."""
     rows, best, trained = [], math.inf, 0
+    truth = math.inf
+    noisy = bool((problem.metadata or {}).get("noisy"))
     for i, rec in enumerate(records, start=1):
         metrics = rec["metrics"]
         kind = rec.get("kind", "trained")
@@ -166,8 +174,10 @@ def runs_to_rows(problem, searcher: str, repeat: int, seed: int, records: Sequen
         objective = float(metrics.get(problem.objective, math.nan))
         v = violation(metrics, problem.constraints)
         feasible = problem.is_feasible(metrics) and kind != "screened"
-        if feasible:
-            best = min(best, objective)
+        if feasible and objective < best:
+            best = objective
+            if noisy:
+                truth = objective if metrics["true_feasible"] else math.inf
         row = RunRow(
             problem=problem.name, searcher=searcher, repeat=repeat, seed=seed, eval=i,
             trial_id=rec["trial_id"], config=config_json(rec["evaluated"]),
@@ -179,6 +189,8 @@ def runs_to_rows(problem, searcher: str, repeat: int, seed: int, records: Sequen
             complete_ms=1000.0 * rec["complete_seconds"],
             end_ms=1000.0 * rec.get("end_seconds", 0.0), stop_reason=stop_reason,
         ).with_metrics(metrics)
+        if noisy:
+            row["incumbent_truth"] = truth
         rows.append(row)
     return rows
 

@@ -24,8 +24,10 @@ since the levels above are this table's.
 
 from __future__ import annotations
 
-__all__ = ["TABULAR_LEVELS"]
+__all__ = ["SUITE_SEEDS", "TABULAR_LEVELS"]
 
 #: The shipped table's instances: absolute mean-accuracy levels (None: the baseline's); the
 #: suite's problems are built from them by :func:`hsearch.compare.protocol.suite_specs`.
 TABULAR_LEVELS = (None, 0.935, 0.946, 0.952, 0.957)
+#: Seeds per evaluation of the suite's noisy instances (hsearch.compare.noisy): the demo's K.
+SUITE_SEEDS = 4

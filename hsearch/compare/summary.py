@@ -30,6 +30,13 @@ evaluations (runs.csv ``trained``): duplicate networks and screened points are f
 * ``crashed``: repetitions that raised (they count as unsolved); ``stalled``: runs whose searcher
   gave nothing for the replay's stall limit; ``proposal_cap``: runs ended for proposing only free
   points (hsearch.compare.replay);
+* a noisy problem (hsearch.compare.noisy) judges a run by the truth of its incumbent
+  (:func:`incumbent_values`): "best", "feasible", "evals to x%" and the data profile count an
+  incumbent only when its network's all-seed mean meets the threshold; ``truth`` adds the
+  ``fooled_rate`` (runs whose incumbent, feasible as the searcher saw it, is truly infeasible),
+  ``true_ratio`` (the final incumbent's objective over the true optimum; inf when fooled or
+  none), ``seed_runs`` (seeds trained per run, confirmation included), ``seeds_added`` and the
+  confirmation verdicts;
 * ``NOMAD vs X``: over all R x R pairs of a NOMAD run and an X run, how often NOMAD's best is
   lower (win), equal (tie) or higher (loss), at 50% and 100% of the budget.
 
@@ -77,13 +84,31 @@ def trained_counts(run: Sequence[Mapping]) -> list[int]:
     return out
 
 
+def incumbent_values(run: Sequence[Mapping]) -> list[float]:
+    """The value a run is judged by after each row: its best feasible objective so far (inf
+    while none); on a noisy problem (rows with ``incumbent_truth``, hsearch.compare.noisy) the
+    truth of its incumbent: its objective when the network is truly feasible, inf when the
+    searcher was fooled. The noisy value can rise again (a lucky cheaper draw replaces a true
+    incumbent)."""
+    if run and str(run[0].get("incumbent_truth", "")) != "":
+        return [float(r["incumbent_truth"]) for r in run]
+    out, best = [], math.inf
+    for r in run:
+        if _truthy(r["feasible"]):
+            best = min(best, float(r["objective"]))
+        out.append(best)
+    return out
+
+
 def best_after(run: Sequence[Mapping], k: int) -> float:
-    """Best feasible objective among the rows up to the ``k``-th trained evaluation (the free
+    """The run's value (:func:`incumbent_values`) after its ``k``-th trained evaluation (the free
     rows after it included: they cannot improve) (inf if none)."""
-    counts = trained_counts(run)
-    values = [float(r["objective"]) for r, c in zip(run, counts)
-              if c <= k and _truthy(r["feasible"])]
-    return min(values) if values else math.inf
+    last = math.inf
+    for value, count in zip(incumbent_values(run), trained_counts(run)):
+        if count > k:
+            break
+        last = value
+    return last
 
 
 def _target(reference: float, level: float) -> float:
@@ -92,15 +117,15 @@ def _target(reference: float, level: float) -> float:
 
 def _reach_row(run: Sequence[Mapping], reference: float, level: float) -> int | None:
     target = _target(reference, level)
-    for i, r in enumerate(run):
-        if _truthy(r["feasible"]) and float(r["objective"]) <= target:
+    for i, value in enumerate(incumbent_values(run)):
+        if value <= target:
             return i
     return None
 
 
 def evals_to_reach(run: Sequence[Mapping], reference: float, level: float) -> float:
-    """Trained evaluations until the best got within ``level`` of ``reference`` (inf if
-    never)."""
+    """Trained evaluations until the run's value (:func:`incumbent_values`) got within
+    ``level`` of ``reference`` (inf if never)."""
     i = _reach_row(run, reference, level)
     return math.inf if i is None else float(trained_counts(run)[i])
 
@@ -115,8 +140,8 @@ def rounds_to_reach(run: Sequence[Mapping], reference: float, level: float) -> f
     """Depth (hsearch.compare.rounds) of the first trained evaluation within ``level`` of
     ``reference`` (inf if none)."""
     target = _target(reference, level)
-    for r, depth in zip(run, depths(run)):
-        if depth is not None and _truthy(r["feasible"]) and float(r["objective"]) <= target:
+    for value, depth in zip(incumbent_values(run), depths(run)):
+        if depth is not None and value <= target:
             return float(depth)
     return math.inf
 
@@ -148,10 +173,13 @@ def reference_value(rows: Sequence[Mapping], meta: Mapping) -> tuple[float, str]
 
 def data_profile(runs: Mapping[int, Sequence[Mapping]], reference: float, level: float,
                  budget: int) -> list[float]:
-    """Share of ``runs`` solved within k evaluations, for k = 1..budget."""
-    reached = [evals_to_reach(run, reference, level) for run in runs.values()]
-    n = len(reached)
-    return [sum(e <= k for e in reached) / n for k in range(1, budget + 1)]
+    """Share of ``runs`` whose value (:func:`incumbent_values`) is within ``level`` of
+    ``reference`` after k evaluations, for k = 1..budget (on a noisy problem: only a truly
+    feasible incumbent counts)."""
+    target = _target(reference, level)
+    n = len(runs)
+    return [sum(best_after(run, k) <= target for run in runs.values()) / n
+            for k in range(1, budget + 1)]
 
 
 def _checkpoint(budget: int, fraction: float) -> int:
@@ -218,9 +246,43 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
         s["decision_ms"] = {"median": quantile(decisions, 0.5),
                             "max": max(decisions) if decisions else math.nan}
         s["sim_time_median"] = quantile([float(run[-1]["finish"]) for run in lists if run], 0.5)
+        if lists and lists[0] and str(lists[0][0].get("incumbent_truth", "")) != "":
+            s["truth"] = _truth(lists, reference, crashed)
         out["searchers"][name] = s
     out["versus"] = _versus(out["searchers"], "nomad")
     return out
+
+
+def _truth(runs: Sequence[Sequence[Mapping]], reference: float, crashed: int) -> dict[str, Any]:
+    """A noisy problem's scores of the incumbents the runs return (module docstring)."""
+    fooled = none = 0
+    ratios, seed_runs, added = [], [], []
+    verdicts: dict[str, int] = {}
+    for run in runs:
+        final = incumbent_values(run)[-1] if run else math.inf
+        seen = any(_truthy(r["feasible"]) for r in run)
+        fooled += seen and math.isinf(final)
+        none += not seen
+        ratios.append(final / reference if math.isfinite(final) else math.inf)
+        trained = [r for r in run if r.get("kind", "trained") == "trained"]
+        seed_runs.append(sum(int(float(r.get("seeds_used") or 0)) for r in trained))
+        added.append(sum(int(float(r.get("seeds_added") or 0)) for r in trained))
+        for r in trained:
+            verdict = str(r.get("confirm") or "")
+            if verdict:
+                verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    n = len(runs) + crashed
+    ratios += [math.inf] * crashed
+    return {"fooled": fooled, "fooled_rate": fooled / n if n else math.nan, "no_incumbent": none,
+            "true_ratio": {"median": quantile(ratios, 0.5), "q1": quantile(ratios, 0.25),
+                           "q3": quantile(ratios, 0.75), "values": ratios},
+            "seed_runs": {"median": quantile(seed_runs, 0.5), "mean": _mean(seed_runs),
+                          "values": seed_runs},
+            "seeds_added": {"mean": _mean(added), "values": added}, "verdicts": verdicts}
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values) if values else math.nan
 
 
 def _concurrency(meta: Mapping) -> int | None:

@@ -1,7 +1,9 @@
 """Reading the tabulated NAS benchmark's CSV into grid cells (hsearch.problems.tabular).
 
 :func:`read_table_csv` checks the columns; :func:`build_cells` groups the rows into
-:class:`TableCell` s and refuses an incomplete grid or cells with different seeds (UserError);
+:class:`TableCell` s and refuses an incomplete grid, or cells of one network with different seeds
+(UserError); a network may have more seeds than the others (the 10-seed table's baseline has
+20), not fewer;
 :func:`cut_table` writes the part of a table on a sub-grid (e.g. a search box) as a table of its
 own.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +29,8 @@ AXES = ("width", "depth", "resolution")
 
 @dataclass(frozen=True)
 class TableCell:
-    """One grid cell: its multipliers, per-seed results (in seed order) and its cost."""
+    """One grid cell: its multipliers, per-seed results (in seed order) and its cost. The cells
+    of one network (``network``) hold the same seeds and results."""
 
     index: tuple[int, int, int]
     multipliers: tuple[float, float, float]
@@ -79,10 +83,22 @@ def build_cells(rows, axes, path) -> dict[tuple[int, int, int], TableCell]:
     if len(grouped) != n_cells:
         raise UserError(f"{path}: {len(grouped)} of {n_cells} grid cells present; the grid "
                         f"must be complete")
-    seed_sets = {tuple(sorted(s)) for s in grouped.values()}
-    if len(seed_sets) != 1:
-        raise UserError(f"{path}: cells have different seeds ({sorted(seed_sets)[:3]} ...); "
-                        f"finish or trim the table")
+    by_network: dict[str, set[tuple[int, ...]]] = {}
+    for per_seed in grouped.values():
+        by_network.setdefault(next(iter(per_seed.values()))["network"], set()).add(
+            tuple(sorted(per_seed)))
+    split = [key for key, seed_sets in by_network.items() if len(seed_sets) > 1]
+    if split:
+        raise UserError(f"{path}: the cells of network {split[0]} have different seeds; finish "
+                        f"or trim the table")
+    # the table's seeds: the seed set most networks have; a network may have more, not fewer
+    counts = Counter(next(iter(seed_sets)) for seed_sets in by_network.values())
+    common = set(counts.most_common(1)[0][0])
+    for key, seed_sets in by_network.items():
+        lacking = sorted(common - set(next(iter(seed_sets))))
+        if lacking:
+            raise UserError(f"{path}: network {key} lacks seeds {lacking} that the table's other "
+                            f"networks have; finish or trim the table")
     cells = {}
     for index, per_seed in grouped.items():
         seeds = tuple(sorted(per_seed))

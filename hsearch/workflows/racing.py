@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from hsearch.errors import UserError
-from hsearch.results.feasibility import mean_accuracy, meets_threshold
+from hsearch.results.feasibility import GAP_TOLERANCE, mean_accuracy, meets_threshold
 
 
 @dataclass(frozen=True)
@@ -180,23 +180,25 @@ class ConfirmRule:
         quantile = float(student_t.ppf(self.confidence, n - 1))
         return mean - quantile * max(std, self.std_floor) / math.sqrt(n)
 
-    def verdict(self, accs: Sequence[float], own_seeds: int, threshold: float) -> str | None:
+    def verdict(self, accs: Sequence[float], own_seeds: int, threshold: float,
+                tolerance: float = GAP_TOLERANCE) -> str | None:
         """What ``accs`` (the trial's ``own_seeds`` seeds, then the added ones, in order) decide:
         None for "train another seed", else a verdict (class docstring). A mean below the
         threshold with only the trial's own seeds is no matter for confirmation: ``"fell"`` is
-        returned only once seeds were added, and None is never returned then either."""
+        returned only once seeds were added, and None is never returned then either.
+        ``tolerance``: the threshold's (hsearch.results.feasibility)."""
         n = len(accs)
         if n < own_seeds:
             raise ValueError(f"`len(accs) >= own_seeds` must hold, but got len(accs)={n}, "
                              f"own_seeds={own_seeds}")
-        if not meets_threshold(mean_accuracy(accs), threshold):
+        if not meets_threshold(mean_accuracy(accs), threshold, tolerance):
             return FELL if n > own_seeds else ""
-        if meets_threshold(self.lower_bound(accs), threshold):
+        if meets_threshold(self.lower_bound(accs), threshold, tolerance):
             return CLEAR if n == own_seeds else CONFIRMED
         return MAX_SEEDS if n >= self.max_seeds else None
 
-    def confirm(self, accs: Sequence[float], more: Sequence[float],
-                threshold: float) -> tuple[list[float], str]:
+    def confirm(self, accs: Sequence[float], more: Sequence[float], threshold: float,
+                tolerance: float = GAP_TOLERANCE) -> tuple[list[float], str]:
         """The whole confirmation of a trial whose own seeds gave ``accs``, with ``more`` the
         accuracies its next seeds would give, in order: ``(every seed's accuracy, verdict)``
         (the verdict ``""`` when the own mean is below the threshold). The replay's model of
@@ -206,7 +208,7 @@ class ConfirmRule:
             return used, ""
         extra = iter(more)
         while True:
-            decided = self.verdict(used, len(accs), threshold)
+            decided = self.verdict(used, len(accs), threshold, tolerance)
             if decided is not None:
                 return used, decided
             try:

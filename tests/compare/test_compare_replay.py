@@ -83,7 +83,7 @@ def test_off_grid_and_incomplete_tables_are_refused(table_path, tmp_path):
     lines = table_path.read_text().splitlines()
     partial = tmp_path / "partial.csv"
     partial.write_text("\n".join(lines[:-1]) + "\n")  # one (cell, seed) row missing
-    with pytest.raises(UserError, match="different seeds"):
+    with pytest.raises(UserError, match=r"lacks seeds \[1\]"):
         NasTable(partial)
 
 
