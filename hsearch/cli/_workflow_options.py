@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from hsearch.data.catalog import data_help, data_root_help, download_help
 from hsearch.data.profiles import profile_help
 from hsearch.workflows.ray_session import probe_ray_address
 
@@ -22,10 +23,9 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="experiment YAML file (see experiments/); flags override it")
     g = parser.add_argument_group("data")
-    g.add_argument("--data", default=None, help="digits (default, embedded), cifar10, imagefolder")
-    g.add_argument("--data-root", default=None, help="folder of cifar10 / imagefolder data")
-    g.add_argument("--download", action="store_true", default=None,
-                   help="download cifar10 into --data-root")
+    g.add_argument("--data", default=None, help=data_help())
+    g.add_argument("--data-root", default=None, help=data_root_help())
+    g.add_argument("--download", action="store_true", default=None, help=download_help())
     g.add_argument("--train-per-class", type=int, default=None)
     g.add_argument("--val-per-class", type=int, default=None)
     g.add_argument("--test-per-class", type=int, default=None)

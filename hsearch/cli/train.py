@@ -25,6 +25,7 @@ import logging
 from pathlib import Path
 
 from hsearch.configs import write_atomic
+from hsearch.data.catalog import data_help, data_root_help, download_help
 from hsearch.data.profiles import apply_profile, get_profile, profile_help
 from hsearch.errors import UserError
 from hsearch.workflows.run_dir import (
@@ -51,10 +52,9 @@ def register(subparsers) -> None:
                     "accuracies, their mean and sample std, and the model's MACs.",
     )
     g = p.add_argument_group("data")
-    g.add_argument("--data", default="digits",
-                   help="data set: digits (default, embedded), cifar10, imagefolder")
-    g.add_argument("--data-root", default=None, help="folder of cifar10 / imagefolder data")
-    g.add_argument("--download", action="store_true", help="download cifar10 into --data-root")
+    g.add_argument("--data", default="digits", help="data set: " + data_help())
+    g.add_argument("--data-root", default=None, help=data_root_help())
+    g.add_argument("--download", action="store_true", help=download_help())
     g.add_argument("--split", default="val", choices=("val", "test"),
                    help="score on the subset's validation (default) or test images")
     g.add_argument("--train-per-class", type=int, default=None,

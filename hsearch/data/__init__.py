@@ -13,8 +13,8 @@ Typical use (what the trainer does)::
 
 import importlib
 
-# Names are imported on first use (PEP 562): ``hsearch.data.profiles`` (the CLI's --help texts)
-# must not pull in torch through this package.
+# Names are imported on first use (PEP 562): ``hsearch.data.catalog`` and ``hsearch.data.profiles``
+# (the CLI's --help texts) must not pull in torch through this package.
 _EXPORTS = {
     "CIFAR10_POLICY": "hsearch.data.augment",
     "AugmentConfig": "hsearch.data.augment",
@@ -29,7 +29,7 @@ _EXPORTS = {
     "ImageDataset": "hsearch.data.sources",
     "channel_stats": "hsearch.data.sources",
     "holdout_mask": "hsearch.data.sources",
-    "list_datasets": "hsearch.data.sources",
+    "list_datasets": "hsearch.data.catalog",
     "load_dataset": "hsearch.data.sources",
     "Subset": "hsearch.data.subsets",
     "SubsetSizes": "hsearch.data.subsets",

@@ -19,6 +19,8 @@ field                     digits      cifar10     imagefolder
 ``augment.cutout``        off         on          on
 ========================  ==========  ==========  ==============
 
+(the values live in the data sets' rows, :data:`hsearch.data.catalog.DATASETS`)
+
 Why: digits are 8 px images, upsampled; 8 px keeps their detail at a sixteenth of the 32 px
 cost (SENet-18, 3 epochs, seed 0: 0.933 at 8 px, 0.923 at 12 px); a quarter of SENet-18's width
 (0.7 M parameters instead of 11.3 M, the demo's baseline network) is plenty for 1,000 such images
@@ -36,72 +38,32 @@ and returns where each profile field came from, for ``config.yaml`` and ``result
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-from hsearch.errors import UserError
+from hsearch.data import catalog
+from hsearch.data.catalog import DataProfile, dataset_row
+
+__all__ = ["PROFILE_KEYS", "USER", "DataProfile", "apply_profile", "get_profile", "profile_help"]
 
 #: The provenance of a value the user gave (a flag or the YAML file).
 USER = "user"
 
 
-@dataclass(frozen=True)
-class DataProfile:
-    """Training defaults of one data set (see the module docstring for the table and reasons)."""
-
-    name: str
-    width: float
-    resolution: float
-    batch_size: int
-    lr: float
-    crop_flip: bool
-    autoaugment: bool
-    cutout: bool
-
-    def values(self) -> dict[str, Any]:
-        """The profile as dotted settings keys (``train.augment.cutout``...) -> value."""
-        return {
-            "arch.width": self.width,
-            "arch.resolution": self.resolution,
-            "train.batch_size": self.batch_size,
-            "train.lr": self.lr,
-            "train.augment.crop_flip": self.crop_flip,
-            "train.augment.autoaugment": self.autoaugment,
-            "train.augment.cutout": self.cutout,
-        }
-
-    @property
-    def label(self) -> str:
-        """How a value taken from this profile is labelled, e.g. ``profile:digits``."""
-        return f"profile:{self.name}"
-
-
-_PROFILES = {
-    "digits": DataProfile("digits", width=0.25, resolution=0.25, batch_size=64, lr=0.2,
-                          crop_flip=False, autoaugment=False, cutout=False),
-    "cifar10": DataProfile("cifar10", width=1.0, resolution=1.0, batch_size=512, lr=0.042,
-                           crop_flip=True, autoaugment=True, cutout=True),
-    "imagefolder": DataProfile("imagefolder", width=1.0, resolution=1.0, batch_size=128, lr=0.1,
-                               crop_flip=True, autoaugment=False, cutout=True),
-}
-
 #: The dotted settings keys a profile fills.
-PROFILE_KEYS = tuple(_PROFILES["digits"].values())
+PROFILE_KEYS = tuple(catalog.DATASETS[0].profile.values())
 
 
 def get_profile(name: str) -> DataProfile:
-    """The profile of data set ``name``; UserError for an unknown name."""
-    if name not in _PROFILES:
-        raise UserError(f"unknown data set {name!r}; known data sets: {', '.join(_PROFILES)}")
-    return _PROFILES[name]
+    """The profile of data set ``name`` (its row's); UserError for an unknown name."""
+    return dataset_row(name).profile
 
 
 def profile_help(key: str) -> str:
     """The per-data-set defaults of one dotted key, for ``--help``: ``digits 64, cifar10 512...``."""
     shown = []
-    for profile in _PROFILES.values():
-        value = profile.values()[key]
-        shown.append(f"{profile.name} {'on' if value is True else 'off' if value is False else value}")
+    for row in catalog.DATASETS:
+        value = row.profile.values()[key]
+        shown.append(f"{row.name} {'on' if value is True else 'off' if value is False else value}")
     return "default from the data set's profile: " + ", ".join(shown)
 
 

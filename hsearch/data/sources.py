@@ -5,7 +5,8 @@ split (train and test) with ``int64`` labels, the class names, and the per-chann
 standard deviation of the train split. The sets are small enough (CIFAR-10: 180 MB) to sit in
 memory whole; the trainer moves the subset it needs to the device once.
 
-Sources (:func:`list_datasets`):
+Sources (:func:`hsearch.data.list_datasets`; one row each in
+:data:`hsearch.data.catalog.DATASETS`):
 
 ``digits`` (the default, embedded)
     scikit-learn's bundled handwritten digits (UCI optdigits test set): 1,797 real 8x8 images
@@ -38,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hsearch.data.catalog import dataset_row
 from hsearch.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -47,8 +49,6 @@ IMAGE_SIZE = 32
 
 #: Every ``HOLDOUT_EVERY``-th image of a class goes to the test split when a source has none.
 HOLDOUT_EVERY = 5
-
-_DATASETS = ("digits", "cifar10", "imagefolder")
 
 # Suffixes PIL reads that an image folder may hold (compared in lower case).
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif",
@@ -124,17 +124,12 @@ class ImageDataset:
         }
 
 
-def list_datasets() -> list[str]:
-    """Names :func:`load_dataset` accepts; the first is the default."""
-    return list(_DATASETS)
-
-
 def load_dataset(name: str = "digits", root: str | Path | None = None,
                  download: bool = False) -> ImageDataset:
     """Load a data set by name (see the module docstring for each source).
 
     Args:
-        name: one of :func:`list_datasets`.
+        name: one of :func:`list_datasets` (the rows of :data:`hsearch.data.catalog.DATASETS`).
         root: folder of the data; needed by ``cifar10`` and ``imagefolder``, ignored by
             ``digits`` (which ships inside scikit-learn).
         download: ``cifar10`` only: download the archive into ``root`` if it is missing.
@@ -142,13 +137,7 @@ def load_dataset(name: str = "digits", root: str | Path | None = None,
     Raises:
         UserError: unknown name, missing or empty root, unreadable files.
     """
-    if name == "digits":
-        return _load_digits()
-    if name == "cifar10":
-        return _load_cifar10(root, download)
-    if name == "imagefolder":
-        return _load_imagefolder(root)
-    raise UserError(f"unknown data set {name!r}; known data sets: {', '.join(_DATASETS)}")
+    return dataset_row(name).load(root, download)
 
 
 def holdout_mask(labels: np.ndarray, every: int = HOLDOUT_EVERY) -> np.ndarray:
@@ -198,7 +187,8 @@ def _make_dataset(name: str, classes, train_images, train_labels, test_images, t
     return dataset
 
 
-def _load_digits() -> ImageDataset:
+def load_digits(root=None, download: bool = False) -> ImageDataset:
+    """The ``digits`` row's loader (``root`` and ``download`` are not used)."""
     images8, target = _digits_arrays()
     # 0..16 ink levels -> 0..255, upsampled in float so bicubic overshoot can be clipped.
     small = torch.from_numpy(images8.astype(np.float32) * (255.0 / 16.0)).unsqueeze(1)
@@ -231,7 +221,8 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return bunch.images, bunch.target
 
 
-def _load_cifar10(root, download: bool) -> ImageDataset:
+def load_cifar10(root, download: bool = False) -> ImageDataset:
+    """The ``cifar10`` row's loader."""
     from torchvision.datasets import CIFAR10
 
     hint = ("pass --download on a connected machine (download=True in Python), or put the "
@@ -262,7 +253,8 @@ def _load_cifar10(root, download: bool) -> ImageDataset:
                          test_images, test_labels, source=str(root))
 
 
-def _load_imagefolder(root) -> ImageDataset:
+def load_imagefolder(root, download: bool = False) -> ImageDataset:
+    """The ``imagefolder`` row's loader (``download`` is not used)."""
     if root is None:
         raise UserError("data set 'imagefolder' needs a data root folder (a class-per-folder "
                         "tree of images)")

@@ -24,19 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hsearch.data.sources import ImageDataset, list_datasets
+from hsearch.data.catalog import dataset_row
+from hsearch.data.sources import ImageDataset
 from hsearch.errors import UserError
-
-# Default subset sizes per class. CIFAR-10 / image folders: 5,000 train and 1,000 val images
-# as in the paper, plus a 1,000-image test subset. Digits has 140 to 147 train-split images
-# per class after the fixed hold-out (and 34 to 36 test images), so its default leaves room
-# for 10 to 17 unused images per class, and seeds differ in which images they use.
-_DEFAULT_SIZES = {
-    "cifar10": (500, 100, 100),
-    "imagefolder": (500, 100, 100),
-    "digits": (100, 30, 30),
-}
-
 
 @dataclass(frozen=True)
 class SubsetSizes:
@@ -61,11 +51,9 @@ class SubsetSizes:
 
 
 def default_sizes(dataset_name: str) -> SubsetSizes:
-    """Default subset sizes for a data set: 500/100/100 per class, digits 100/30/30."""
-    if dataset_name not in _DEFAULT_SIZES:
-        raise UserError(f"unknown data set {dataset_name!r}; known data sets: "
-                        f"{', '.join(list_datasets())}")
-    return SubsetSizes(*_DEFAULT_SIZES[dataset_name])
+    """Default subset sizes for a data set (its row's ``sizes``): 500/100/100 per class,
+    digits 100/30/30."""
+    return SubsetSizes(*dataset_row(dataset_name).sizes)
 
 
 @dataclass(frozen=True, eq=False)

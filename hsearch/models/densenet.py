@@ -13,23 +13,16 @@ with ``//`` in its transitions, so the network is assembled here from its
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 from torchvision.models.densenet import _DenseBlock, _Transition
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    init_weights,
-    make_divisible,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import make_divisible, scale_depth, scale_width
+from hsearch.models.skeleton import Stage, StagedNet
 
 __all__ = ["CifarDenseNet", "densenet121"]
 
 
-class CifarDenseNet(ZooModel, nn.Module):
+class CifarDenseNet(StagedNet):
     """DenseNet-BC with a CIFAR stem, growth rate and stem width scaled by ``width_mult``,
     dense-block lengths by ``depth_mult``."""
 
@@ -39,30 +32,26 @@ class CifarDenseNet(ZooModel, nn.Module):
         super().__init__()
         growth = scale_width(growth_rate, width_mult)
         channels = scale_width(2 * growth_rate, width_mult)
-        features: list[nn.Module] = [nn.Conv2d(3, channels, 3, padding=1, bias=False)]
-        depths, widths = [], []
+        stem = nn.Conv2d(3, channels, 3, padding=1, bias=False)
+        stages = []
         for index, n_layers in enumerate(block_layers):
             n_layers = scale_depth(n_layers, depth_mult)
-            features.append(_DenseBlock(n_layers, channels, bn_size, growth, drop_rate=0.0))
+            layers: list[nn.Module] = [
+                _DenseBlock(n_layers, channels, bn_size, growth, drop_rate=0.0)]
             channels += n_layers * growth
-            depths.append(n_layers)
-            widths.append(channels)
+            width = channels  # the stage's width: the dense block's output
             if index < len(block_layers) - 1:
                 if width_mult == 1.0:
                     out_channels = int(channels * reduction)  # the reference floor()
                 else:
                     out_channels = make_divisible(channels * reduction)
-                features.append(_Transition(channels, out_channels))
+                layers.append(_Transition(channels, out_channels))
                 channels = out_channels
-        features += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
-        self.features = nn.Sequential(*features)
-        self.head = ClassifierHead(channels, num_classes)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+            stages.append(Stage(nn.Sequential(*layers), n_layers, width))
+        # One flat list (features.0 = the stem .. features.11), as torchvision's DenseNet has.
+        self.add_stages(stages, "features", flat=True, before=[stem],
+                        after=[nn.BatchNorm2d(channels), nn.ReLU(inplace=True)])
+        self.add_head(channels, num_classes)
 
 
 def densenet121(num_classes: int = 10, width_mult: float = 1.0,

@@ -18,14 +18,8 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    conv_bn,
-    init_weights,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import conv_bn, scale_depth, scale_width
+from hsearch.models.skeleton import Stage, StagedNet
 
 __all__ = ["AggregationTree", "SimpleDLA", "simple_dla"]
 
@@ -62,7 +56,7 @@ def build_tree(in_channels: int, out_channels: int, blocks: int, stride: int) ->
     return AggregationTree(in_channels, out_channels, blocks, stride)
 
 
-class SimpleDLA(ZooModel, nn.Module):
+class SimpleDLA(StagedNet):
     """kuangliu's SimpleDLA, scaled by width/depth multipliers."""
 
     def __init__(self, tree_blocks: tuple[int, ...] = (2, 4, 4, 2),
@@ -72,21 +66,14 @@ class SimpleDLA(ZooModel, nn.Module):
         super().__init__()
         c16, c32 = scale_width(16, width_mult), scale_width(32, width_mult)
         self.base = nn.Sequential(conv_bn(3, c16), conv_bn(c16, c16), conv_bn(c16, c32))
-        depths = tuple(scale_depth(n, depth_mult) for n in tree_blocks)
-        widths = tuple(scale_width(c, width_mult) for c in tree_widths)
         in_channels = c32
         trees = []
-        for n_blocks, width, stride in zip(depths, widths, tree_strides):
-            trees.append(build_tree(in_channels, width, n_blocks, stride))
+        for n_blocks, channels, stride in zip(tree_blocks, tree_widths, tree_strides):
+            n_blocks = scale_depth(n_blocks, depth_mult)
+            width = scale_width(channels, width_mult)
+            trees.append(Stage(build_tree(in_channels, width, n_blocks, stride), n_blocks, width))
             in_channels = width
-        self.trees = nn.Sequential(*trees)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = depths
-        self.stage_widths = widths
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trees(self.base(x)))
+        self.add_head(self.add_stages(trees, "trees"), num_classes)
 
 
 def simple_dla(num_classes: int = 10, width_mult: float = 1.0,

@@ -14,14 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    conv_bn,
-    init_weights,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import conv_bn, scale_depth, scale_width
+from hsearch.models.skeleton import Stage, StagedNet
 
 __all__ = ["DPN", "DualPathBlock", "dpn92"]
 
@@ -51,7 +45,7 @@ class DualPathBlock(nn.Module):
         return self.relu(merged)
 
 
-class DPN(ZooModel, nn.Module):
+class DPN(StagedNet):
     """Dual Path Network for CIFAR, scaled by width/depth multipliers."""
 
     def __init__(self, stage_blocks: tuple[int, ...] = (3, 4, 20, 3),
@@ -62,7 +56,7 @@ class DPN(ZooModel, nn.Module):
         super().__init__()
         in_channels = scale_width(64, width_mult)
         self.stem = conv_bn(3, in_channels)
-        depths, widths, stages = [], [], []
+        stages = []
         for index, (n_blocks, bottleneck, residual, dense) in enumerate(
                 zip(stage_blocks, bottleneck_widths, residual_widths, dense_depths)):
             n_blocks = scale_depth(n_blocks, depth_mult)
@@ -75,17 +69,8 @@ class DPN(ZooModel, nn.Module):
                 blocks.append(DualPathBlock(in_channels, bottleneck, residual, dense, stride,
                                             project=i == 0, cardinality=cardinality))
                 in_channels = residual + (i + 2) * dense
-            stages.append(nn.Sequential(*blocks))
-            depths.append(n_blocks)
-            widths.append(in_channels)
-        self.stages = nn.Sequential(*stages)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+            stages.append(Stage(nn.Sequential(*blocks), n_blocks, in_channels))
+        self.add_head(self.add_stages(stages), num_classes)
 
 
 def dpn92(num_classes: int = 10, width_mult: float = 1.0, depth_mult: float = 1.0) -> DPN:

@@ -11,12 +11,14 @@ that never increments, so the reference trains without it.
 
 from __future__ import annotations
 
-import torch
+import functools
+
 from torch import nn
 from torchvision.models.efficientnet import MBConv, MBConvConfig
 from torchvision.ops import Conv2dNormActivation
 
-from hsearch.models.common import ClassifierHead, ZooModel, init_weights, scale_depth, scale_width
+from hsearch.models.common import scale_width
+from hsearch.models.skeleton import StagedNet, scaled_stages
 
 __all__ = ["CifarEfficientNet", "efficientnet_b0"]
 
@@ -25,7 +27,15 @@ _B0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80
               (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 
 
-class CifarEfficientNet(ZooModel, nn.Module):
+def _mbconv(expansion: int, kernel: int, in_channels: int, out_channels: int,
+            stride: int) -> MBConv:
+    # Channels are already scaled (multiples of 8), so MBConvConfig's own rounding with
+    # width_mult=1 leaves them unchanged.
+    config = MBConvConfig(expansion, kernel, stride, in_channels, out_channels, 1)
+    return MBConv(config, 0.0, nn.BatchNorm2d)
+
+
+class CifarEfficientNet(StagedNet):
     """EfficientNet (B0 stages) with a CIFAR stem and free width/depth multipliers."""
 
     def __init__(self, *, num_classes: int = 10, width_mult: float = 1.0,
@@ -33,29 +43,10 @@ class CifarEfficientNet(ZooModel, nn.Module):
         super().__init__()
         in_channels = scale_width(32, width_mult)
         self.stem = Conv2dNormActivation(3, in_channels, stride=1, activation_layer=nn.SiLU)
-        depths, widths, stages = [], [], []
-        for expansion, kernel, first_stride, channels, n_blocks in _B0_STAGES:
-            n_blocks = scale_depth(n_blocks, depth_mult)
-            out_channels = scale_width(channels, width_mult)
-            blocks = []
-            for i in range(n_blocks):
-                # Channels are already scaled (multiples of 8), so MBConvConfig's own
-                # rounding with width_mult=1 leaves them unchanged.
-                config = MBConvConfig(expansion, kernel, first_stride if i == 0 else 1,
-                                      in_channels, out_channels, 1)
-                blocks.append(MBConv(config, 0.0, nn.BatchNorm2d))
-                in_channels = out_channels
-            stages.append(nn.Sequential(*blocks))
-            depths.append(n_blocks)
-            widths.append(out_channels)
-        self.stages = nn.Sequential(*stages)
-        self.head = ClassifierHead(in_channels, num_classes, dropout=dropout)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+        specs = ((functools.partial(_mbconv, expansion, kernel), n_blocks, channels, stride)
+                 for expansion, kernel, stride, channels, n_blocks in _B0_STAGES)
+        stages = scaled_stages(specs, in_channels, width_mult, depth_mult)
+        self.add_head(self.add_stages(stages), num_classes, dropout=dropout)
 
 
 def efficientnet_b0(num_classes: int = 10, width_mult: float = 1.0,

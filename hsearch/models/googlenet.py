@@ -18,14 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    conv_bn,
-    init_weights,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import conv_bn, scale_depth, scale_width
+from hsearch.models.skeleton import Stage, StagedNet
 
 __all__ = ["CifarGoogLeNet", "Inception", "googlenet"]
 
@@ -58,7 +52,7 @@ class Inception(nn.Module):
                          dim=1)
 
 
-class CifarGoogLeNet(ZooModel, nn.Module):
+class CifarGoogLeNet(StagedNet):
     """GoogLeNet (Inception v1, BN after every conv) for CIFAR, scaled by width/depth."""
 
     def __init__(self, *, num_classes: int = 10, width_mult: float = 1.0,
@@ -66,10 +60,9 @@ class CifarGoogLeNet(ZooModel, nn.Module):
         super().__init__()
         in_channels = scale_width(192, width_mult)
         self.stem = conv_bn(3, in_channels)
-        depths, widths, layers = [], [], []
+        stages = []
         for index, configs in enumerate(_STAGES):
-            if index > 0:
-                layers.append(nn.MaxPool2d(3, stride=2, padding=1))
+            layers: list[nn.Module] = [nn.MaxPool2d(3, stride=2, padding=1)] if index > 0 else []
             n_modules = scale_depth(len(configs), depth_mult)
             for i in range(n_modules):
                 # End-aligned even spread: n == len(configs) gives the reference order.
@@ -77,16 +70,9 @@ class CifarGoogLeNet(ZooModel, nn.Module):
                 module = Inception(in_channels, *(scale_width(c, width_mult) for c in config))
                 layers.append(module)
                 in_channels = module.out_channels
-            depths.append(n_modules)
-            widths.append(in_channels)
-        self.stages = nn.Sequential(*layers)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+            stages.append(Stage(nn.Sequential(*layers), n_modules, in_channels))
+        # One flat list of layers (stages.0 .. stages.10), as the reference's state dict has.
+        self.add_head(self.add_stages(stages, flat=True), num_classes)
 
 
 def googlenet(num_classes: int = 10, width_mult: float = 1.0,

@@ -6,19 +6,14 @@ stage at stride 1), so a 32 px input leaves the last stage at 2x2 (V1) or 4x4 (V
 
 from __future__ import annotations
 
-import torch
+import functools
+
 from torch import nn
 from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.ops import Conv2dNormActivation
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    conv_bn,
-    init_weights,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import conv_bn, scale_width
+from hsearch.models.skeleton import StagedNet, scaled_stages
 
 __all__ = ["CifarMobileNetV1", "CifarMobileNetV2", "mobilenetv1", "mobilenetv2"]
 
@@ -32,7 +27,15 @@ _V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2),
               (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
 
-class CifarMobileNetV1(ZooModel, nn.Module):
+def _separable_block(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    """Depthwise 3x3 conv-BN-ReLU, then pointwise 1x1 conv-BN-ReLU."""
+    return nn.Sequential(
+        conv_bn(in_channels, in_channels, stride=stride, groups=in_channels),
+        conv_bn(in_channels, out_channels, kernel_size=1),
+    )
+
+
+class CifarMobileNetV1(StagedNet):
     """MobileNetV1: 3x3 stem (32) then depthwise-separable blocks 64..1024 (3.2 M params).
 
     Written here (torchvision has no MobileNetV1); follows kuangliu's ``MobileNet``.
@@ -43,32 +46,13 @@ class CifarMobileNetV1(ZooModel, nn.Module):
         super().__init__()
         in_channels = scale_width(32, width_mult)
         self.stem = conv_bn(3, in_channels)
-        depths, widths, stages = [], [], []
-        for channels, first_stride, n_blocks in _V1_STAGES:
-            n_blocks = scale_depth(n_blocks, depth_mult)
-            out_channels = scale_width(channels, width_mult)
-            blocks = []
-            for i in range(n_blocks):
-                stride = first_stride if i == 0 else 1
-                blocks.append(nn.Sequential(
-                    conv_bn(in_channels, in_channels, stride=stride, groups=in_channels),
-                    conv_bn(in_channels, out_channels, kernel_size=1),
-                ))
-                in_channels = out_channels
-            stages.append(nn.Sequential(*blocks))
-            depths.append(n_blocks)
-            widths.append(out_channels)
-        self.stages = nn.Sequential(*stages)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+        specs = ((_separable_block, n_blocks, channels, stride)
+                 for channels, stride, n_blocks in _V1_STAGES)
+        stages = scaled_stages(specs, in_channels, width_mult, depth_mult)
+        self.add_head(self.add_stages(stages), num_classes)
 
 
-class CifarMobileNetV2(ZooModel, nn.Module):
+class CifarMobileNetV2(StagedNet):
     """MobileNetV2 with torchvision's ``InvertedResidual`` blocks and CIFAR strides.
 
     Unlike torchvision's ``MobileNetV2`` (stride-2 stem, last conv never below 1280),
@@ -85,29 +69,13 @@ class CifarMobileNetV2(ZooModel, nn.Module):
         super().__init__()
         in_channels = scale_width(32, width_mult)
         self.stem = Conv2dNormActivation(3, in_channels, stride=1, activation_layer=nn.ReLU6)
-        depths, widths, stages = [], [], []
-        for expansion, channels, n_blocks, first_stride in _V2_STAGES:
-            n_blocks = scale_depth(n_blocks, depth_mult)
-            out_channels = scale_width(channels, width_mult)
-            blocks = []
-            for i in range(n_blocks):
-                stride = first_stride if i == 0 else 1
-                blocks.append(InvertedResidual(in_channels, out_channels, stride, expansion))
-                in_channels = out_channels
-            stages.append(nn.Sequential(*blocks))
-            depths.append(n_blocks)
-            widths.append(out_channels)
-        self.stages = nn.Sequential(*stages)
+        specs = ((functools.partial(InvertedResidual, expand_ratio=expansion), n_blocks, channels,
+                  stride) for expansion, channels, n_blocks, stride in _V2_STAGES)
+        in_channels = self.add_stages(scaled_stages(specs, in_channels, width_mult, depth_mult))
         last_channels = scale_width(1280, width_mult)
         self.last_conv = Conv2dNormActivation(in_channels, last_channels, kernel_size=1,
                                               activation_layer=nn.ReLU6)
-        self.head = ClassifierHead(last_channels, num_classes)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.last_conv(self.stages(self.stem(x))))
+        self.add_head(last_channels, num_classes)
 
 
 def mobilenetv1(num_classes: int = 10, width_mult: float = 1.0,

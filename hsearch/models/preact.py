@@ -17,20 +17,15 @@ The paper's trainer scaled SENet-18 with ``round(2 * d)`` blocks per stage and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 from torchvision.ops import SqueezeExcitation
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    conv_bn,
-    init_weights,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import conv_bn, scale_width
+from hsearch.models.skeleton import StagedNet, scaled_stages
 
 __all__ = ["PreActBlock", "PreActResNet", "preact_resnet18", "senet18"]
 
@@ -66,7 +61,7 @@ class PreActBlock(nn.Module):
         return out + shortcut
 
 
-class PreActResNet(ZooModel, nn.Module):
+class PreActResNet(StagedNet):
     """Pre-activation ResNet with optional squeeze-and-excitation, scaled by width/depth.
 
     Args:
@@ -87,29 +82,16 @@ class PreActResNet(ZooModel, nn.Module):
         se_reduction: int | None = None,
     ) -> None:
         super().__init__()
-        depths = tuple(scale_depth(n, depth_mult) for n in stage_blocks)
-        widths = tuple(scale_width(c, width_mult) for c in stage_widths)
-        in_channels = widths[0]
+        in_channels = scale_width(stage_widths[0], width_mult)
         if stem_norm:
             self.stem: nn.Module = conv_bn(3, in_channels)
         else:
             self.stem = nn.Conv2d(3, in_channels, 3, padding=1, bias=False)
-        stages = []
-        for index, (n_blocks, width) in enumerate(zip(depths, widths)):
-            blocks = []
-            for i in range(n_blocks):
-                stride = 2 if index > 0 and i == 0 else 1
-                blocks.append(PreActBlock(in_channels, width, stride, se_reduction))
-                in_channels = width
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = depths
-        self.stage_widths = widths
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+        block = functools.partial(PreActBlock, se_reduction=se_reduction)
+        specs = ((block, n_blocks, channels, 2 if index > 0 else 1)
+                 for index, (n_blocks, channels) in enumerate(zip(stage_blocks, stage_widths)))
+        stages = scaled_stages(specs, in_channels, width_mult, depth_mult)
+        self.add_head(self.add_stages(stages), num_classes)
 
 
 def preact_resnet18(num_classes: int = 10, width_mult: float = 1.0,

@@ -3,7 +3,8 @@
 Like timm's ``_registry.py``, each variant is a tiny entry point of one configurable class
 per family, ``entry(num_classes, width_mult, depth_mult) -> nn.Module``. The table below is
 an immutable constant (no decorator filling a global dict at import time): adding a model
-means adding one line here, and the registry-parametrised tests pick it up at once.
+means adding one line here (most families build on :mod:`hsearch.models.skeleton`), and the
+registry-parametrised tests (tests/models/test_zoo_contract.py) hold it to the contract at once.
 """
 
 from __future__ import annotations

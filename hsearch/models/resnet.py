@@ -15,14 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from hsearch.models.common import (
-    ClassifierHead,
-    ZooModel,
-    conv_bn,
-    init_weights,
-    scale_depth,
-    scale_width,
-)
+from hsearch.models.common import conv_bn, scale_depth, scale_width
+from hsearch.models.skeleton import Stage, StagedNet, chain_blocks
 
 __all__ = ["CifarResNet", "resnet18", "resnet50", "resnet110", "resnext29_2x64d"]
 
@@ -50,7 +44,7 @@ class PadShortcut(nn.Module):
         return x
 
 
-class CifarResNet(ZooModel, nn.Module):
+class CifarResNet(StagedNet):
     """A ResNet/ResNeXt with a CIFAR stem, any number of stages, width/depth scaling.
 
     Args:
@@ -93,31 +87,25 @@ class CifarResNet(ZooModel, nn.Module):
         in_channels = scale_width(stem_width, width_mult)
 
         self.stem = conv_bn(3, in_channels, kernel_size=stem_kernel)
+
+        def make_block(in_channels: int, out_channels: int, stride: int) -> nn.Module:
+            downsample = None
+            if stride != 1 or in_channels != out_channels:
+                if shortcut == "pad":
+                    downsample = PadShortcut(in_channels, out_channels, stride)
+                else:
+                    downsample = conv_bn(in_channels, out_channels, kernel_size=1, stride=stride,
+                                         relu=False)
+            return block(in_channels, out_channels // block.expansion, stride, downsample,
+                         groups=groups, base_width=base_width)
+
         stages = []
         for n_blocks, stage_plane, first_stride in zip(depths, planes, stage_strides):
-            blocks = []
             out_channels = stage_plane * block.expansion
-            for i in range(n_blocks):
-                stride = first_stride if i == 0 else 1
-                downsample = None
-                if stride != 1 or in_channels != out_channels:
-                    if shortcut == "pad":
-                        downsample = PadShortcut(in_channels, out_channels, stride)
-                    else:
-                        downsample = conv_bn(in_channels, out_channels, kernel_size=1,
-                                             stride=stride, relu=False)
-                blocks.append(block(in_channels, stage_plane, stride, downsample,
-                                    groups=groups, base_width=base_width))
-                in_channels = out_channels
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = depths
-        self.stage_widths = tuple(p * block.expansion for p in planes)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+            blocks = chain_blocks(make_block, n_blocks, in_channels, out_channels, first_stride)
+            stages.append(Stage(blocks, n_blocks, out_channels))
+            in_channels = out_channels
+        self.add_head(self.add_stages(stages), num_classes)
 
 
 def resnet18(num_classes: int = 10, width_mult: float = 1.0,

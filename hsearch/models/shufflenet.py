@@ -18,7 +18,6 @@ from torch import nn
 from torchvision.models.shufflenetv2 import ShuffleNetV2, channel_shuffle
 
 from hsearch.models.common import (
-    ClassifierHead,
     ZooModel,
     conv_bn,
     init_weights,
@@ -26,6 +25,7 @@ from hsearch.models.common import (
     scale_depth,
     scale_width,
 )
+from hsearch.models.skeleton import Stage, StagedNet
 
 __all__ = ["CifarShuffleNetV2", "ShuffleNetV1", "shufflenet_g2", "shufflenetv2"]
 
@@ -74,7 +74,7 @@ class ShuffleUnit(nn.Module):
         return self.relu(out + x)
 
 
-class ShuffleNetV1(ZooModel, nn.Module):
+class ShuffleNetV1(StagedNet):
     """ShuffleNet (v1) for CIFAR with ``groups`` groups and width/depth multipliers."""
 
     def __init__(self, stage_widths: tuple[int, ...] = (200, 400, 800),
@@ -83,7 +83,7 @@ class ShuffleNetV1(ZooModel, nn.Module):
         super().__init__()
         in_channels = scale_width(24, width_mult)
         self.stem = conv_bn(3, in_channels, kernel_size=1)
-        depths, widths, stages = [], [], []
+        stages = []
         first_unit = True
         for channels, n_blocks in zip(stage_widths, stage_blocks):
             n_blocks = scale_depth(n_blocks, depth_mult)
@@ -102,17 +102,8 @@ class ShuffleNetV1(ZooModel, nn.Module):
                                          groups, 1 if first_unit else groups))
                 first_unit = False
                 in_channels = width
-            stages.append(nn.Sequential(*units))
-            depths.append(n_blocks)
-            widths.append(width)
-        self.stages = nn.Sequential(*stages)
-        self.head = ClassifierHead(in_channels, num_classes)
-        self.stage_depths = tuple(depths)
-        self.stage_widths = tuple(widths)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+            stages.append(Stage(nn.Sequential(*units), n_blocks, width))
+        self.add_head(self.add_stages(stages), num_classes)
 
 
 def shufflenetv2(num_classes: int = 10, width_mult: float = 1.0,

@@ -10,16 +10,16 @@ at 8 and 16 px inputs (no change while the size stays even, as at 32 and 64 px).
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 from torchvision.models.vgg import make_layers
 
-from hsearch.models.common import ClassifierHead, ZooModel, init_weights, scale_depth, scale_width
+from hsearch.models.common import scale_depth, scale_width
+from hsearch.models.skeleton import StagedNet
 
 __all__ = ["CifarVGG", "vgg19"]
 
 
-class CifarVGG(ZooModel, nn.Module):
+class CifarVGG(StagedNet):
     """VGG with BatchNorm for CIFAR: ``stage_convs`` convs per stage, 2x2 max-pool after each."""
 
     def __init__(self, stage_convs: tuple[int, ...] = (2, 2, 4, 4, 4),
@@ -35,13 +35,10 @@ class CifarVGG(ZooModel, nn.Module):
         for module in self.features:
             if isinstance(module, nn.MaxPool2d):
                 module.ceil_mode = True
-        self.head = ClassifierHead(widths[-1], num_classes)
+        # torchvision builds the stages as one flat list of layers (features.0 ..).
         self.stage_depths = depths
         self.stage_widths = widths
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        self.add_head(widths[-1], num_classes)
 
 
 def vgg19(num_classes: int = 10, width_mult: float = 1.0, depth_mult: float = 1.0) -> CifarVGG:

@@ -37,8 +37,11 @@ REFERENCE = {
 }
 
 
-def test_reference_table_covers_the_registry():
-    assert sorted(REFERENCE) == list_models()
+def test_the_papers_baselines_stay_registered():
+    # Results name them; a new model joins the registry without an entry here (its tests:
+    # test_zoo_contract.py).
+    assert set(REFERENCE) <= set(list_models())
+    assert list_models() == sorted(list_models())
 
 
 def _meta_model(name, **kwargs):
@@ -54,15 +57,6 @@ def test_reference_network_at_unit_multipliers(name):
     model = _meta_model(name)
     assert model.num_params() == params
     assert model.stage_depths == depths
-
-
-@pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_depth_multiplier_scales_blocks_per_stage(name):
-    _, depths = REFERENCE[name]
-    models = {d: _meta_model(name, width_mult=0.5, depth_mult=d) for d in (0.6, 1.7)}
-    for depth_mult, model in models.items():  # d=0.01: test_tiny_width_and_depth...
-        assert model.stage_depths == tuple(max(1, round(n * depth_mult)) for n in depths)
-    assert models[1.7].num_params() > models[0.6].num_params()
 
 
 @pytest.mark.parametrize("name", list_models())
