@@ -24,9 +24,9 @@ import json
 import logging
 from pathlib import Path
 
-from hsearch.configs import write_atomic
 from hsearch.data.profiles import apply_profile, get_profile, profile_help
 from hsearch.errors import UserError
+from hsearch.files import write_atomic
 from hsearch.workflows.run_dir import (
     RUN_MARKERS,
     code_version,

@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.workflows.context import open_run, run_fixed
 from hsearch.workflows.report_lines import baseline_table
 from hsearch.workflows.settings import BaselineSettings

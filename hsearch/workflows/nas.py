@@ -38,8 +38,8 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hsearch.configs import write_atomic
 from hsearch.errors import UserError
+from hsearch.files import write_atomic
 from hsearch.hardware import LatencySettings, network_latency
 from hsearch.results import EvaluationLog
 from hsearch.train import summarize

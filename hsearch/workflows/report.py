@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.results import EvaluationLog, outcome_counts, read_rows
 from hsearch.results.pareto import format_pareto, pareto_table, write_pareto_csv
 from hsearch.workflows.registry import find_workflow, load_run_settings

@@ -30,8 +30,9 @@ from typing import Any, Mapping
 import yaml
 
 import hsearch
-from hsearch.configs import load_yaml, to_mapping, write_atomic
+from hsearch.configs import load_yaml, to_mapping
 from hsearch.errors import UserError
+from hsearch.files import write_atomic
 
 EXPERIMENT_NAME = "trials"
 CONFIG_FILE = "config.yaml"
