@@ -40,10 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from hsearch.data import AugmentConfig
-    from hsearch.workflows.baseline import run_baseline
-    from hsearch.workflows.evaluation import from_run, run_evaluate
-    from hsearch.workflows.hpo import run_hpo
-    from hsearch.workflows.nas import run_nas
+    from hsearch.workflows.evaluation import from_run
+    from hsearch.workflows.launch import run_workflow
     from hsearch.workflows.settings import (
         BaselineSettings,
         EvaluateSettings,
@@ -65,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     # 1. baseline selection
     settings = load_settings(BaselineSettings, folder / "baseline.yaml",
                              {**common, "out": str(out / "1-baseline")})
-    baseline = run_baseline(settings, echo=True)
+    baseline = run_workflow("baseline", settings, echo=True)
     step("1 baseline selection", baseline.summary)
     winner = baseline.rows[0]
     lines.append(f"baseline  {winner['arch_model']}: acc {winner['acc_mean']:.4f} "
@@ -75,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(NasSettings, folder / "nas.yaml",
                              {**common, **search, "arch.model": winner["arch_model"],
                               "out": str(out / "2-nas")})
-    nas = run_nas(settings, echo=True)
+    nas = run_workflow("nas", settings, echo=True)
     step("2 NAS", nas.summary)
     if nas.best is None:
         print("the NAS found no feasible architecture; stopping", file=sys.stderr)
@@ -94,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  cutout=False))):
         check = dataclasses.replace(base, train=dataclasses.replace(base.train, augment=augment),
                                     out=str(out / f"3-augment-{label}"))
-        result = run_evaluate(check, echo=True)
+        result = run_workflow("evaluate", check, echo=True)
         step(f"3 augmentation {label}", result.summary)
         scores[label] = (result.row["acc_mean"], augment)
     chosen = max(scores, key=lambda k: scores[k][0])
@@ -105,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(HpoSettings, folder / "hpo.yaml",
                              {**common, **search, "from_nas": str(nas.run_dir),
                               "train.augment": scores[chosen][1], "out": str(out / "4-hpo")})
-    hpo = run_hpo(settings, echo=True)
+    hpo = run_workflow("hpo", settings, echo=True)
     step("4 HPO", hpo.summary)
     best = hpo.best
     lines.append(f"HPO       {best['train_optimizer']} lr {best['train_lr']:.4g} wd "
@@ -115,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     # 5. the reported number: test split
     settings = load_settings(EvaluateSettings, folder / "evaluate.yaml",
                              {**common, "from_run": str(hpo.run_dir), "out": str(out / "5-test")})
-    test = run_evaluate(settings, echo=True)
+    test = run_workflow("evaluate", settings, echo=True)
     step("5 test evaluation", test.summary)
     lines.append(f"test      acc {test.row['acc_mean']:.4f} ± {test.row['acc_std']:.4f} over "
                  f"{test.row['seeds_done']} seeds")

@@ -27,7 +27,9 @@ from hsearch.errors import UserError
 
 # Modules of this package that define sub-commands, in the order `--help` lists them
 # ("workflows": demo, baseline, nas, hpo, evaluate, in the workflow table's order).
-COMMAND_MODULES = ("train", "workflows", "report", "resume", "compare")
+# Whole names, not pieces: tests/core/test_layers.py reads them as this package's imports.
+COMMAND_MODULES = ("hsearch.cli.train", "hsearch.cli.workflows", "hsearch.cli.report",
+                   "hsearch.cli.resume", "hsearch.cli.compare")
 
 # Exceptions that mean "the user asked for something that cannot be done" (OSError: a path
 # that cannot be read or written, a full or read-only disk, an unreachable host).
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"hsearch.cli.{name}").register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -24,10 +24,10 @@ import json
 import logging
 from pathlib import Path
 
-from hsearch.configs import write_atomic
 from hsearch.data.catalog import data_help, data_root_help, download_help
 from hsearch.data.profiles import apply_profile, get_profile, profile_help
 from hsearch.errors import UserError
+from hsearch.files import write_atomic
 from hsearch.workflows.run_dir import (
     RUN_MARKERS,
     code_version,

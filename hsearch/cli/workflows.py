@@ -30,6 +30,7 @@ from hsearch.cli._workflow_options import (
     settings_from_args,
 )
 from hsearch.configs import to_mapping
+from hsearch.workflows.launch import run_workflow
 from hsearch.workflows.registry import WORKFLOWS, Workflow, resolve
 
 
@@ -59,7 +60,7 @@ def run(workflow: Workflow, args: argparse.Namespace) -> int:
     quiet_ray(args.verbose)
     if cli.banner:
         print(resolve(cli.banner)(settings), flush=True)
-    result = workflow.run_function(settings, echo=True)
+    result = run_workflow(workflow.name, settings, echo=True)
     print(result.summary)
     if cli.wall_time:
         print(f"wall time {time.monotonic() - start:.0f} s (Ray start, baseline and search)")

@@ -37,7 +37,7 @@ from hsearch.compare.plots import plot_all
 from hsearch.compare.protocol import CompareSettings, InfeasibleRule, is_tabular, violation
 from hsearch.compare.searchers import start_point
 from hsearch.compare.summary import summarize
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.search.factory import SEARCHERS, is_available
 from hsearch.workflows.run_dir import code_version
 

@@ -48,9 +48,8 @@ from hsearch.compare.outputs import (
 from hsearch.compare.protocol import CompareSettings, InfeasibleRule
 from hsearch.results import EvaluationLog
 from hsearch.workflows.demo import demo_settings
-from hsearch.workflows.nas import run_nas
-from hsearch.workflows.report import BASELINE_FILE
-from hsearch.workflows.run_dir import code_version
+from hsearch.workflows.launch import run_workflow
+from hsearch.workflows.run_dir import BASELINE_FILE, code_version
 from hsearch.workflows.settings import NasSettings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ def run_real_comparison(settings: CompareSettings, out_dir: Path, *, echo: bool 
                f"{len(names)} searchers x {settings.repeats} repeats, {settings.budget} "
                f"evaluations each, concurrency {settings.concurrency}; measuring the baseline")
     first = _run_settings(base, "random", settings.seed, 1, 1)
-    baseline = run_nas(first, baseline_dir, echo=False).baseline
+    baseline = run_workflow("nas", first, baseline_dir, echo=False).baseline
     rows: list[dict] = []
     for name in names:
         mine: list[dict] = []
@@ -148,8 +147,8 @@ def run_real_comparison(settings: CompareSettings, out_dir: Path, *, echo: bool 
                 shutil.copytree(baseline_dir / "cache", run_dir / "cache", dirs_exist_ok=True)
             t0 = time.perf_counter()
             try:
-                run_nas(_run_settings(base, name, seed, settings.budget, settings.concurrency),
-                        run_dir, echo=False)
+                run_workflow("nas", _run_settings(base, name, seed, settings.budget,
+                                                  settings.concurrency), run_dir, echo=False)
             except Exception as exc:  # noqa: BLE001 - one searcher's failure must not stop the rest
                 logger.debug("real run %s/%d failed", name, r, exc_info=True)
                 skipped[name] = f"failed at run time: {type(exc).__name__}: {exc}"[:300]

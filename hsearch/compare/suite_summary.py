@@ -32,7 +32,7 @@ from hsearch.compare.markdown import fmt
 from hsearch.compare.outputs import ComparisonResult, instance_dirname, plain, read_runs
 from hsearch.compare.plots import legend, line_style, pyplot
 from hsearch.compare.summary import quantile
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 
 __all__ = ["PROFILE_KS", "suite_stats", "suite_markdown", "write_suite"]
 

@@ -21,16 +21,8 @@ field                     digits      cifar10     imagefolder
 
 (the values live in the data sets' rows, :data:`hsearch.data.catalog.DATASETS`)
 
-Why: digits are 8 px images, upsampled; 8 px keeps their detail at a sixteenth of the 32 px
-cost (SENet-18, 3 epochs, seed 0: 0.933 at 8 px, 0.923 at 12 px); a quarter of SENet-18's width
-(0.7 M parameters instead of 11.3 M, the demo's baseline network) is plenty for 1,000 such images
-and trains several epochs in a 30 s budget on 2 CPU cores where full width trains half of one;
-batch 64 makes 16 steps an epoch, and flips (a mirrored 3 is no digit), crops that cut strokes
-and a colour policy tuned on CIFAR-10 photos do not suit them. cifar10 keeps the paper's
-settings. imagefolder (any photos, often few per class) keeps the label-preserving crop, flip
-and Cutout but not a policy searched on CIFAR-10, with a batch small enough for a few hundred
-images per class to make a useful number of steps. The learning rate is on SGD's scale; another
-optimiser without an explicit lr gets it rescaled (hsearch.train.rescale_lr).
+Why each value, with the measurements behind it: docs/data.md. The learning rate is on SGD's
+scale; another optimiser without an explicit lr gets it rescaled (hsearch.train.rescale_lr).
 
 :func:`apply_profile` fills a plain settings mapping (as merged from the YAML file and flags)
 and returns where each profile field came from, for ``config.yaml`` and ``result.json``.

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 
 logger = logging.getLogger(__name__)
 

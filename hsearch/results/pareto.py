@@ -33,7 +33,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.results.store import STATUS_OK, is_finite_number
 
 #: (column, "max" | "min") of the front's dimensions.

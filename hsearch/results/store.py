@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.results.counts import outcome_counts
 from hsearch.results.jsonable import json_default
 

@@ -73,64 +73,30 @@ class NomadSearcher(Searcher):
     choices become NOMAD integers, loguniform is searched in log10 space, quniform uses
     NOMAD's granularity). Nothing outside the declared domain is ever suggested.
 
-    Behaviour in Tune:
+    Contract in Tune (the reasoning and the figures: docs/search-nomad.md, "The Tune adapter"):
 
-    * ``suggest`` never waits for running trials: it returns ``None`` at once when the
-      current block's points are all handed out (MADS is synchronous per block) and no
-      worker is left to the model search step. While NOMAD computes its next block
-      (milliseconds), ``suggest`` waits for it, up to 1 s, rather than leave a worker idle
-      until the next trial ends. It returns ``Searcher.FINISHED`` once MADS stopped (budget, mesh
-      converged, no more points); the Tune run then ends by itself (``num_samples=-1``).
-    * Concurrency: at most ``max_concurrent`` trials run at once (NOMAD's block size;
-      a block is handed out as soon as NOMAD proposes it). Tune keeps at most *one*
-      trial pending (waiting for its actor) for a custom searcher, so a block's trials
-      start one after another; when starting an actor takes longer than a trial runs,
-      they never overlap (measured: experiments/results/mads_block_mode.md). Pass
-      ``TuneConfig(max_concurrent_trials=n)``: Tune then wraps the searcher in a
-      ``ConcurrencyLimiter`` and lets n trials be pending (this searcher adopts n as its
-      block size). NOMAD's default search steps mostly propose
-      single points; ``nomad_params=["MEGA_SEARCH_POLL yes"]`` fills the blocks (more
-      trials at once, but fewer improvements per evaluation on two of three problems).
-    * Failures: a trial that errors, reports NaN/inf, or lacks the metric or a constraint
-      metric is a *failed evaluation* for NOMAD (it counts against the budget, as in
-      NOMAD) and the search continues; a warning is logged. A trial removed before it ran
-      (``result=None, error=False``) gives its point back to be suggested again (at most
-      3 times, then it is failed). If every starting point fails, the search goes on from
-      space-filling points (a restart), as Tune's own searchers would.
-    * Budget: ``max_evals`` counts *trained* evaluations: exactly that many trials are
-      suggested at most. Points that need no training start no trial and are free:
-      *duplicates* (``network_key`` equal to a trained config's: answered with its result)
-      and, with ``known_objective``, *screened* points (known objective not better than the
-      best feasible trained one). They are in :attr:`free_evaluations` (status
-      ``"duplicate"``/``"screened"``), in order in :attr:`all_evaluations`.
-    * Known objective: ``known_objective(config)`` is the exact metric of a config computed
-      without training (NAS: MACs). NOMAD sorts its candidates by it (cheapest first, as
-      its static surrogate) and screens as above (``nomad.answers``). It is called
-      in this process (cached per point), never inside NOMAD; an exception or non-finite
-      value means "unknown" for that config (logged once), never a crash.
-    * Restarts: when MADS stops with budget left (mesh converged, or every starting point
-      failed) it restarts with a new seed from the best feasible and best infeasible
-      points, or from space-filling points when nothing succeeded (``nomad.restarts``).
-      It returns ``FINISHED`` only when the budget is spent or the search cannot propose
-      new points; :attr:`stop_reason` says why.
-    * Save/restore: the state is the ordered log of evaluations plus the live trials; a
-      restore replays the log in a fresh NOMAD process (exactly the same trajectory), so
-      ``Tuner.restore(path, trainable, resume_unfinished=True)`` continues the same search:
-      completed evaluations are not re-run, trials that were running are re-run under the
-      same trial ids (``tests/search/test_tune_nomad.py`` kills the driver with SIGKILL).
-      Tune snapshots trial states and this state together every
-      ``TUNE_GLOBAL_CHECKPOINT_S`` seconds ("auto": >= 10 s); trials that finish after the
-      last snapshot run again after a crash. Recommended for expensive trials:
-      ``TUNE_GLOBAL_CHECKPOINT_S=0`` (a snapshot after every controller step; measured
-      cost ~0.13 s of driver time per trial, 4.5 snapshots per trial, ~6 ms of it in this
-      searcher's ``save``). Caveat (Tune, not this searcher): Tune copies each snapshot to
-      ``storage_path`` in a background thread, not atomically; a kill during that copy
-      leaves a truncated file ``Tuner.restore`` cannot read (1 of 4 unguarded kill runs).
-      ``resume_unfinished=False`` is not supported (MADS would wait for those points).
-    * Isolation: NOMAD runs in a child process; a crash there is logged and the run
-      recovers by replay (up to ``max_restarts`` times, then finishes cleanly). Bad
-      ``nomad_params`` that stop NOMAD from starting raise :class:`NomadError` from the
-      first ``suggest``. Two searchers in one process are two children.
+    * ``suggest`` never blocks on running trials: ``None`` when the current block is handed
+      out (it waits up to 1 s for a NOMAD that is computing its next block), and
+      ``Searcher.FINISHED`` once the search is over (pair with ``num_samples=-1``).
+    * At most ``max_concurrent`` trials at once (NOMAD's block size); under Tune's
+      ``ConcurrencyLimiter`` (``TuneConfig(max_concurrent_trials=n)``) the block size is n.
+    * A trial that errors, reports NaN/inf or lacks a metric is a failed evaluation (it counts
+      against the budget; a warning is logged); one removed before it ran
+      (``result=None, error=False``) gives its point back, at most 3 times, then it fails.
+    * ``max_evals`` counts *trained* evaluations: at most that many trials are suggested.
+      Points answered without training (``"duplicate"``: same ``network_key`` as a trained
+      config; ``"screened"``: ``known_objective`` not below the best feasible) are in
+      :attr:`free_evaluations`, and in order with the others in :attr:`all_evaluations`.
+    * ``known_objective(config)`` runs in this process, cached per point; an exception or a
+      non-finite value means "unknown" for that config (logged once), never a crash.
+    * With budget left when MADS stops, the search restarts (``nomad.restarts``);
+      :attr:`stop_reason` says why it ended before the budget.
+    * Save/restore: the state is the log of evaluations plus the live trials; a restore
+      replays the log (the same trajectory), re-runs the trials that were running under their
+      ids and does not re-run completed ones. ``resume_unfinished=False`` is not supported.
+    * NOMAD runs in a child process; a crash there is recovered by replay up to
+      ``max_restarts`` times, then the search finishes. ``nomad_params`` that stop NOMAD from
+      starting raise :class:`NomadError` from the first ``suggest``.
 
     Args:
         space: Tune search space, if not given to the Tuner as ``param_space``.
@@ -154,7 +120,8 @@ class NomadSearcher(Searcher):
             proposes points; with ``max_concurrent > 1`` it fills the workers NOMAD's block
             leaves free). False: NOMAD's MADS alone (the searcher ``nomad-plain``).
         max_restarts: how often a crashed NOMAD child is replaced before finishing.
-        known_objective: ``config -> metric value`` known without training (see above).
+        known_objective: ``config -> metric value`` known without training (NAS: MACs);
+            NOMAD sorts its candidates by it and screens (``nomad.answers``).
         network_key: ``config -> hashable``; configs with equal keys are one evaluation.
         on_free: called as ``on_free(index, record)`` for each point answered without
             training (``index``: its place among NOMAD's answers, stable across a resume; a

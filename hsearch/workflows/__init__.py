@@ -4,6 +4,7 @@
 * :func:`run_nas` -- min MACs s.t. mean accuracy >= the baseline's (``hsearch nas``, ``demo``).
 * :func:`run_hpo` -- max mean accuracy over the paper's training hyperparameters (``hsearch hpo``).
 * :func:`run_evaluate` -- the final test-split score (``hsearch evaluate``).
+* :func:`run_workflow` -- any of them by name, then its summary (the CLI's way to run one).
 * :func:`resume_run` / :func:`summarize_run` -- continue a killed run, summarise one from disk.
 
 :mod:`~hsearch.workflows.registry` is the table of these workflows (settings class, run function,
@@ -34,6 +35,7 @@ _EXPORTS = {
     "run_demo": "hsearch.workflows.demo",
     "demo_settings": "hsearch.workflows.demo",
     "resume_run": "hsearch.workflows.resume",
+    "run_workflow": "hsearch.workflows.launch",
     "summarize_run": "hsearch.workflows.report",
     "WORKFLOWS": "hsearch.workflows.registry",
     "find_workflow": "hsearch.workflows.registry",

@@ -12,11 +12,10 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.workflows.context import open_run, run_fixed
-from hsearch.workflows.report import summarize_run, write_summary
+from hsearch.workflows.report_lines import baseline_table
 from hsearch.workflows.settings import BaselineSettings
 
 TABLE_FILE = "table.csv"
@@ -29,7 +28,7 @@ class BaselineResult:
     run_dir: Path
     rows: list
     table: str
-    summary: str
+    summary: str = ""  # the run's summary: set by hsearch.workflows.launch.run_workflow
 
 
 def run_baseline(settings: BaselineSettings, run_dir: str | Path | None = None, *,
@@ -41,8 +40,7 @@ def run_baseline(settings: BaselineSettings, run_dir: str | Path | None = None, 
                      resume=resume, echo=echo)
     rows = sorted(rows, key=lambda r: -(r.get("acc_mean") or 0.0))
     write_atomic(ctx.run_dir / TABLE_FILE, table_csv(rows))
-    write_summary(ctx.run_dir)
-    return BaselineResult(ctx.run_dir, rows, baseline_table(rows), summarize_run(ctx.run_dir))
+    return BaselineResult(ctx.run_dir, rows, baseline_table(rows))
 
 
 def table_csv(rows) -> str:
@@ -58,25 +56,3 @@ def table_csv(rows) -> str:
                          (r.get("train_seconds") or 0.0) / seeds if seeds else None, seeds,
                          r.get("status")])
     return buffer.getvalue()
-
-
-def baseline_table(rows: Sequence[Mapping]) -> str:
-    """The paper's Table 1: model, accuracy mean ± std, MACs, params, seconds, by accuracy."""
-    done = [r for r in rows if r.get("acc_mean") is not None]
-    done.sort(key=lambda r: -r["acc_mean"])
-    lines = [f"{'model':<18} {'acc mean ± std':>17} {'MMACs':>9} {'Mparams':>8} "
-             f"{'s/seed':>7} {'seeds':>5}  status"]
-    for r in done:
-        seeds = r.get("seeds_done") or 0
-        per_seed = (r.get("train_seconds") or 0.0) / seeds if seeds else 0.0
-        lines.append(f"{r.get('arch_model') or r.get('model'):<18} "
-                     f"{r['acc_mean']:>8.4f} ± {r.get('acc_std') or 0.0:.4f} "
-                     f"{(r.get('macs') or 0) / 1e6:>9.2f} {(r.get('params') or 0) / 1e6:>8.3f} "
-                     f"{per_seed:>7.1f} {seeds:>5}  {r.get('status')}")
-    return "\n".join(lines)
-
-
-def summary_lines(run_dir: Path, settings: BaselineSettings, rows: list,
-                  best: dict | None) -> list[str]:
-    """The baseline lines of the run summary: the table."""
-    return baseline_table(rows).splitlines()

@@ -18,17 +18,9 @@ baseline's mean accuracy with fewer MACs?
   one-CPU trials at once; pruning on (anything at least as large as the best feasible network is
   not trained), racing off (``racing=True``).
 
-The box is a sub-box of the grid of the tabulated benchmark (hsearch/problems/data, made by
-experiments/make_tabular.py from these settings): every network the demo can build is a cell of
-that table, so the table tells where the demo's optimum lies (inside the box along width and
-resolution at the 10-seed threshold: the thinnest and the smallest networks of the box fall short)
-and a table with more seeds on the same grid covers the demo. What it finds is measured in
-experiments/results/defaults.md ("Demo (10-seed baseline)") and experiments/results/demo_box.md.
-Why an epoch budget: the paper's budget is wall-clock time, and ``--budget 3s`` runs the demo that
-way; but on a small shared machine a time budget measures the machine's load as much as the
-network (experiments/results/defaults.md has an example), whereas an epoch budget makes the demo
-reproducible, and identical networks (multipliers that round to the same channels and blocks)
-reuse each other's seeds exactly.
+Every network the demo can build is a cell of the tabulated benchmark (hsearch/problems/data,
+made by experiments/make_tabular.py from these settings). Why this box and an epoch budget, and
+what the demo finds: docs/workflows.md ("The demo").
 """
 
 from __future__ import annotations

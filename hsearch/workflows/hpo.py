@@ -23,13 +23,6 @@ from hsearch.errors import UserError
 from hsearch.results import EvaluationLog
 from hsearch.train import Architecture
 from hsearch.workflows.context import open_run
-from hsearch.workflows.report import (
-    acc_text,
-    arch_text,
-    hparams_text,
-    summarize_run,
-    write_summary,
-)
 from hsearch.workflows.run_dir import read_run_config
 from hsearch.workflows.runner import TuneJob, run_job
 from hsearch.workflows.settings import HpoSettings, HpoSpace
@@ -47,7 +40,7 @@ class HpoResult:
     run_dir: Path
     best: dict | None
     rows: list
-    summary: str
+    summary: str = ""  # the run's summary: set by hsearch.workflows.launch.run_workflow
 
 
 def hpo_space(space: HpoSpace) -> dict:
@@ -126,21 +119,4 @@ def run_hpo(settings: HpoSettings, run_dir: str | Path | None = None, *, resume:
     )
     run_job(job, ctx.data, resume=resume)
     log = EvaluationLog(run_dir, "acc_mean", "max")
-    write_summary(run_dir)
-    return HpoResult(run_dir, log.best(), log.rows, summarize_run(run_dir))
-
-
-def summary_lines(run_dir: Path, settings: HpoSettings, rows: list,
-                  best: dict | None) -> list[str]:
-    """The HPO lines of the run summary: the architecture, the first and the best evaluation."""
-    arch = settings.arch
-    lines = [f"arch      {arch_text(arch.model, arch.width, arch.depth, arch.resolution)}"]
-    if rows:
-        first = rows[0]
-        lines.append(f"first     {hparams_text(first)}: {acc_text(first)}")
-    if best is None:
-        lines.append("best      none finished")
-    else:
-        lines.append(f"best      {hparams_text(best)}: {acc_text(best)} "
-                     f"(evaluation #{best['eval_id']})")
-    return lines
+    return HpoResult(run_dir, log.best(), log.rows)

@@ -25,8 +25,9 @@ Steps of :func:`run_nas`:
    is not below the best feasible so far is not trained (hsearch.workflows.pruning; recorded as
    "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
-3. the summary (hsearch.workflows.report; the NAS lines: :func:`summary_lines`), also written
-   to ``<run>/summary.txt``.
+3. no summary: whoever runs the workflow writes it afterwards (hsearch.workflows.launch:
+   ``<run>/summary.txt``, hsearch.workflows.report; the NAS lines are
+   hsearch.workflows.report_lines.nas_lines).
 """
 
 from __future__ import annotations
@@ -36,25 +37,16 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
 
-from hsearch.configs import write_atomic
 from hsearch.errors import UserError
+from hsearch.files import write_atomic
 from hsearch.hardware import LatencySettings, network_latency
 from hsearch.results import EvaluationLog
 from hsearch.train import summarize
 from hsearch.workflows.context import open_run, run_fixed
 from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
 from hsearch.workflows.objectives import KNOWN_OBJECTIVES, needs_latency
-from hsearch.workflows.report import (
-    BASELINE_FILE,
-    acc_text,
-    arch_text,
-    summarize_run,
-    write_stop_reason,
-    write_summary,
-)
-from hsearch.workflows.report_metrics import metric_lines
+from hsearch.workflows.run_dir import BASELINE_FILE, write_stop_reason
 from hsearch.workflows.runner import TuneJob, run_job
 from hsearch.workflows.settings import NasBounds, NasSettings
 
@@ -74,7 +66,7 @@ class NasResult:
     baseline: dict
     best: dict | None
     rows: list
-    summary: str
+    summary: str = ""  # the run's summary: set by hsearch.workflows.launch.run_workflow
 
 
 def nas_space(bounds: NasBounds) -> dict:
@@ -148,8 +140,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     run_job(job, ctx.data, resume=resume)
     write_stop_reason(run_dir, made.algorithm)
     log = EvaluationLog(run_dir, objective, "min")
-    write_summary(run_dir)
-    return NasResult(run_dir, baseline, log.best(), log.rows, summarize_run(run_dir))
+    return NasResult(run_dir, baseline, log.best(), log.rows)
 
 
 def check_searchable(settings: NasSettings) -> None:
@@ -230,49 +221,3 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
                     threshold=baseline["acc_mean"] - settings.tolerance)
     write_atomic(path, json.dumps(baseline, indent=2) + "\n")
     return baseline
-
-
-def summary_lines(run_dir: Path, settings: NasSettings, rows: list,
-                  best: dict | None) -> list[str]:
-    """The NAS lines of the run summary: baseline, threshold, best, measured metrics."""
-    lines = []
-    path = run_dir / BASELINE_FILE
-    baseline = json.loads(path.read_text()) if path.exists() else None
-    if baseline is None:
-        lines.append("baseline  not measured yet")
-        return lines
-    how = "measured" if baseline.get("measured") else "given"
-    arch = arch_text(baseline["model"], baseline["width"], baseline["depth"],
-                     baseline["resolution"], baseline.get("input_size"))
-    lines.append(f"baseline  {arch}: {acc_text(baseline)} ({how}), "
-                 f"{baseline['macs'] / 1e6:.2f}M MACs")
-    lines.append(f"threshold acc_mean >= {baseline['threshold']:.4f}"
-                 + (f" (tolerance {baseline['tolerance']:g})" if baseline.get("tolerance") else "")
-                 + "".join(f", {c}" for c in getattr(settings, "constraints", ()))
-                 + f"; minimising {getattr(settings, 'objective', 'macs')}"
-                 + _threshold_uncertainty(baseline))
-    more = metric_lines(rows, baseline, getattr(settings, "objective", "macs"),
-                        getattr(settings, "constraints", ()))
-    if best is None:
-        lines.append("best      no feasible configuration found")
-        return lines + more
-    mults = " ".join(f"{name} x{best[name]:.3f}" for name in ("width", "depth", "resolution")
-                     if best.get(name) is not None)
-    arch = arch_text(best["arch_model"], best["arch_width"], best["arch_depth"],
-                     best["arch_resolution"], best.get("input_size"))
-    lines.append(f"best      {mults} = {arch} (evaluation #{best['eval_id']})")
-    ratio = best["macs"] / baseline["macs"] if baseline.get("macs") else float("nan")
-    lines.append(f"          {best['macs'] / 1e6:.2f}M MACs = {ratio:.2f}x the baseline's "
-                 f"{baseline['macs'] / 1e6:.2f}M; {acc_text(best)} vs baseline "
-                 f"{acc_text(baseline)[4:]}")
-    return lines + more
-
-
-def _threshold_uncertainty(baseline: Mapping) -> str:
-    """``; baseline mean of 10 seeds: standard error 0.0061, 95% CI [0.9096, 0.9373]`` or ""."""
-    if baseline.get("acc_sem") is None:
-        return ""
-    low, high = baseline["acc_ci"]
-    return (f"; baseline mean of {len(baseline.get('accs') or [])} seeds: standard error "
-            f"{baseline['acc_sem']:.4f}, {baseline.get('acc_ci_level', 0.95):.0%} CI "
-            f"[{low:.4f}, {high:.4f}]")

@@ -1,32 +1,40 @@
 """Workflows by name: one table, so adding a workflow is one row plus its own module.
 
 Each row says what ``config.yaml``'s ``workflow`` key means everywhere it is read: the settings
-class (hsearch.workflows.run_dir.load_run_settings), the run function (the CLI, ``hsearch
-resume``), the objective and its sense and the summary lines (hsearch.workflows.report), and the
-command line (hsearch.cli.workflows: help, description, option groups, its own flags, checks).
+class (:func:`load_run_settings`), the run function (hsearch.workflows.launch, for the CLI and
+``hsearch resume``), the objective and its sense and the summary lines (hsearch.workflows.report;
+the lines are hsearch.workflows.report_lines'), and the command line (hsearch.cli.workflows:
+help, description, option groups, its own flags, checks).
 The order of :data:`WORKFLOWS` is the order ``hsearch --help`` lists the commands in.
 
 Example::
 
     nas = find_workflow("nas")
     settings = nas.settings_class(seeds=2)   # NasSettings
-    result = nas.run_function(settings, echo=True)
+    result = run_workflow("nas", settings, echo=True)   # hsearch.workflows.launch
 
 Rows name classes and functions by dotted path (``"module:name"``), resolved when used: this
-module imports nothing of hsearch, so the CLI reads the table without importing torch or Ray
-(``hsearch --help`` stays quick). A run function is called as ``run(settings, run_dir=None, *,
-resume=False, echo=False)`` and returns a result with a ``summary`` attribute; a summary function
-as ``lines(run_dir, settings, rows, best) -> list[str]``.
+module imports no more of hsearch than the run directory's config reader, so the CLI reads the
+table without importing torch or Ray (``hsearch --help`` stays quick). A run function is called
+as ``run(settings, run_dir=None, *, resume=False, echo=False)`` and returns a result with
+``run_dir`` and a ``summary`` field that its caller fills (the run function writes no summary:
+hsearch.workflows.launch.run_workflow does, after it); a summary function as
+``lines(run_dir, settings, rows, best) -> list[str]``.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from hsearch.configs import from_mapping
+from hsearch.errors import UserError
+from hsearch.workflows.run_dir import CONFIG_FILE, read_run_config
+
 __all__ = ["Option", "CommandLine", "Workflow", "WORKFLOWS", "SETTINGS_CLASSES",
-           "find_workflow", "list_workflows", "resolve"]
+           "find_workflow", "list_workflows", "load_run_settings", "resolve"]
 
 
 def resolve(path: str) -> Any:
@@ -124,7 +132,8 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         name="demo", settings="hsearch.workflows.settings:NasSettings",
         run="hsearch.workflows.demo:run_demo", objective="macs", mode="min",
-        summary="hsearch.workflows.nas:summary_lines", planned=_max_evals, stops_early=True,
+        summary="hsearch.workflows.report_lines:nas_lines", planned=_max_evals,
+        stops_early=True,
         cli=CommandLine(
             help="a small NAS on the embedded digits data, start to finish",
             description="A complete NAS on the digits data that runs in minutes on 2 CPU cores.",
@@ -133,7 +142,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         name="baseline", settings="hsearch.workflows.settings:BaselineSettings",
         run="hsearch.workflows.baseline:run_baseline", objective="acc_mean", mode="max",
-        summary="hsearch.workflows.baseline:summary_lines",
+        summary="hsearch.workflows.report_lines:baseline_lines",
         planned=lambda settings: len(settings.models),
         cli=CommandLine(
             help="rank registry models by mean accuracy over K seeds (Table 1)",
@@ -145,7 +154,8 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         name="nas", settings="hsearch.workflows.settings:NasSettings",
         run="hsearch.workflows.nas:run_nas", objective="macs", mode="min",
-        summary="hsearch.workflows.nas:summary_lines", planned=_max_evals, stops_early=True,
+        summary="hsearch.workflows.report_lines:nas_lines", planned=_max_evals,
+        stops_early=True,
         cli=CommandLine(
             help="NAS: smallest scaled network matching the baseline's accuracy",
             description="Minimise MACs over depth/width/resolution multipliers of a baseline, "
@@ -154,7 +164,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         name="hpo", settings="hsearch.workflows.settings:HpoSettings",
         run="hsearch.workflows.hpo:run_hpo", objective="acc_mean", mode="max",
-        summary="hsearch.workflows.hpo:summary_lines", planned=_max_evals,
+        summary="hsearch.workflows.report_lines:hpo_lines", planned=_max_evals,
         cli=CommandLine(
             help="HPO: lr, weight decay, optimiser and batch size maximising mean accuracy",
             description="Maximise mean accuracy over K seeds over the paper's training "
@@ -165,7 +175,7 @@ WORKFLOWS: tuple[Workflow, ...] = (
     Workflow(
         name="evaluate", settings="hsearch.workflows.settings:EvaluateSettings",
         run="hsearch.workflows.evaluation:run_evaluate", objective="acc_mean", mode="max",
-        summary="hsearch.workflows.evaluation:summary_lines", planned=lambda settings: 1,
+        summary="hsearch.workflows.report_lines:evaluate_lines", planned=lambda settings: 1,
         cli=CommandLine(
             help="score a configuration on the held-out test split (K seeds)",
             description="Train an architecture with its hyperparameters on K seeded subsets and "
@@ -208,3 +218,14 @@ class _SettingsClasses(Mapping):
 
 #: Workflow name -> settings class (config.yaml's ``workflow`` key), a read-only view of the table.
 SETTINGS_CLASSES: Mapping[str, type] = _SettingsClasses()
+
+
+def load_run_settings(run_dir: str | Path):
+    """(workflow name, settings dataclass, the whole config document) of a run directory."""
+    document = read_run_config(run_dir)
+    workflow = document["workflow"]
+    if workflow not in SETTINGS_CLASSES:
+        raise UserError(f"{run_dir}: unknown workflow {workflow!r} in {CONFIG_FILE}")
+    settings = from_mapping(SETTINGS_CLASSES[workflow], document["settings"],
+                            f"{Path(run_dir) / CONFIG_FILE}: settings")
+    return workflow, settings, document

@@ -2,37 +2,22 @@
 
 :func:`summarize_run` reads ``config.yaml``, ``evaluations.csv`` and (NAS) ``baseline.json`` and
 returns the text ``hsearch report DIR`` prints and a finished run leaves in ``summary.txt``: a
-head line, the workflow's own lines (its row of hsearch.workflows.registry names them), the
-evaluation and seed counts, and the result files. The text helpers below (:func:`arch_text`,
-:func:`acc_text`, :func:`hparams_text`) are shared by the workflows' summary lines.
+head line, the workflow's own lines (its row of hsearch.workflows.registry names them, in
+hsearch.workflows.report_lines), the evaluation and seed counts, and the result files.
+:func:`write_summary` is called by whoever ran the workflow (hsearch.workflows.launch), after
+the run function returned: this module calls no workflow's code.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.results import EvaluationLog, outcome_counts, read_rows
 from hsearch.results.pareto import format_pareto, pareto_table, write_pareto_csv
-from hsearch.workflows.registry import find_workflow
-from hsearch.workflows.run_dir import SUMMARY_FILE, load_run_settings
-
-#: The NAS baseline's accuracy, cost and threshold (hsearch.workflows.nas writes it).
-BASELINE_FILE = "baseline.json"
-
-#: Why the searcher ended the search, when it said so (hsearch.workflows.nas writes it).
-STOP_REASON_FILE = "search_end.json"
-
-
-def write_stop_reason(run_dir: str | Path, searcher) -> None:
-    """Keep ``searcher.stop_reason`` (NomadSearcher's, e.g. every further proposal needed no
-    training) in the run directory, for the summary; nothing for a searcher that has none."""
-    reason = getattr(searcher, "stop_reason", "")
-    if reason:
-        write_atomic(Path(run_dir) / STOP_REASON_FILE, json.dumps({"stop_reason": reason}))
-
+from hsearch.workflows.registry import find_workflow, load_run_settings
+from hsearch.workflows.run_dir import BASELINE_FILE, STOP_REASON_FILE, SUMMARY_FILE
 
 def read_stop_reason(run_dir: str | Path) -> str:
     """The searcher's own reason for ending early, or a plain statement that it did."""
@@ -104,27 +89,6 @@ def write_summary(run_dir: str | Path) -> str:
     text = summarize_run(run_dir)
     write_atomic(run_dir / SUMMARY_FILE, text + "\n")
     return text
-
-
-def arch_text(model, width, depth, resolution, input_size=None) -> str:
-    """``senet18 width 0.5 depth 1 resolution 0.375 (12 px)``."""
-    px = f" ({input_size} px)" if input_size else ""
-    return f"{model} width {width:.4g} depth {depth:.4g} resolution {resolution:.4g}{px}"
-
-
-def acc_text(row: Mapping, key: str = "acc") -> str:
-    """``acc 0.9214 ± 0.0123`` (``acc ?`` while unknown)."""
-    if row.get("acc_mean") is None:
-        return "acc ?"
-    std = f" ± {row['acc_std']:.4f}" if row.get("acc_std") is not None else ""
-    return f"{key} {row['acc_mean']:.4f}{std}"
-
-
-def hparams_text(row: Mapping) -> str:
-    """The training hyperparameters of an evaluation row, on one line."""
-    searched = f" (searched {row['lr']:.4g} on SGD's scale)" if row.get("lr") is not None else ""
-    return (f"{row.get('train_optimizer')} lr {row.get('train_lr') or 0.0:.4g}{searched} "
-            f"wd {row.get('train_weight_decay') or 0.0:g} batch {row.get('train_batch_size')}")
 
 
 def _n_trials(rows) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from hsearch.workflows.registry import find_workflow
-from hsearch.workflows.run_dir import SUMMARY_FILE, load_run_settings
+from hsearch.workflows.launch import run_workflow
+from hsearch.workflows.registry import load_run_settings
+from hsearch.workflows.run_dir import SUMMARY_FILE
 
 
 def resume_run(run_dir: str | Path, *, address: str | None = None, echo: bool = False):
@@ -16,7 +17,7 @@ def resume_run(run_dir: str | Path, *, address: str | None = None, echo: bool = 
 
     The settings come from the run's ``config.yaml``; ``address`` may point the run at another
     Ray cluster. The run function is the one the workflow's row names
-    (hsearch.workflows.registry).
+    (hsearch.workflows.registry); the summary is written after it (hsearch.workflows.launch).
     """
     run_dir = Path(run_dir)
     workflow, settings, _ = load_run_settings(run_dir)
@@ -24,4 +25,4 @@ def resume_run(run_dir: str | Path, *, address: str | None = None, echo: bool = 
         settings = replace(settings, resources=replace(settings.resources, address=address))
     if (run_dir / SUMMARY_FILE).exists():
         return None
-    return find_workflow(workflow).run_function(settings, run_dir, resume=True, echo=echo)
+    return run_workflow(workflow, settings, run_dir, resume=True, echo=echo)

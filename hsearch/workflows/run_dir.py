@@ -11,7 +11,9 @@ A run directory holds everything of one run (``tensorboard --logdir <run dir>`` 
                        Tune's events (every report; hparams at the end), per-seed training
                        curves in seed_<k>/, and hsearch_result.json once the trial finished
     cache/             finished seeds, reused by re-run trials and identical networks
-    summary.txt        written when the run finished
+    baseline.json      NAS: the baseline's accuracy, cost and threshold (hsearch.workflows.nas)
+    search_end.json    NAS: why the searcher ended the search early, when it said so
+    summary.txt        written when the run finished (hsearch.workflows.report)
 
 A run is never written over: :func:`new_run_dir` refuses a directory holding any of RUN_MARKERS.
 """
@@ -19,6 +21,7 @@ A run is never written over: :func:`new_run_dir` refuses a directory holding any
 from __future__ import annotations
 
 import datetime
+import json
 import subprocess
 import tempfile
 from pathlib import Path
@@ -27,14 +30,18 @@ from typing import Any, Mapping
 import yaml
 
 import hsearch
-from hsearch.configs import from_mapping, load_yaml, to_mapping, write_atomic
+from hsearch.configs import load_yaml, to_mapping
 from hsearch.errors import UserError
-from hsearch.workflows.registry import SETTINGS_CLASSES
+from hsearch.files import write_atomic
 
 EXPERIMENT_NAME = "trials"
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.txt"
 SNAPSHOT_FILE = "snapshot.pkl"
+#: The NAS baseline's accuracy, cost and threshold (hsearch.workflows.nas writes it).
+BASELINE_FILE = "baseline.json"
+#: Why the searcher ended the search, when it said so (hsearch.workflows.nas writes it).
+STOP_REASON_FILE = "search_end.json"
 #: Files and folders that mark a directory as holding (part of) a run: never written over.
 RUN_MARKERS = (CONFIG_FILE, "evaluations.csv", "best.json", EXPERIMENT_NAME, SNAPSHOT_FILE)
 
@@ -118,16 +125,12 @@ def read_run_config(run_dir: str | Path) -> dict:
     return document
 
 
-def load_run_settings(run_dir: str | Path):
-    """(workflow name, settings dataclass, the whole config document) of a run directory."""
-
-    document = read_run_config(run_dir)
-    workflow = document["workflow"]
-    if workflow not in SETTINGS_CLASSES:
-        raise UserError(f"{run_dir}: unknown workflow {workflow!r} in {CONFIG_FILE}")
-    settings = from_mapping(SETTINGS_CLASSES[workflow], document["settings"],
-                            f"{Path(run_dir) / CONFIG_FILE}: settings")
-    return workflow, settings, document
+def write_stop_reason(run_dir: str | Path, searcher) -> None:
+    """Keep ``searcher.stop_reason`` (NomadSearcher's, e.g. every further proposal needed no
+    training) in the run directory, for the summary; nothing for a searcher that has none."""
+    reason = getattr(searcher, "stop_reason", "")
+    if reason:
+        write_atomic(Path(run_dir) / STOP_REASON_FILE, json.dumps({"stop_reason": reason}))
 
 
 def code_version() -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.results.jsonable import json_default
 from hsearch.train import Architecture, SeedResult, TrainConfig, parse_budget
 from hsearch.train.packed import TIME_RULE

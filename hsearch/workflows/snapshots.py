@@ -22,7 +22,7 @@ from pathlib import Path
 import ray.cloudpickle as cloudpickle
 from ray.tune import Callback
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.workflows.run_dir import EXPERIMENT_NAME, SNAPSHOT_FILE
 
 logger = logging.getLogger(__name__)

@@ -71,7 +71,7 @@ from typing import Any, Mapping
 
 from ray import tune
 
-from hsearch.configs import write_atomic
+from hsearch.files import write_atomic
 from hsearch.hardware import network_latency
 from hsearch.results.feasibility import accuracy_gap, mean_accuracy
 from hsearch.results.jsonable import json_default

@@ -1,4 +1,5 @@
-"""hsearch.configs: mappings into validated dataclasses, YAML errors, atomic writes."""
+"""hsearch.configs: mappings into validated dataclasses, YAML errors; hsearch.files: atomic
+writes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Literal
 
 import pytest
 
-from hsearch.configs import dump_yaml, from_mapping, load_yaml, to_mapping, write_atomic
+from hsearch.configs import dump_yaml, from_mapping, load_yaml, to_mapping
 from hsearch.errors import UserError
+from hsearch.files import write_atomic
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Layers, top to bottom; a module may import its own package and any lower layer:
 
     cli -> compare -> workflows -> {train, results, problems, hardware}
-        -> {search, data, models} -> configs -> errors
+        -> {search, data, models} -> configs -> {errors, files}
 
 ``__main__.py`` (the ``python -m hsearch`` entry) sits above cli; ``hsearch/__init__.py`` (only
 ``__version__``) below errors.
@@ -14,8 +14,18 @@ Python, not from the design. An edge goes to the module named (``from hsearch.se
 factory`` -> hsearch.search.factory when that is a module, else hsearch.search), not to the
 parent packages Python also runs.
 
+Imports made from strings count too: a string constant outside a docstring that is a whole
+dotted name of hsearch, with or without a ``:name`` (the workflow table's
+``"hsearch.workflows.nas:run_nas"``, the values of a lazy ``__getattr__`` export map, a module
+list that ``importlib.import_module`` walks) is an import of that module. For that to see every
+dynamic import, ``import_module`` and ``__import__`` may only be handed a name, never a name
+built from pieces (an f-string, ``+`` or ``%``, which no scan can read).
+
 KNOWN_VIOLATIONS lists circles and upward imports tolerated for the time being (none since issue
-11's refactor); the test fails when a new one appears and when a listed one is gone.
+11's refactor; none either once issue 21 made the scan read strings: the workflows no longer
+write their own summary, whoever runs one does, hsearch.workflows.launch); the test fails when a
+new one appears and when a listed one is gone. A floor on the modules found per package
+(MIN_MODULES) keeps the test from passing on a scan that read nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2] / "hsearch"
 
 LAYERS = (("__main__",), ("cli",), ("compare",), ("workflows",),
           ("train", "results", "problems", "hardware"), ("search", "data", "models"),
-          ("configs",), ("errors",), ("hsearch",))
+          ("configs",), ("errors", "files"), ("hsearch",))
 
 #: (importer package, imported package) on one level, and why the import is sound
 SAME_LEVEL = {
@@ -40,19 +51,31 @@ SAME_LEVEL = {
 }
 
 #: circles (the modules of each) and upward imports (importer, imported) tolerated for now: none
-#: since issue 11's refactor (a new one fails the test; so does a listed one that is gone)
+#: since issue 11's refactor and issue 21's string imports (a new one fails the test; so does a
+#: listed one that is gone)
 KNOWN_VIOLATIONS: set[tuple[str, str, str]] = set()
+
+
+#: a string naming an hsearch module, alone or with one of its objects: "hsearch.x.y[:name]"
+NAME_STRING = re.compile(r"(hsearch(?:\.\w+)+)(?::[\w.]+)?")
+
+#: the fewest modules a package of LAYERS holds (a floor: a test reading no files passes nothing)
+MIN_MODULES = {"__main__": 1, "cli": 5, "compare": 10, "workflows": 15, "train": 10,
+               "results": 5, "problems": 3, "hardware": 2, "search": 5, "data": 3, "models": 10,
+               "configs": 1, "errors": 1, "files": 1, "hsearch": 1}
 
 
 @dataclass(frozen=True)
 class Import:
-    """One import of an hsearch module: who, what, where, and the comment that goes with it."""
+    """One import of an hsearch module: who, what, where, the comment that goes with it, and
+    whether it is a string the module imports by name (``"module:name"``, an export map)."""
 
     importer: str
     imported: str
     line: int
     in_function: bool
     comment: str
+    by_name: bool = False
 
 
 def _module_name(path: Path) -> str:
@@ -83,14 +106,44 @@ def _resolve(name: str, modules) -> str | None:
     return None
 
 
-def _import_nodes(node, in_function):
-    """Every import statement under ``node`` and whether a function (or lambda) holds it."""
+def _docstrings(tree) -> set[int]:
+    """The ids of the docstring nodes of ``tree`` (module, class and function docstrings)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                out.add(id(body[0].value))
+    return out
+
+
+def _import_nodes(node, in_function, docstrings=frozenset()):
+    """Every import statement and every string constant (docstrings aside) under ``node``, and
+    whether a function (or lambda) holds it."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, (ast.Import, ast.ImportFrom)):
             yield child, in_function
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str) \
+                and id(child) not in docstrings:
+            yield child, in_function
         inner = in_function or isinstance(
             child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-        yield from _import_nodes(child, inner)
+        yield from _import_nodes(child, inner, docstrings)
+
+
+def _pieced_dynamic_imports(tree) -> list[int]:
+    """Lines of ``import_module(...)`` / ``__import__(...)`` calls handed a name built from
+    pieces (f-string, ``+``, ``%``): imports the string scan cannot see."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("import_module", "__import__") \
+                    and isinstance(node.args[0], (ast.JoinedStr, ast.BinOp)):
+                lines.append(node.lineno)
+    return lines
 
 
 def _imports_of(module: str, path: Path, modules) -> list[Import]:
@@ -100,8 +153,14 @@ def _imports_of(module: str, path: Path, modules) -> list[Import]:
     lines = source.splitlines()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
-    for node, in_function in _import_nodes(tree, False):
-        if isinstance(node, ast.Import):
+    for node, in_function in _import_nodes(tree, False, _docstrings(tree)):
+        by_name = isinstance(node, ast.Constant)
+        if by_name:
+            match = NAME_STRING.fullmatch(node.value)
+            if not match:
+                continue
+            names = [match.group(1)]
+        elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
             base = node.module or ""
@@ -116,8 +175,10 @@ def _imports_of(module: str, path: Path, modules) -> list[Import]:
             comment = comments.get(above, "")
         for name in names:
             target = _resolve(name, modules)
+            if by_name and target != name:
+                continue  # a string import names its module whole ("hsearch.x.y[:name]")
             if target and target != module:
-                found.append(Import(module, target, node.lineno, in_function, comment))
+                found.append(Import(module, target, node.lineno, in_function, comment, by_name))
     return found
 
 
@@ -190,6 +251,31 @@ def test_every_module_is_in_a_layer():
         _level(module)  # StopIteration names a package missing from LAYERS
 
 
+def test_the_scan_found_the_modules_and_their_imports():
+    """A floor: every package of LAYERS has its modules, and the imports read include the ones
+    made from strings (the workflow table's rows, the lazy export maps)."""
+    counts: dict[str, int] = {}
+    for module in _modules():
+        counts[_package(module)] = counts.get(_package(module), 0) + 1
+    packages = {p for level in LAYERS for p in level}
+    assert set(MIN_MODULES) == packages
+    short = {p: counts.get(p, 0) for p in packages if counts.get(p, 0) < MIN_MODULES[p]}
+    assert not short, f"`modules >= MIN_MODULES` must hold, but got {short}"
+    imports = _all_imports()
+    assert len(imports) > 300
+    by_name = {(i.importer, i.imported) for i in imports if i.by_name}
+    assert ("hsearch.workflows.registry", "hsearch.workflows.nas") in by_name
+    assert ("hsearch.workflows", "hsearch.workflows.runner") in by_name  # its __getattr__ map
+    assert ("hsearch.compare", "hsearch.compare.run") in by_name
+    assert ("hsearch.data", "hsearch.data.sources") in by_name
+
+
+def test_dynamic_imports_name_whole_modules():
+    pieced = {m: lines for m, p in _modules().items()
+              if (lines := _pieced_dynamic_imports(ast.parse(p.read_text())))}
+    assert not pieced, f"import_module/__import__ of a name built from pieces: {pieced}"
+
+
 def test_no_new_circle_or_upward_import():
     found = _violations(_all_imports())
     new = sorted(found - KNOWN_VIOLATIONS)
@@ -210,6 +296,7 @@ def test_same_level_imports_are_the_sound_ones():
 def test_parser_on_a_known_module(tmp_path):
     path = tmp_path / "fake.py"
     path.write_text(
+        '"""hsearch.train.trainer: a docstring is no import"""\n'
         "import os\n"
         "from hsearch.search import factory, NomadSearcher\n"
         "from . import runner  # same package\n"
@@ -217,15 +304,32 @@ def test_parser_on_a_known_module(tmp_path):
         "    # keeps ray out of --help\n"
         "    from ..train import trainer\n"
         "    return lambda: __import__('x')\n"
-        "g = lambda: None\n")
+        "g = lambda: None\n"
+        "ROWS = {'a': 'hsearch.workflows.runner:run_job', 'b': 'hsearch.search', 'c': 'hsearch',\n"
+        "        'd': 'see hsearch.train.trainer', 'e': 'hsearch.nothing.here'}\n"
+        "def h():\n"
+        "    return 'hsearch.train.trainer:train'\n")
     modules = {"hsearch", "hsearch.search", "hsearch.search.factory", "hsearch.workflows",
                "hsearch.workflows.runner", "hsearch.workflows.fake", "hsearch.train",
                "hsearch.train.trainer"}
-    got = {(i.imported, i.line, i.in_function, i.comment)
+    got = {(i.imported, i.line, i.in_function, i.comment, i.by_name)
            for i in _imports_of("hsearch.workflows.fake", path, modules)}
-    assert got == {("hsearch.search.factory", 2, False, ""), ("hsearch.search", 2, False, ""),
-                   ("hsearch.workflows.runner", 3, False, "same package"),
-                   ("hsearch.train.trainer", 6, True, "keeps ray out of --help")}
+    assert got == {("hsearch.search.factory", 3, False, "", False),
+                   ("hsearch.search", 3, False, "", False),
+                   ("hsearch.workflows.runner", 4, False, "same package", False),
+                   ("hsearch.train.trainer", 7, True, "keeps ray out of --help", False),
+                   ("hsearch.workflows.runner", 10, False, "", True),
+                   ("hsearch.search", 10, False, "", True),
+                   ("hsearch.train.trainer", 13, True, "", True)}
+
+
+def test_pieced_dynamic_imports_are_found():
+    tree = ast.parse("import importlib\n"
+                     "importlib.import_module(f'hsearch.cli.{name}')\n"
+                     "importlib.import_module('hsearch.cli.' + name)\n"
+                     "__import__(NAMES[name])\n"
+                     "importlib.import_module('hsearch.cli.train')\n")
+    assert _pieced_dynamic_imports(tree) == [2, 3]
 
 
 def test_report_function_level_imports():

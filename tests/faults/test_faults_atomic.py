@@ -3,7 +3,7 @@ cannot read: evaluations.csv, best.json and the experiment snapshot are each the
 version, whole.
 
 The writer is a real process that records evaluations as the driver's recorder does
-(hsearch.results.EvaluationLog, hsearch.configs.write_atomic) and is SIGKILLed:
+(hsearch.results.EvaluationLog, hsearch.files.write_atomic) and is SIGKILLed:
 first deterministically *inside* a write (its file handle writes half the data, syncs it to disk
 and kills the process: a writer that wrote the file in place would leave it truncated), then at
 random moments of a tight write loop. No Ray here.
@@ -60,8 +60,8 @@ def fdopen(*args, **kwargs):  # the atomic writers open their temporary file wit
 
 
 os.fdopen = fdopen
+from hsearch.files import write_atomic
 from hsearch.results import EvaluationLog
-from hsearch.configs import write_atomic
 from hsearch.workflows.run_dir import SNAPSHOT_FILE
 
 log = EvaluationLog(run, "macs", "min")

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def run(ray_session, tmp_path_factory):
-    from hsearch.workflows.nas import run_nas
+    from hsearch.workflows.launch import run_workflow
 
     base = Architecture("senet18", width=0.125, resolution=0.25)
     limit = base.cost().params * 1.5  # width x2 (about 4x the parameters) breaks it
@@ -39,7 +39,7 @@ def run(ray_session, tmp_path_factory):
         bounds=NasBounds(width=(0.5, 2.0), depth=(1.0, 1.0), resolution=(1.0, 2.0), step=0.5),
         search=SearchSettings(max_evals=5, seed=0),
         objective="latency_ms", constraints=(f"params <= {limit}",))
-    result = run_nas(settings, echo=True)
+    result = run_workflow("nas", settings, echo=True)
     yield result, limit
 
 

@@ -15,6 +15,7 @@ from hsearch.workflows.registry import (
     WORKFLOWS,
     find_workflow,
     list_workflows,
+    resolve,
 )
 from hsearch.workflows.settings import RunSettings
 
@@ -27,7 +28,7 @@ def test_every_row_resolves(workflow):
     run = inspect.signature(workflow.run_function)
     assert list(run.parameters)[:2] == ["settings", "run_dir"]
     assert {"resume", "echo"} <= set(run.parameters)
-    assert list(inspect.signature(workflow.summary_lines).parameters) == [
+    assert list(inspect.signature(resolve(workflow.summary)).parameters) == [
         "run_dir", "settings", "rows", "best"]
     assert workflow.mode in ("min", "max")
     assert set(workflow.cli.groups) <= set(OPTION_GROUPS) and "run" in workflow.cli.groups

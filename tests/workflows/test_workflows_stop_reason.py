@@ -2,7 +2,8 @@
 
 from types import SimpleNamespace
 
-from hsearch.workflows.report import STOP_REASON_FILE, read_stop_reason, write_stop_reason
+from hsearch.workflows.report import read_stop_reason
+from hsearch.workflows.run_dir import STOP_REASON_FILE, write_stop_reason
 
 
 def test_the_searchers_reason_is_kept_and_read_back(tmp_path):

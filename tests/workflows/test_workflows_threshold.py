@@ -7,7 +7,8 @@ import yaml
 
 from hsearch.errors import UserError
 from hsearch.workflows.demo import DEMO_BASELINE_SEEDS, DEMO_SEEDS, demo_settings
-from hsearch.workflows.nas import _threshold_uncertainty, mean_uncertainty
+from hsearch.workflows.nas import mean_uncertainty
+from hsearch.workflows.report_lines import _threshold_uncertainty
 from hsearch.workflows.run_dir import CONFIG_FILE, write_run_config
 from hsearch.workflows.settings import NasSettings
 

@@ -42,14 +42,14 @@ TINY = dict(
 
 @pytest.fixture(scope="module")
 def nas_run(ray_session, tmp_path_factory):
-    from hsearch.workflows.nas import run_nas
+    from hsearch.workflows.launch import run_workflow
 
     out = tmp_path_factory.mktemp("nas") / "run"
     settings = NasSettings(
         **TINY, out=str(out),
         bounds=NasBounds(width=(0.5, 2.0), depth=(0.5, 1.5), resolution=(1.0, 2.0), step=0.25),
         search=SearchSettings(max_evals=5, seed=1))
-    return run_nas(settings, echo=True)
+    return run_workflow("nas", settings, echo=True)
 
 
 def baseline_row(rows):
@@ -191,7 +191,7 @@ def test_evaluate_takes_a_runs_best_onto_the_test_split(nas_run, capsys):
 def test_racing_with_parallel_seeds(nas_run, tmp_path):
     """Seeds as Ray tasks in the trial's placement group: the same accuracies as in sequence
     (x0 is the NAS baseline's network), and racing stops hopeless configurations."""
-    from hsearch.workflows.nas import run_nas
+    from hsearch.workflows.launch import run_workflow
 
     settings = NasSettings(
         **{**TINY, "seeds": 3,
@@ -200,7 +200,7 @@ def test_racing_with_parallel_seeds(nas_run, tmp_path):
         bounds=NasBounds(width=(0.5, 2.0), depth=(1.0, 1.0), resolution=(1.0, 1.0)),
         search=SearchSettings(searcher="random", max_evals=1, seed=0),
         racing=RacingRule(enabled=True, min_seeds=2), prune=False)
-    result = run_nas(settings)
+    result = run_workflow("nas", settings)
     rows = result.rows
     assert len(rows) == 1 and result.best is None
     for row in rows:
