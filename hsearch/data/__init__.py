@@ -30,7 +30,7 @@ _EXPORTS = {
     "channel_stats": "hsearch.data.sources",
     "holdout_mask": "hsearch.data.sources",
     "list_datasets": "hsearch.data.catalog",
-    "load_dataset": "hsearch.data.sources",
+    "load_dataset": "hsearch.data.catalog",
     "Subset": "hsearch.data.subsets",
     "SubsetSizes": "hsearch.data.subsets",
     "default_sizes": "hsearch.data.subsets",

@@ -15,12 +15,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hsearch.errors import UserError
 
 __all__ = ["DATASETS", "DataProfile", "DataSetRow", "data_help", "data_root_help",
-           "dataset_row", "download_help", "list_datasets"]
+           "dataset_row", "download_help", "list_datasets", "load_dataset"]
 
 
 @dataclass(frozen=True)
@@ -148,3 +149,20 @@ def data_root_help() -> str:
 def download_help() -> str:
     """``--download``'s help: ``download cifar10 into --data-root``."""
     return f"download {' / '.join(row.name for row in DATASETS if row.downloads)} into --data-root"
+
+
+def load_dataset(name: str = "digits", root: str | Path | None = None,
+                 download: bool = False) -> Any:
+    """Load a data set by name: its row's loader (hsearch.data.sources for the shipped ones)
+    returns a hsearch.data.ImageDataset.
+
+    Args:
+        name: one of :func:`list_datasets` (the rows of :data:`DATASETS`).
+        root: folder of the data; needed by ``cifar10`` and ``imagefolder``, ignored by
+            ``digits`` (which ships inside scikit-learn).
+        download: ``cifar10`` only: download the archive into ``root`` if it is missing.
+
+    Raises:
+        UserError: unknown name, missing or empty root, unreadable files.
+    """
+    return dataset_row(name).load(root, download)

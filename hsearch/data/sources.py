@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hsearch.data.catalog import dataset_row
 from hsearch.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -122,22 +121,6 @@ class ImageDataset:
             "mean": list(self.mean),
             "std": list(self.std),
         }
-
-
-def load_dataset(name: str = "digits", root: str | Path | None = None,
-                 download: bool = False) -> ImageDataset:
-    """Load a data set by name (see the module docstring for each source).
-
-    Args:
-        name: one of :func:`list_datasets` (the rows of :data:`hsearch.data.catalog.DATASETS`).
-        root: folder of the data; needed by ``cifar10`` and ``imagefolder``, ignored by
-            ``digits`` (which ships inside scikit-learn).
-        download: ``cifar10`` only: download the archive into ``root`` if it is missing.
-
-    Raises:
-        UserError: unknown name, missing or empty root, unreadable files.
-    """
-    return dataset_row(name).load(root, download)
 
 
 def holdout_mask(labels: np.ndarray, every: int = HOLDOUT_EVERY) -> np.ndarray:
