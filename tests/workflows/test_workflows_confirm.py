@@ -167,3 +167,23 @@ def test_rows_lines_and_summary_of_a_confirmation():
     assert _confirm_line(rows, 4) == ("confirm   1 confirmed, 1 fell below the threshold, "
                                       "1 kept at the 4-seed limit, 1 clear on their own seeds; "
                                       "5 seed-runs added")
+
+
+def test_extra_seeds_of_a_packed_trial_are_cached_under_a_solo_seed_key(tmp_path):
+    from hsearch.data import SubsetSizes
+    from hsearch.workflows.ray_session import DataHandle
+    from hsearch.workflows.seed_cache import SeedCache
+
+    data = DataHandle(ref=None, name="digits", num_classes=10)
+    key = {}
+    for budget in ("30s", "2ep"):
+        for pack in (False, True):
+            s = TrialSpec(Architecture("senet18", width=0.125), TrainConfig(), budget, (0, 1),
+                          SubsetSizes(10, 5, 0), pack=pack, cache_dir=str(tmp_path))
+            key[budget, pack] = SeedCache(s, s.arch, s.train, data)._path(2)
+            # what a confirmation of this trial uses for its extra seeds
+            key[budget, pack, "extra"] = SeedCache(s, s.arch, s.train, data, pack=False)._path(2)
+    # a time budget: a packed seed's clock is its group's, so an extra (solo) seed is keyed solo
+    assert key["30s", True] != key["30s", False] == key["30s", True, "extra"]
+    # an epoch budget: packed or solo, the same seed
+    assert key["2ep", True] == key["2ep", False] == key["2ep", True, "extra"]

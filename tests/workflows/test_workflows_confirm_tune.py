@@ -107,3 +107,30 @@ def test_a_rerun_trial_reuses_every_seed_and_reports_the_same_result(confirmed_r
     assert (again["seeds_reused"], again["seeds_trained"]) == (3, 0)  # nothing trained again
     for key in ("accs", "seeds", "acc_mean", "confirm", "seeds_added", "feasible"):
         assert again[key] == row[key], key
+
+
+def test_a_packed_trial_trains_its_extra_seeds_solo_and_a_rerun_reuses_them(ray_session,
+                                                                             tmp_path):
+    from hsearch.data import load_dataset
+    from hsearch.workflows.context import run_fixed
+    from hsearch.workflows.ray_session import put_dataset
+    from tests.workflows.test_workflows_packed_trial import SPEC, _trial_result
+
+    data = put_dataset(load_dataset("digits"))
+    solo = run_fixed(tmp_path / "solo", SPEC, data, None)[0]  # no threshold: no confirmation
+    # at exactly the own mean, the lower bound is below the threshold: seeds are added
+    confirming = replace(SPEC, threshold=mean_accuracy(solo["accs"]),
+                         confirm=ConfirmRule(enabled=True, max_seeds=5),
+                         cache_dir=str(tmp_path / "cache"))
+    packed = run_fixed(tmp_path / "packed", replace(confirming, pack=True), data, None)[0]
+    assert packed["accs"][:3] == solo["accs"] and packed["seeds_added"] >= 1
+    assert packed["seeds"] == list(range(3 + packed["seeds_added"]))
+    assert packed["seeds_trained"] == len(packed["seeds"]) and packed["seeds_reused"] == 0
+    used, verdict = confirming.confirm.confirm(packed["accs"][:3], packed["accs"][3:],
+                                               confirming.threshold)
+    assert (used, verdict) == (packed["accs"], packed["confirm"])
+    assert _trial_result(tmp_path / "packed")["pack"]["groups"] == [[0, 1, 2]]  # own seeds only
+    # an epoch budget keys packed and solo seeds alike: an unpacked trial reuses every seed
+    again = run_fixed(tmp_path / "again", confirming, data, None)[0]
+    assert again["seeds_reused"] == len(packed["seeds"]) and again["seeds_trained"] == 0
+    assert again["accs"] == packed["accs"] and again["confirm"] == packed["confirm"]
