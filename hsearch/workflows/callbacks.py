@@ -169,8 +169,8 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
     Columns: trial_id, status, feasible, objective, the searched variables, the resolved
     architecture (``arch_*``, ``input_size``) and training fields (``train_*``, lr as used), and
     every metric of the trial (hsearch.workflows.trial; ``seeds_added`` and ``confirm``: the
-    extra seeds of a confirmation and its verdict, racing.ConfirmRule), and ``node_id``/``node_ip``, the Ray
-    node it ran on (``seed_nodes``: where each seed trained, comma-separated). A trial stopped
+    extra seeds of a confirmation and its verdict, racing.ConfirmRule), and
+    ``node_id``/``node_ip``, the Ray node it ran on (``seed_nodes``: where each seed trained, comma-separated). A trial stopped
     at its cost report is ``pruned`` (no accuracy); one whose last report was not final is
     ``stopped``; an errored trial is ``error``; a trial whose every seed failed is ``failed``,
     with empty accuracy cells. (RecorderCallback adds ``failures``,

@@ -30,8 +30,9 @@ hsearch_trial, spec=TrialSpec(...), data=put_dataset(dataset))``; the runner doe
 Every report holds the same metric keys (Tune's strict metric check): ``acc_mean``, ``acc_std``,
 ``accs`` (finished seeds, in seed order), ``seeds_done``, ``seeds_total``, ``seeds_added``
 (confirmation's extra seeds, else 0), ``confirm`` (its verdict, ``""`` while undecided or when
-it did not apply), ``macs``, ``params``, ``input_size``, ``train_seconds`` (sum over seeds), ``status``, ``feasible``, and, when the spec
-has an accuracy ``threshold`` (NAS), the constraint value ``acc_gap = threshold - acc_mean``
+it did not apply), ``macs``, ``params``, ``input_size``, ``train_seconds`` (sum over seeds),
+``status``, ``feasible``, and, when the spec has an accuracy ``threshold`` (NAS), the constraint
+value ``acc_gap = threshold - acc_mean``
 (feasible when ``<= 0``; exactly 0 at the threshold, hsearch.results.feasibility),
 ``macs_ratio = macs / baseline_macs`` and
 

@@ -10,7 +10,6 @@ seeds and reports the same result without training.
 import json
 import pickle
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
