@@ -89,7 +89,7 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_nas_options(parser: argparse.ArgumentParser) -> None:
-    """Baseline accuracy, tolerance, bounds, racing, pruning."""
+    """Baseline accuracy, tolerance, bounds, racing, confirmation, pruning."""
     g = parser.add_argument_group("NAS")
     g.add_argument("--baseline-acc", type=float, default=None,
                    help="the baseline's mean accuracy, if known (default: measure it)")
@@ -106,8 +106,15 @@ def add_nas_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--racing", action="store_true", default=None,
                    help="stop hopeless configurations early (Student-t bound; see docs)")
     g.add_argument("--min-seeds", type=int, default=None, help="racing: seeds before deciding")
+    g.add_argument("--confirm", action="store_true", default=None,
+                   help="train a feasible configuration within reach of the threshold on more "
+                        "seeds, one at a time, before it is believed (Student-t lower bound; "
+                        "see docs)")
+    g.add_argument("--max-seeds", type=int, default=None,
+                   help="confirmation: seeds a configuration may reach in all (> --seeds; "
+                        "default 10)")
     g.add_argument("--confidence", type=float, default=None,
-                   help="racing: level of the prediction bound (default 0.95)")
+                   help="racing and confirmation: one-sided level of their bounds (default 0.95)")
     g.add_argument("--no-prune", action="store_true", default=None,
                    help="train even configurations whose objective cannot beat the best feasible")
     g.add_argument("--objective", default=None,
@@ -161,6 +168,8 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
             "bounds.resolution": args.resolution_bounds, "bounds.step": args.step,
             "racing.enabled": args.racing, "racing.min_seeds": args.min_seeds,
             "racing.confidence": args.confidence,
+            "confirm.enabled": args.confirm, "confirm.max_seeds": args.max_seeds,
+            "confirm.confidence": args.confidence,
             "prune": False if args.no_prune else None,
             "objective": args.objective,
             "constraints": tuple(args.constraint) if args.constraint else None,

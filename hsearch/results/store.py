@@ -38,7 +38,7 @@ _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infini
 #: id is a valid float literal.
 TEXT_COLUMNS = frozenset({"trial_id", "status", "trial_dir", "message", "node_id", "node_ip",
                           "seed_statuses", "seed_nodes", "arch_model", "model", "train_optimizer",
-                          "optimizer"})
+                          "optimizer", "confirm"})
 LEADING_COLUMNS = ("eval_id", "trial_id", "status", "feasible", "objective")
 STATUS_OK = "ok"
 #: Evaluations a searcher answered without training (no accuracy, no training cost).

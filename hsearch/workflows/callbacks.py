@@ -28,6 +28,7 @@ from ray.tune import Callback
 from hsearch.results import EvaluationLog, SearchProgressWriter, plot_progress
 from hsearch.results.pareto import write_pareto
 from hsearch.results.store import STATUS_DUPLICATE, STATUS_SCREENED
+from hsearch.workflows.racing import CONFIRMED, FELL, MAX_SEEDS
 from hsearch.workflows.trial_spec import (
     COST,
     ERROR,
@@ -167,8 +168,9 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
 
     Columns: trial_id, status, feasible, objective, the searched variables, the resolved
     architecture (``arch_*``, ``input_size``) and training fields (``train_*``, lr as used), and
-    every metric of the trial (hsearch.workflows.trial), and ``node_id``/``node_ip``, the Ray
-    node it ran on (``seed_nodes``: where each seed trained, comma-separated). A trial stopped
+    every metric of the trial (hsearch.workflows.trial; ``seeds_added`` and ``confirm``: the
+    extra seeds of a confirmation and its verdict, racing.ConfirmRule), and
+    ``node_id``/``node_ip``, the Ray node it ran on (``seed_nodes``: where each seed trained, comma-separated). A trial stopped
     at its cost report is ``pruned`` (no accuracy); one whose last report was not final is
     ``stopped``; an errored trial is ``error``; a trial whose every seed failed is ``failed``,
     with empty accuracy cells. (RecorderCallback adds ``failures``,
@@ -196,7 +198,7 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
     keys = ("acc_mean", "acc_std", "macs", "macs_ratio", "params", "input_size", "acc_gap",
             "penalized", "accs", "seeds", "seed_statuses", "seed_seconds", "seed_nodes",
             "seeds_done", "seeds_total", "seeds_trained", "seeds_reused", "seed_runs_saved",
-            "n_failed", "train_seconds", "wall_seconds", "gpu_share")
+            "seeds_added", "confirm", "n_failed", "train_seconds", "wall_seconds", "gpu_share")
     keys += tuple(k for k in LATENCY_COLUMNS if k in result)  # when the network was timed
     for key in keys:
         row[key] = result.get(key)
@@ -211,7 +213,7 @@ def evaluation_row(trial_id: str, config: Mapping[str, Any], result: Mapping[str
     if status == PRUNED:
         # stopped before training: no accuracy, every seed saved
         row.update(acc_mean=None, acc_std=None, accs=[], seeds_trained=0, seeds_reused=0,
-                   seed_runs_saved=len(spec.seeds))
+                   seed_runs_saved=len(spec.seeds), seeds_added=0, confirm=None)
     row["objective"] = row.get(objective)
     return row
 
@@ -264,6 +266,10 @@ def format_evaluation(row: Mapping[str, Any], best: Mapping[str, Any] | None,
     verdict = verdicts.get(status, status or "?")
     if status == OK and row.get("acc_gap") is None:
         verdict = "ok"
+    if status == OK and row.get("confirm") in (CONFIRMED, FELL, MAX_SEEDS):
+        how = {CONFIRMED: "confirmed", FELL: "fell below the threshold",
+               MAX_SEEDS: "kept at the seed limit"}[row["confirm"]]
+        verdict += f" ({how} on {row.get('seeds_done')} seeds, {row.get('seeds_added')} added)"
     if row.get("seeds_reused"):
         verdict += f", {row['seeds_reused']} seeds reused"
     parts.append(verdict)

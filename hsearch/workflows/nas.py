@@ -25,6 +25,9 @@ Steps of :func:`run_nas`:
    is not below the best feasible so far is not trained (hsearch.workflows.pruning; recorded as
    "pruned"); with
    ``racing.enabled`` hopeless configurations stop early (hsearch.workflows.racing; "rejected");
+   with ``confirm.enabled`` a feasible configuration within reach of the threshold trains more
+   seeds before the searcher is told its value, the confirmed one (racing.ConfirmRule; the
+   ``seeds_added`` and ``confirm`` columns of evaluations.csv);
 3. no summary: whoever runs the workflow writes it afterwards (hsearch.workflows.launch:
    ``<run>/summary.txt``, hsearch.workflows.report; the NAS lines are
    hsearch.workflows.report_lines.nas_lines).
@@ -102,8 +105,8 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     threshold = baseline["acc_mean"] - settings.tolerance
     spec = replace(ctx.spec, threshold=threshold, baseline_macs=float(baseline["macs"]),
                    penalty=settings.search.penalty, racing=settings.racing,
-                   cost_report=settings.prune, latency=timed, objective=objective,
-                   baseline_objective=_positive(baseline.get(objective)),
+                   confirm=settings.confirm, cost_report=settings.prune, latency=timed,
+                   objective=objective, baseline_objective=_positive(baseline.get(objective)),
                    constraints=settings.constraints)
     space = nas_space(settings.bounds)
     searched = [name for name in VARIABLES if not isinstance(space[name], float)]

@@ -28,6 +28,10 @@ those ``n`` seeds as its partial result. Seeds run one after the other stop righ
 run in parallel may finish out of order, so every prefix that has finished is checked, and the
 outcome (rejected or not, at which ``n``, with which partial mean) is the same as in sequence:
 it depends on the seeds' results only, not on which finished first.
+
+Confirmation (:class:`ConfirmRule`) is the mirror: a configuration whose ``K``-seed mean meets
+the threshold but whose one-sided lower confidence bound does not trains more seeds, one at a
+time, until the rule's verdict (hsearch.workflows.trial applies it; NasSettings.confirm).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pathlib import Path
 from hsearch.files import write_atomic
 from hsearch.results import EvaluationLog, outcome_counts, read_rows
 from hsearch.results.pareto import format_pareto, pareto_table, write_pareto_csv
+from hsearch.workflows.racing import CLEAR, CONFIRMED, FELL, MAX_SEEDS
 from hsearch.workflows.registry import find_workflow, load_run_settings
 from hsearch.workflows.run_dir import BASELINE_FILE, STOP_REASON_FILE, SUMMARY_FILE
 
@@ -44,6 +45,9 @@ def summarize_run(run_dir: str | Path) -> str:
     lines = [f"hsearch {workflow} run {run_dir} ({state})"]
     lines += row.summary_lines(run_dir, settings, rows, log.best() if log else None)
     lines += _count_lines(rows, settings.seeds)
+    confirm = getattr(settings, "confirm", None)  # NAS: racing.ConfirmRule
+    if confirm is not None and confirm.enabled and rows:
+        lines.append(_confirm_line(rows, confirm.max_seeds))
     if finished and row.stops_early and _n_trials(rows) < total:
         lines.append(f"stopped   after {_n_trials(rows)} of {total} trained evaluations: "
                      f"{read_stop_reason(run_dir)}")
@@ -94,6 +98,15 @@ def write_summary(run_dir: str | Path) -> str:
 def _n_trials(rows) -> int:
     """Rows that were trials (NOMAD's screened and duplicate points were not)."""
     return sum(r.get("status") not in ("screened", "duplicate") for r in rows)
+
+
+def _confirm_line(rows, max_seeds: int) -> str:
+    """How confirmation went: its verdicts (the ``confirm`` column) and the seed-runs it added."""
+    verdicts = [r.get("confirm") for r in rows if r.get("status") == "ok"]
+    added = sum(r.get("seeds_added") or 0 for r in rows if r.get("status") == "ok")
+    return (f"confirm   {verdicts.count(CONFIRMED)} confirmed, {verdicts.count(FELL)} fell below "
+            f"the threshold, {verdicts.count(MAX_SEEDS)} kept at the {max_seeds}-seed limit, "
+            f"{verdicts.count(CLEAR)} clear on their own seeds; {added} seed-runs added")
 
 
 def _count_lines(rows, seeds: int) -> list[str]:

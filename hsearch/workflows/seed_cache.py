@@ -30,9 +30,14 @@ logger = logging.getLogger(__name__)
 
 
 class SeedCache:
-    """Finished seeds on disk, keyed by everything that determines a seed's result."""
+    """Finished seeds on disk, keyed by everything that determines a seed's result.
 
-    def __init__(self, spec: TrialSpec, arch: Architecture, train: TrainConfig, data: DataHandle):
+    ``pack``: whether the seeds train packed (None: ``spec.pack``; confirmation's extra seeds
+    train solo in a packed trial).
+    """
+
+    def __init__(self, spec: TrialSpec, arch: Architecture, train: TrainConfig, data: DataHandle,
+                 pack: bool | None = None):
         self.dir = Path(spec.cache_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._base = {
@@ -42,7 +47,7 @@ class SeedCache:
             # a shared GPU changes what a time budget buys (hsearch.workflows.seeds)
             "gpu_share": float(spec.gpus_per_seed),
         }
-        if spec.pack and parse_budget(spec.budget).is_time:
+        if (spec.pack if pack is None else pack) and parse_budget(spec.budget).is_time:
             # a packed seed's time budget is its group's clock (hsearch.train.packed.TIME_RULE)
             self._base["pack"] = TIME_RULE
 

@@ -34,7 +34,7 @@ from hsearch.errors import UserError
 from hsearch.models import list_models
 from hsearch.train import OPTIMIZERS, Architecture, TrainConfig, parse_budget
 from hsearch.workflows.objectives import check_constraints, check_objective
-from hsearch.workflows.racing import RacingRule
+from hsearch.workflows.racing import ConfirmRule, RacingRule
 
 S = TypeVar("S")
 
@@ -239,7 +239,9 @@ class NasSettings(RunSettings):
 
     arch: the baseline (x0 of the search). baseline_acc: None measures it first (K seeds);
     its evaluation is then reused as the search's first evaluation. racing: early rejection of
-    hopeless configurations (hsearch.workflows.racing). prune: skip training configurations
+    hopeless configurations (hsearch.workflows.racing). confirm: its mirror, more seeds (up to
+    ``confirm.max_seeds > seeds``) for a feasible configuration within reach of the threshold
+    (hsearch.workflows.racing.ConfirmRule; off by default). prune: skip training configurations
     whose objective is not below the best feasible found so far (recorded as "pruned").
     objective: the metric minimised, ``macs``, ``params`` or ``latency_ms``; constraints: extra
     ``"METRIC <= BOUND"`` strings beside the accuracy one (hsearch.workflows.objectives).
@@ -256,6 +258,7 @@ class NasSettings(RunSettings):
     bounds: NasBounds = field(default_factory=NasBounds)
     search: SearchSettings = field(default_factory=SearchSettings)
     racing: RacingRule = field(default_factory=RacingRule)
+    confirm: ConfirmRule = field(default_factory=ConfirmRule)
     prune: bool = True
     objective: str = "macs"
     constraints: tuple[str, ...] = ()
@@ -281,6 +284,9 @@ class NasSettings(RunSettings):
         if self.racing.enabled and self.racing.min_seeds >= self.seeds:
             raise UserError(f"racing needs `racing.min_seeds < seeds`, but got "
                             f"min_seeds={self.racing.min_seeds}, seeds={self.seeds}")
+        if self.confirm.enabled and self.confirm.max_seeds <= self.seeds:
+            raise UserError(f"confirmation needs `confirm.max_seeds > seeds`, but got "
+                            f"max_seeds={self.confirm.max_seeds}, seeds={self.seeds}")
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,24 @@ hsearch_trial, spec=TrialSpec(...), data=put_dataset(dataset))``; the runner doe
 4. optionally stops early (racing, :mod:`hsearch.workflows.racing`): ``status="rejected"``, the
    mean of the seeds that decided reported as the accuracy, the seed-runs saved counted
    (``seed_runs_saved``: seeds never trained);
-5. reports the final result (``status="ok"``, or ``"failed"`` when every seed failed) and writes
+5. optionally confirms a feasible result (``spec.confirm``, racing.ConfirmRule, NAS): when the
+   own seeds' mean meets the threshold (and every other constraint holds) but the rule's lower
+   bound does not, seeds ``max(spec.seeds) + 1, ...`` train one at a time (each solo, even in a
+   trial that packs its own seeds; reused from the seed cache like the own seeds), each
+   followed by a ``"running"`` report, until the rule's verdict (``confirm``): the final result
+   is then over ALL the seeds (``acc_mean``, ``acc_std``, ``accs``, ``seeds``, ``acc_gap``,
+   ``feasible``, ``penalized``; ``seeds_total`` = seeds used, ``seeds_added`` = extra seeds),
+   so a confirmation that *fell* below the threshold is an infeasible ok result with every seed,
+   and every searcher is told the confirmed value;
+6. reports the final result (``status="ok"``, or ``"failed"`` when every seed failed) and writes
    it atomically to ``<trial dir>/hsearch_result.json``.
 
 Every report holds the same metric keys (Tune's strict metric check): ``acc_mean``, ``acc_std``,
-``accs`` (finished seeds, in seed order), ``seeds_done``, ``seeds_total``, ``macs``, ``params``,
-``input_size``, ``train_seconds`` (sum over seeds), ``status``, ``feasible``, and, when the spec
-has an accuracy ``threshold`` (NAS), the constraint value ``acc_gap = threshold - acc_mean``
+``accs`` (finished seeds, in seed order), ``seeds_done``, ``seeds_total``, ``seeds_added``
+(confirmation's extra seeds, else 0), ``confirm`` (its verdict, ``""`` while undecided or when
+it did not apply), ``macs``, ``params``, ``input_size``, ``train_seconds`` (sum over seeds),
+``status``, ``feasible``, and, when the spec has an accuracy ``threshold`` (NAS), the constraint
+value ``acc_gap = threshold - acc_mean``
 (feasible when ``<= 0``; exactly 0 at the threshold, hsearch.results.feasibility),
 ``macs_ratio = macs / baseline_macs`` and
 
@@ -79,7 +90,7 @@ from hsearch.search.constraints import parse_constraint
 from hsearch.train import Architecture, summarize
 from hsearch.workflows import faults
 from hsearch.workflows.objectives import violation
-from hsearch.workflows.racing import finished_prefix
+from hsearch.workflows.racing import ConfirmRule, finished_prefix
 from hsearch.workflows.ray_session import DataHandle, current_node
 from hsearch.workflows.seed_cache import SeedCache
 from hsearch.workflows.seeds import SeedWork, seed_runner
@@ -132,7 +143,7 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
             fault.fire_untrained()
         work = fault.arm(work)
     seeds = seed_runner(spec, work, data, to_run)
-    metrics.seed_nodes = seeds.nodes
+    metrics.seed_nodes = seeds.nodes  # the runner fills it in as seeds finish
     try:
         for result in seeds:
             results[result.seed] = result
@@ -156,8 +167,17 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
         results = {s: results[s] for s in spec.seeds[:cut]}
     elif not any(r.ok for r in results.values()):
         status = FAILED
+    more_trained = more_reused = 0
+    if status == OK and spec.threshold is not None and spec.confirm.enabled \
+            and metrics.report(results, OK)["feasible"]:
+        # the extra seeds train solo: their cache key is a solo seed's, packed trial or not
+        solo = SeedCache(spec, arch, train, data, pack=False) if cache else None
+        more_trained, more_reused = _confirm(spec, metrics, results, work, data,
+                                             solo if reuse else None,
+                                             solo if fault is None else None)
     final = metrics.report(results, status)
-    final.update(seeds_trained=finished - reused, seeds_reused=reused,
+    final.update(seeds_trained=finished - reused + more_trained,
+                 seeds_reused=reused + more_reused,
                  seed_runs_saved=len(spec.seeds) - finished,
                  wall_seconds=time.time() - started)
     if packed:
@@ -166,8 +186,51 @@ def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
     tune.report(final)
 
 
+def _confirm(spec: TrialSpec, metrics: _Metrics, results: dict, work: SeedWork,
+             data: DataHandle, reuse: SeedCache | None, keep: SeedCache | None) -> tuple[int, int]:
+    """Confirmation (racing.ConfirmRule) of a trial whose own seeds in ``results`` are feasible:
+    seeds ``max(spec.seeds) + 1, ...`` one at a time, each from the ``reuse`` cache or trained
+    solo (and put into ``keep`` unless it ran out of memory), added to ``results`` and
+    ``metrics.seeds``, until the rule's verdict (``metrics.verdict``). Returns the numbers of
+    extra seeds trained and reused."""
+    rule: ConfirmRule = spec.confirm
+    accs = [_score(results[s]) for s in spec.seeds]
+    trained = reused = 0
+    seed = max(spec.seeds)
+    verdict = rule.verdict(accs, len(spec.seeds), spec.threshold)
+    while verdict is None:
+        seed += 1
+        result = reuse.get(seed) if reuse is not None else None
+        if result is not None:
+            reused += 1
+        else:
+            runner = seed_runner(spec, work, data, [seed])  # one seed: never packed
+            try:
+                (result,) = list(runner)
+            finally:
+                runner.close()
+            metrics.seed_nodes = {**metrics.seed_nodes, **runner.nodes}
+            trained += 1
+            if keep is not None and result.status != "oom":
+                keep.put(result)
+        results[seed] = result
+        metrics.seeds.append(seed)
+        accs.append(_score(result))
+        verdict = rule.verdict(accs, len(spec.seeds), spec.threshold)
+        if verdict is None:
+            tune.report(metrics.report(results, RUNNING))
+    metrics.verdict = verdict
+    logger.info("confirmation: %s after %d seed(s) (%d added)", verdict or "-", len(accs),
+                len(accs) - len(spec.seeds))
+    return trained, reused
+
+
 class _Metrics:
-    """Builds the reports of one trial (the same keys every time)."""
+    """Builds the reports of one trial (the same keys every time).
+
+    ``seeds``: the trial's seeds in order, its own then those confirmation added; ``verdict``:
+    confirmation's verdict ("" until it decides, or when it does not apply).
+    """
 
     def __init__(self, spec: TrialSpec, cost, node: Mapping[str, str],
                  measured: Mapping[str, Any] | None = None):
@@ -176,10 +239,12 @@ class _Metrics:
         self.node = dict(node)
         self.measured = dict(measured or {})  # latency figures, known before training
         self.seed_nodes: Mapping[int, str] = {}  # seed -> Ray node id it trained on
+        self.seeds: list[int] = list(spec.seeds)
+        self.verdict = ""
 
     def report(self, results: Mapping[int, Any], status: str) -> dict:
         spec = self.spec
-        done = [results[s] for s in spec.seeds if s in results]
+        done = [results[s] for s in self.seeds if s in results]
         accs = [_score(r) for r in done]
         # the exact mean (independent of seed order): the threshold rule of hsearch.results
         mean = mean_accuracy(accs) if accs else 0.0
@@ -192,7 +257,8 @@ class _Metrics:
             "seed_seconds": [r.train_seconds for r in done],
             # where each seed trained (empty: reused from the cache), as text like statuses
             "seed_nodes": ",".join(self.seed_nodes.get(r.seed, "") for r in done),
-            "seeds_done": len(done), "seeds_total": len(spec.seeds),
+            "seeds_done": len(done), "seeds_total": len(self.seeds),
+            "seeds_added": len(self.seeds) - len(spec.seeds), "confirm": self.verdict,
             "n_failed": sum(not r.ok for r in done),
             "macs": int(self.cost.macs), "params": int(self.cost.params),
             "input_size": int(self.cost.resolution),

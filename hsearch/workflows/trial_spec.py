@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from hsearch.train import Architecture, TrainConfig, parse_budget, rescale_lr
-from hsearch.workflows.racing import RacingRule
+from hsearch.workflows.racing import ConfirmRule, RacingRule
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ class TrialSpec:
     baseline_macs: the MACs ``macs_ratio`` divides by. penalty: the weight of a violated
     constraint in ``penalized`` (hsearch.workflows.trial).
     racing: early rejection (used only with a threshold and ``racing.enabled``).
+    confirm: more seeds (``seeds`` continued: ``max(seeds) + 1, ...``) for a feasible result
+    within reach of the threshold (used only with a threshold and ``confirm.enabled``;
+    ``confirm.max_seeds > len(seeds)`` then).
     cost_report: report the cost before training (for IncumbentPruner).
     parallel_seeds, cpus_per_seed, gpus_per_seed, torch_threads: how seeds run (see
     hsearch.workflows.settings.ResourceSettings). pack: train a trial's seeds together as one
@@ -63,6 +66,7 @@ class TrialSpec:
     baseline_macs: float | None = None
     penalty: float = 100.0
     racing: RacingRule = field(default_factory=RacingRule)
+    confirm: ConfirmRule = field(default_factory=ConfirmRule)
     cost_report: bool = False
     parallel_seeds: int = 1
     cpus_per_seed: float = 1.0
@@ -83,6 +87,9 @@ class TrialSpec:
             raise ValueError(f"`split` must be 'val' or 'test', but got {self.split!r}")
         if self.parallel_seeds < 1:
             raise ValueError(f"`parallel_seeds >= 1` must hold, but got {self.parallel_seeds}")
+        if self.confirm.enabled and self.confirm.max_seeds <= len(self.seeds):
+            raise ValueError(f"`confirm.max_seeds > len(seeds)` must hold, but got "
+                             f"max_seeds={self.confirm.max_seeds}, len(seeds)={len(self.seeds)}")
         if 0 < self.gpus_per_seed < 1 and parse_budget(self.budget).is_time:
             logger.warning(
                 "gpus_per_seed=%g shares each GPU between seeds: a time budget (%s) then also "

@@ -37,6 +37,8 @@ def test_every_command_has_help(command, capsys):
     (["nas", "--budget", "10"], "has no unit"),
     (["nas", "--tolerance", "-1"], "tolerance"),
     (["demo", "--seeds", "2", "--racing"], "racing needs `racing.min_seeds < seeds`"),
+    (["nas", "--seeds", "4", "--confirm", "--max-seeds", "4"],
+     "confirmation needs `confirm.max_seeds > seeds`"),
     (["demo", "--searcher", "nope"], "unknown searcher 'nope'"),
     (["hpo", "--searcher", "nope"], "unknown searcher 'nope'"),
     (["hpo", "--optimizer", "lion"], "unknown optimizer 'lion'"),
