@@ -95,7 +95,7 @@ def test_the_summary_counts_the_confirmations(confirmed_run):
 def test_a_rerun_trial_reuses_every_seed_and_reports_the_same_result(confirmed_run, tmp_path):
     from hsearch.workflows.context import base_spec, run_fixed
     from hsearch.workflows.ray_session import put_dataset
-    from hsearch.workflows.run_dir import load_run_settings
+    from hsearch.workflows.registry import load_run_settings
 
     run = confirmed_run
     row = _x0(read_rows(run / "evaluations.csv"))
