@@ -358,11 +358,19 @@ def suite_specs(table: str | None = None, tolerance: float = 0.0, seeds_per_eval
                 confirm: ConfirmRule | None = None) -> tuple[ProblemSpec, ...]:
     """The suite's problems (hsearch.compare.suite): the table at its TABULAR_LEVELS (a custom
     ``table``: its baseline level only), each exact, then with ``seeds_per_eval`` drawn seeds
-    per evaluation without and with ``confirm`` (default: ConfirmRule's, enabled), then the
-    analytic problems."""
+    per evaluation without and with ``confirm`` (default: ConfirmRule's, enabled; left out for a
+    table with fewer seeds per network than its ``max_seeds``), then the analytic problems."""
     levels = TABULAR_LEVELS if table is None else (None,)
     rule = confirm or ConfirmRule(enabled=True)
     exact = tuple(ProblemSpec("tabular", table, tolerance, level) for level in levels)
-    noisy = tuple(ProblemSpec("tabular", table, tolerance, level, seeds_per_eval, how)
-                  for how in (None, rule) for level in levels)
+    noisy: tuple[ProblemSpec, ...] = ()
+    if _fewest_seeds(table, tolerance) >= rule.max_seeds:
+        noisy = tuple(ProblemSpec("tabular", table, tolerance, level, seeds_per_eval, how)
+                      for how in (None, rule) for level in levels)
     return exact + noisy + tuple(ProblemSpec(name) for name in list_problems())
+
+
+def _fewest_seeds(table: str | None, tolerance: float) -> int:
+    from hsearch.problems.tabular import NasTable  # see ProblemSpec.build
+
+    return min(len(c.seeds) for c in NasTable(table, tolerance).cells.values())

@@ -16,7 +16,10 @@ merged suite (hsearch.compare.merge) is summarised by the same code. Numbers:
   time_ratio``; below 1: NOMAD's users wait less) and its median over the instances;
 * the data profile over the suite (Moré & Wild 2009): for each searcher, the share of all its
   (instance, run) pairs solved within 1% (and, in a second table, 5%) after k trained
-  evaluations, k = 1..budget.
+  evaluations, k = 1..budget (a noisy instance's run counts when its incumbent then is truly
+  feasible and within the level, hsearch.compare.summary);
+* the noisy instances (``noise``): per instance and searcher, the fooled rate, seed-runs and true
+  ratio without and with confirmation, and the totals over them.
 """
 
 from __future__ import annotations
@@ -92,13 +95,19 @@ def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
     for level in PROFILE_LEVELS:
         profiles[level] = {}
         for name in searchers:
-            evals = [e for s in problems.values() if name in s["searchers"]
-                     for e in s["searchers"][name]["reach"][level]["evals"]]
-            n = len(evals)
+            solved = [0.0] * budget  # (instance, run) pairs solved after k evaluations
+            n = 0
+            for s in problems.values():
+                if name not in s["searchers"]:
+                    continue
+                reach = s["searchers"][name]["reach"][level]
+                runs = len(reach["evals"])
+                n += runs
+                for k in range(1, budget + 1):
+                    solved[k - 1] += _solved_at(reach, k, runs)
             profiles[level][name] = {
                 "pairs": n, "instances": sum(name in s["searchers"] for s in problems.values()),
-                "share": [sum(float(e) <= k for e in evals) / n if n else math.nan
-                          for k in range(1, budget + 1)]}
+                "share": [x / n if n else math.nan for x in solved]}
     profile = profiles[LEVEL]
     nomad = {label: _nomad_row(s, per[label]["meta"]) for label, s in problems.items()}
     ratios = [r["ratio"] for r in nomad.values() if r and math.isfinite(r.get("ratio", math.nan))]
@@ -107,10 +116,84 @@ def suite_stats(per: Mapping[str, Mapping]) -> dict[str, Any]:
     waiting = {label: {name: _waiting(v) for name, v in s["searchers"].items()}
                for label, s in problems.items()}
     return {"problems": problems, "nomad": nomad, "profile": profile, "profiles": profiles,
-            "budget": budget,
+            "budget": budget, "noise": noise_rows(problems),
             "level": LEVEL, "ratio_median": quantile(ratios, 0.5) if ratios else math.nan,
             "waiting": waiting,
             "time_ratio_median": quantile(time_ratios, 0.5) if time_ratios else math.nan}
+
+
+def _solved_at(reach: Mapping, k: int, runs: int) -> float:
+    """Runs of one instance solved after ``k`` evaluations: its data profile (which on a noisy
+    instance counts truly feasible incumbents only; hsearch.compare.summary) where recorded and
+    long enough, else its runs that reached the level within ``k`` evaluations."""
+    profile = reach.get("profile")
+    if profile:
+        return profile[min(k, len(profile)) - 1] * runs
+    return float(sum(float(e) <= k for e in reach["evals"]))
+
+
+def noise_rows(problems: Mapping[str, Mapping]) -> list[dict[str, Any]]:
+    """Per noisy instance and searcher (hsearch.compare.noisy): the fooled rate, seed-runs and
+    true ratio, without and with confirmation side by side when the suite ran both."""
+    out = []
+    for label, s in problems.items():
+        if label.endswith("-confirm") or not any("truth" in v for v in s["searchers"].values()):
+            continue
+        other = problems.get(label + "-confirm", {}).get("searchers", {})
+        for name, v in s["searchers"].items():
+            if "truth" not in v:
+                continue
+            row = {"instance": label, "searcher": name, "plain": _truth_cells(v)}
+            if name in other and "truth" in other[name]:
+                row["confirm"] = _truth_cells(other[name])
+            out.append(row)
+    return out
+
+
+def _truth_cells(stats: Mapping) -> dict[str, Any]:
+    t = stats["truth"]
+    return {"fooled": t["fooled"], "runs": stats["runs"], "fooled_rate": t["fooled_rate"],
+            "seed_runs": t["seed_runs"]["mean"], "true_ratio": t["true_ratio"]["median"]}
+
+
+def _noise_lines(doc: Mapping[str, Any]) -> list[str]:
+    rows = doc.get("noise") or []
+    if not rows:
+        return []
+    lines = ["", "Noisy instances (K seeds drawn per evaluation; each instance's summary.md says "
+                 "how): how often the incumbent a run returns is truly infeasible (fooled), the "
+                 "seed-runs per run (mean) and the median true objective ratio to the optimum "
+                 "(- : fooled or none in half the runs), without / with confirmation.", "",
+             "| instance | searcher | fooled | with confirmation | seed-runs | with confirmation "
+             "| true ratio | with confirmation |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [r["instance"], f"**{r['searcher']}**" if r["searcher"] == "nomad"
+                 else r["searcher"]]
+        for show in (lambda x: f"{x['fooled']}/{x['runs']}", lambda x: fmt(x["seed_runs"], 4),
+                     lambda x: fmt(x["true_ratio"], 4)):
+            cells += [show(r["plain"]), show(r["confirm"]) if r.get("confirm") else "not run"]
+        lines.append("| " + " | ".join(cells) + " |")
+    totals = _noise_totals(rows)
+    if totals:
+        lines += ["", "Over all noisy instances and searchers: fooled "
+                      f"{totals['fooled']}/{totals['runs']} runs without confirmation, "
+                      f"{totals['fooled_c']}/{totals['runs_c']} with; seed-runs "
+                      f"{fmt(totals['seed_runs'], 5)} without, {fmt(totals['seed_runs_c'], 5)} "
+                      f"with ({fmt(100 * (totals['seed_runs_c'] / totals['seed_runs'] - 1), 3)}% "
+                      f"more)."]
+    return lines
+
+
+def _noise_totals(rows: Sequence[Mapping]) -> dict[str, float] | None:
+    paired = [r for r in rows if r.get("confirm")]
+    if not paired:
+        return None
+    return {"fooled": sum(r["plain"]["fooled"] for r in paired),
+            "runs": sum(r["plain"]["runs"] for r in paired),
+            "fooled_c": sum(r["confirm"]["fooled"] for r in paired),
+            "runs_c": sum(r["confirm"]["runs"] for r in paired),
+            "seed_runs": sum(r["plain"]["seed_runs"] * r["plain"]["runs"] for r in paired),
+            "seed_runs_c": sum(r["confirm"]["seed_runs"] * r["confirm"]["runs"] for r in paired)}
 
 
 def _waiting(stats: Mapping) -> dict[str, Any]:
@@ -214,6 +297,7 @@ def suite_markdown(doc: Mapping[str, Any]) -> str:
                 f"{r['stalled']} | {r['crashed']} |")
         lines += ["", f"Median ratio over the instances where both solved: "
                       f"{fmt(doc.get('ratio_median', math.nan), 3)}."]
+    lines += _noise_lines(doc)
     lines += _waiting_lines(doc, names)
     ks = [k for k in PROFILE_KS if k <= budget]
     for level, profile in (doc.get("profiles") or {LEVEL: doc["profile"]}).items():

@@ -237,7 +237,11 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
                 "q1_time": quantile(times, 0.25), "q3_time": quantile(times, 0.75),
                 "times": times, "median_rounds": quantile(rounds, 0.5),
                 "q1_rounds": quantile(rounds, 0.25), "q3_rounds": quantile(rounds, 0.75),
-                "rounds": rounds}
+                "rounds": rounds,
+                # solved after k evaluations, k = 1..budget (crashed runs unsolved)
+                "profile": [x * len(lists) / (len(lists) + crashed) if lists else 0.0
+                            for x in (data_profile(runs, reference, level, budget)
+                                      if lists else [0.0] * budget)]}
         per_eval = [sum(_ms(r["suggest_ms"]) + _ms(r["complete_ms"]) + _ms(r.get("end_ms"))
                         for r in run) / len(run) for run in lists if run]
         s["overhead_ms"] = quantile(per_eval, 0.5)

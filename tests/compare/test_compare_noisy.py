@@ -153,3 +153,25 @@ def test_a_noisy_comparison_scores_the_incumbents_by_the_truth(tmp_path):
     text = (tmp_path / "out" / "summary.md").read_text()
     assert "Noise: every trained evaluation is the mean of 2 seeds" in text
     assert "| random | " in text.split("| searcher | fooled |")[1]
+
+
+def test_the_suite_runs_noisy_instances_with_and_without_confirmation(tmp_path):
+    table = write_noisy_table(tmp_path / "noisy.csv")
+    settings = CompareSettings(problem="suite", searchers=("random",), budget=10, repeats=3,
+                               table=str(table), max_seeds=6,
+                               instances=("tabular-k4", "tabular-k4-confirm"))
+    assert [s.label for s in settings.specs] == ["tabular-k4", "tabular-k4-confirm"]
+    run_comparison(settings, tmp_path / "suite", use_ray=False)
+    doc = json.loads((tmp_path / "suite" / "summary.json").read_text())
+    (row,) = doc["noise"]
+    assert row["instance"] == "tabular-k4" and row["searcher"] == "random"
+    for how in ("plain", "confirm"):
+        stats = doc["problems"][f"tabular-k4{'-confirm' if how == 'confirm' else ''}"]
+        truth = stats["searchers"]["random"]["truth"]
+        assert row[how]["fooled"] == truth["fooled"]
+        assert row[how]["seed_runs"] == truth["seed_runs"]["mean"]
+    text = (tmp_path / "suite" / "summary.md").read_text()
+    assert "| tabular-k4 | random |" in text
+    # a table with fewer seeds than max_seeds has no noisy instances in the suite
+    few = CompareSettings(problem="suite", searchers=("random",), table=str(table))
+    assert not [s for s in few.specs if s.seeds_per_eval]
