@@ -49,15 +49,21 @@ def register(subparsers) -> None:
         p.set_defaults(run=functools.partial(run, workflow))
 
 
+def settings_of(workflow: Workflow, args: argparse.Namespace):
+    """The row's settings: its preset and defaults, then --config and the flags (validated)."""
+    cli = workflow.cli
+    base = {**(to_mapping(resolve(cli.preset)()) if cli.preset else {}), **cli.defaults}
+    extra = {option.key: option.value(getattr(args, option.key)) for option in cli.options}
+    return settings_from_args(workflow.settings_class, args, extra, base=base)
+
+
 def run(workflow: Workflow, args: argparse.Namespace) -> int:
     """Parse the settings, run the workflow, print its summary; the exit code is the run's
     ``exit_code`` (``train``: 1 when a seed failed), else 0."""
     start = time.monotonic()
     check_address(args)  # an unreachable cluster: refused in seconds, before torch and Ray
     cli = workflow.cli
-    base = {**(to_mapping(resolve(cli.preset)()) if cli.preset else {}), **cli.defaults}
-    extra = {option.key: option.value(getattr(args, option.key)) for option in cli.options}
-    settings = settings_from_args(workflow.settings_class, args, extra, base=base)
+    settings = settings_of(workflow, args)
     for check in cli.checks:
         resolve(check)(settings)
     quiet_ray(args.verbose)
