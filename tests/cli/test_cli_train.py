@@ -186,3 +186,15 @@ def test_argument_errors_exit_2_with_one_line(args, fragment, tmp_path, capsys):
     assert exit_info.value.code == 2 and len(lines) == 1
     assert lines[0].startswith("hsearch") and ": error: " in lines[0] and fragment in lines[0]
     assert not (tmp_path / "never").exists()
+
+
+def test_a_diverged_seed_exits_1_with_its_result_written(tmp_path, capsys):
+    """Exit code 1 (not 2: the input was fine) when a seed fails; result.json says which."""
+    from hsearch.cli import main
+
+    out = tmp_path / "run"
+    code = main(["train", *TINY_RUN, "--seeds", "1", "--batch-size", "20", "--lr", "1e12",
+                 "--out", str(out)])
+    record = json.loads((out / "result.json").read_text())
+    assert code == 1 and record["statuses"] == ["diverged"] and record["n_failed"] == 1
+    assert "1 failed, counted as 0" in capsys.readouterr().out
