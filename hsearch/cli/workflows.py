@@ -12,8 +12,8 @@ run, its summary. Examples (CPU scale)::
     hsearch evaluate --from runs/hpo --seeds 10 --out runs/test
 
 ``train`` prints a per-seed table, mean ± std and MACs (RUN_DIR/result.json,
-hsearch.workflows.train); ``baseline`` prints the paper's Table 1 (also RUN_DIR/table.csv); ``nas`` and ``demo`` one line
-per evaluation and a summary (the run directory holds config.yaml, evaluations.csv, best.json,
+hsearch.workflows.train); ``baseline`` the paper's Table 1 (also RUN_DIR/table.csv); ``nas``
+and ``demo`` one line per evaluation and a summary (the run directory holds config.yaml, evaluations.csv, best.json,
 progress.png, pareto.png and the TensorBoard logs: ``tensorboard --logdir RUN_DIR``); ``hpo``
 the best training hyperparameters for the architecture of ``--from-nas`` (or ``arch``);
 ``evaluate`` the held-out test score over K seeds, the number a paper would report.

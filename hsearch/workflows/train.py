@@ -206,7 +206,8 @@ def format_provenance(arch, config, provenance: dict) -> str:
               "train.batch_size": f"batch={config.batch_size}",
               "train.lr": f"lr={config.lr:g}"}
     for name in ("crop_flip", "autoaugment", "cutout"):
-        values[f"train.augment.{name}"] = f"{name}={'on' if getattr(config.augment, name) else 'off'}"
+        switch = "on" if getattr(config.augment, name) else "off"
+        values[f"train.augment.{name}"] = f"{name}={switch}"
     shown = [f"{values[key]} ({source})" for key, source in provenance.items()]
     return "defaults: " + ", ".join(shown)
 
