@@ -26,10 +26,10 @@ import traceback
 from hsearch.errors import UserError
 
 # Modules of this package that define sub-commands, in the order `--help` lists them
-# ("workflows": demo, baseline, nas, hpo, evaluate, in the workflow table's order).
+# ("workflows": train, demo, baseline, nas, hpo, evaluate, in the workflow table's order).
 # Whole names, not pieces: tests/core/test_layers.py reads them as this package's imports.
-COMMAND_MODULES = ("hsearch.cli.train", "hsearch.cli.workflows", "hsearch.cli.report",
-                   "hsearch.cli.resume", "hsearch.cli.compare")
+COMMAND_MODULES = ("hsearch.cli.workflows", "hsearch.cli.report", "hsearch.cli.resume",
+                   "hsearch.cli.compare")
 
 # Exceptions that mean "the user asked for something that cannot be done" (OSError: a path
 # that cannot be read or written, a full or read-only disk, an unreachable host).

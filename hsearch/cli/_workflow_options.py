@@ -1,6 +1,6 @@
 """Options shared by the workflow commands (hsearch.workflows.registry: demo, baseline, ...).
 
-Every command reads an optional experiment file (``--config FILE``, YAML, parsed into the
+Every workflow command reads an optional experiment file (``--config FILE``, YAML, parsed into the
 workflow's settings dataclass) and lets flags override single fields; unset flags leave the file's
 (or the defaults') values alone. :func:`settings_from_args` merges both and validates once.
 """
@@ -10,50 +10,71 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, Mapping
 
 from hsearch.data.catalog import data_help, data_root_help, download_help
 from hsearch.data.profiles import profile_help
 from hsearch.workflows.ray_session import probe_ray_address
 
 
-def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s",
-                    seeds_default: int = 10) -> None:
+def add_run_options(parser: argparse.ArgumentParser,
+                    defaults: Mapping[str, Any] | None = None) -> None:
     """--config, data, architecture, training, budget/seeds, resources and --out."""
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="experiment YAML file (see experiments/); flags override it")
+    add_training_options(parser, defaults)
+    add_resource_options(parser)
+    add_out_option(parser)
+
+
+def add_training_options(parser: argparse.ArgumentParser,
+                         defaults: Mapping[str, Any] | None = None) -> None:
+    """Data, architecture, budget/seeds and the optimiser: what every training command takes.
+
+    ``defaults``: the command's own defaults of settings fields (the workflow table's
+    ``CommandLine.defaults``), shown in the help; the settings get them from the table.
+    """
+    defaults = defaults or {}
+    budget_default = defaults.get("budget", "600s")
+    seeds_default = defaults.get("seeds", 10)
     g = parser.add_argument_group("data")
     g.add_argument("--data", default=None, help=data_help())
     g.add_argument("--data-root", default=None, help=data_root_help())
     g.add_argument("--download", action="store_true", default=None, help=download_help())
-    g.add_argument("--train-per-class", type=int, default=None)
+    g.add_argument("--train-per-class", type=int, default=None,
+                   help="training images per class (default: the data set's)")
     g.add_argument("--val-per-class", type=int, default=None)
     g.add_argument("--test-per-class", type=int, default=None)
 
     g = parser.add_argument_group("architecture")
     g.add_argument("--model", default=None, help="model of the zoo (default senet18)")
-    g.add_argument("--width", type=float, default=None, help="width multiplier")
-    g.add_argument("--depth", type=float, default=None, help="depth multiplier")
+    g.add_argument("--width", type=float, default=None,
+                   help="width multiplier (> 0); " + profile_help("arch.width"))
+    g.add_argument("--depth", type=float, default=None, help="depth multiplier (> 0, default 1)")
     g.add_argument("--resolution", type=float, default=None,
-                   help="input resolution multiplier of 32 px; " + profile_help("arch.resolution"))
+                   help="input resolution multiplier of 32 px (> 0); "
+                        + profile_help("arch.resolution"))
 
     g = parser.add_argument_group("training")
     g.add_argument("--budget", default=None,
                    help=f"per seed: '600s', '10m', '1.5h' or '30ep' (default {budget_default})")
     g.add_argument("--seeds", type=int, default=None,
-                   help=f"K: every configuration is trained on seeds 0..K-1 (default "
+                   help=f"K: the number of seeds every configuration is trained on (default "
                         f"{seeds_default})")
     g.add_argument("--optimizer", default=None,
-                   help="sgd, adam, adamw, adamax, adagrad, adadelta or asgd")
+                   help="sgd (default), adam, adamw, adamax, adagrad, adadelta or asgd")
     g.add_argument("--lr", type=float, default=None,
                    help="peak learning rate, as given; " + profile_help("train.lr")
                         + " (SGD's scale: rescaled for another --optimizer)")
-    g.add_argument("--wd", type=float, default=None, help="weight decay")
+    g.add_argument("--wd", type=float, default=None, help="weight decay (default 5e-3)")
     g.add_argument("--batch-size", type=int, default=None, help=profile_help("train.batch_size"))
     g.add_argument("--no-augment", action="store_true",
                    help="no augmentation at all (default: the data set's profile; config.yaml's "
                         "settings.provenance says where each such value came from)")
 
+
+def add_resource_options(parser: argparse.ArgumentParser) -> None:
+    """Trials and seeds at once, their CPUs/GPUs/threads, packing, the Ray cluster."""
     g = parser.add_argument_group("resources")
     g.add_argument("--concurrency", type=int, default=None, help="trials at once")
     g.add_argument("--parallel-seeds", type=int, default=None,
@@ -71,11 +92,52 @@ def add_run_options(parser: argparse.ArgumentParser, budget_default: str = "600s
                         "start a local Ray); checked within seconds")
     g.add_argument("--num-cpus", type=int, default=None,
                    help="CPUs of the local Ray (default: all)")
+
+
+def add_out_option(parser: argparse.ArgumentParser,
+                   defaults: Mapping[str, Any] | None = None) -> None:
+    """--out."""
     parser.add_argument("--out", default=None,
-                        help="run directory (default runs/<command>-<date>-<time>)")
+                        help="run directory (default runs/<command>-<date>-<time>); refused when "
+                             "it holds a run already (no overwriting: choose another or remove "
+                             "it)")
 
 
-def add_search_options(parser: argparse.ArgumentParser) -> None:
+def add_optimisation_options(parser: argparse.ArgumentParser,
+                             defaults: Mapping[str, Any] | None = None) -> None:
+    """The trainer's finer settings (TrainConfig's fields beyond optimiser, lr, wd, batch size):
+    momentum, schedule, label smoothing, each augmentation, compile, per-epoch evaluation."""
+    g = parser.add_argument_group(
+        "optimisation (defaults: the paper's, except resolution, batch size, lr and augmentation, "
+        "which come from the data set's profile: see hsearch/data/profiles.py)")
+    g.add_argument("--momentum", type=float, default=None, help="SGD momentum (default 0.9)")
+    g.add_argument("--nesterov", action="store_true", default=None,
+                   help="Nesterov momentum (SGD)")
+    g.add_argument("--label-smoothing", type=float, default=None, help="default 0")
+    g.add_argument("--schedule", default=None, choices=("cosine", "constant"),
+                   help="learning-rate schedule over the budget (default cosine)")
+    g.add_argument("--warmup", type=float, default=None,
+                   help="linear warm-up, as a fraction of the budget (default 0)")
+    g.add_argument("--final-lr", type=float, default=None,
+                   help="lr at the end of the budget, as a fraction of the peak (default 0)")
+    for name, what in _AUGMENTATIONS.items():
+        g.add_argument(f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction,
+                       default=None, help=f"{what} on or off (--no-augment: off); "
+                                          + profile_help(f"train.augment.{name}"))
+    g.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the model; compiling is part of the untimed warm-up "
+                        "(wall time, not budget)")
+    g.add_argument("--no-epoch-eval", action="store_true", default=None,
+                   help="skip the per-epoch monitoring evaluation")
+
+
+#: Augmentation switches of the optimisation group: AugmentConfig field -> what it is.
+_AUGMENTATIONS = {"autoaugment": "AutoAugment (CIFAR-10 policy)", "cutout": "Cutout",
+                  "crop_flip": "random crop + horizontal flip"}
+
+
+def add_search_options(parser: argparse.ArgumentParser,
+                       defaults: Mapping[str, Any] | None = None) -> None:
     """--searcher, --max-evals, --search-seed, --penalty, --constraint-type."""
     g = parser.add_argument_group("search")
     g.add_argument("--searcher", default=None,
@@ -88,7 +150,8 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
                    help="NOMAD's progressive (PB, default) or extreme (EB) barrier")
 
 
-def add_nas_options(parser: argparse.ArgumentParser) -> None:
+def add_nas_options(parser: argparse.ArgumentParser,
+                    defaults: Mapping[str, Any] | None = None) -> None:
     """Baseline accuracy, tolerance, bounds, racing, confirmation, pruning."""
     g = parser.add_argument_group("NAS")
     g.add_argument("--baseline-acc", type=float, default=None,
@@ -130,12 +193,13 @@ def check_address(args: argparse.Namespace) -> None:
     """Refuse an ``--address`` flag where no Ray cluster answers, within seconds and before
     torch and Ray are imported (the run probes the address again when it joins the cluster;
     an address from --config is checked then)."""
-    if args.address and args.address != "local":
-        probe_ray_address(args.address)
+    address = getattr(args, "address", None)  # None: a command without the resources group
+    if address and address != "local":
+        probe_ray_address(address)
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """Dotted settings keys from the shared options (None: not given)."""
+    """Dotted settings keys from the option groups the command has (None: not given)."""
     from hsearch.data import AugmentConfig  # imports torch: not at parse time
 
     values = {
@@ -149,14 +213,28 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "train.lr": args.lr, "train.weight_decay": args.wd, "train.batch_size": args.batch_size,
         "train.augment": (AugmentConfig(crop_flip=False, autoaugment=False, cutout=False)
                           if args.no_augment else None),
-        "resources.concurrency": args.concurrency,
-        "resources.parallel_seeds": args.parallel_seeds,
-        "resources.cpus_per_seed": args.cpus_per_seed,
-        "resources.gpus_per_seed": args.gpus_per_seed,
-        "resources.torch_threads": args.torch_threads, "resources.pack": args.pack,
-        "resources.address": args.address, "resources.num_cpus": args.num_cpus,
         "out": args.out,
     }
+    if hasattr(args, "concurrency"):
+        values.update({
+            "resources.concurrency": args.concurrency,
+            "resources.parallel_seeds": args.parallel_seeds,
+            "resources.cpus_per_seed": args.cpus_per_seed,
+            "resources.gpus_per_seed": args.gpus_per_seed,
+            "resources.torch_threads": args.torch_threads, "resources.pack": args.pack,
+            "resources.address": args.address, "resources.num_cpus": args.num_cpus,
+        })
+    if hasattr(args, "momentum"):
+        values.update({
+            "train.momentum": args.momentum, "train.nesterov": args.nesterov,
+            "train.label_smoothing": args.label_smoothing, "train.schedule": args.schedule,
+            "train.warmup_fraction": args.warmup, "train.final_lr_fraction": args.final_lr,
+            "train.compile": args.compile,
+            "train.eval_each_epoch": False if args.no_epoch_eval else None,
+        })
+        if not args.no_augment:  # --no-augment: all off, whatever a single switch says
+            values.update({f"train.augment.{name}": getattr(args, name)
+                           for name in _AUGMENTATIONS})
     for name in ("searcher", "max_evals", "search_seed", "penalty", "constraint_type"):
         if hasattr(args, name):
             values[f"search.{name.replace('search_', '')}"] = getattr(args, name)
@@ -188,11 +266,12 @@ def settings_from_args(cls, args: argparse.Namespace, extra: dict[str, Any] | No
 
     overrides = run_overrides(args)
     overrides.update(extra or {})
-    settings = load_settings(cls, args.config, overrides, base=base)
+    config = getattr(args, "config", None)  # None: a command without --config (train)
+    settings = load_settings(cls, config, overrides, base=base)
     if args.optimizer and args.lr is None:
         from hsearch.train import rescale_lr  # imports torch: not at parse time
 
-        previous = load_settings(cls, args.config, {k: v for k, v in overrides.items()
+        previous = load_settings(cls, config, {k: v for k, v in overrides.items()
                                                     if k != "train.optimizer"}, base=base)
         if previous.train.optimizer != settings.train.optimizer:
             lr = rescale_lr(previous.train.lr, settings.train.optimizer,
@@ -212,5 +291,9 @@ def quiet_ray(verbose: bool) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-#: Option groups by the names the workflow table uses (hsearch.workflows.registry.CommandLine).
-OPTION_GROUPS = {"run": add_run_options, "search": add_search_options, "nas": add_nas_options}
+#: Option groups by the names the workflow table uses (hsearch.workflows.registry.CommandLine),
+#: each called as ``add(parser, defaults)``: "run" is "training" with --config, the resources
+#: and --out.
+OPTION_GROUPS = {"run": add_run_options, "search": add_search_options, "nas": add_nas_options,
+                 "training": add_training_options, "optimisation": add_optimisation_options,
+                 "out": add_out_option}

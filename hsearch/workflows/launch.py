@@ -19,7 +19,11 @@ def run_workflow(name: str, settings, run_dir: str | Path | None = None, *, resu
                  echo: bool = False):
     """Run workflow ``name`` with ``settings`` (``run_dir`` and ``resume`` as its run function
     takes them), then write the run's ``summary.txt``. Returns the run function's result with
-    ``summary`` set to the summary's text. KeyError for an unknown ``name``; whatever the run
+    ``summary`` set to the summary's text (a row without summary lines, ``train``, writes its own
+    record and sets its summary itself). KeyError for an unknown ``name``; whatever the run
     raises passes through, and the run is then not marked finished."""
-    result = find_workflow(name).run_function(settings, run_dir, resume=resume, echo=echo)
+    row = find_workflow(name)
+    result = row.run_function(settings, run_dir, resume=resume, echo=echo)
+    if not row.records_run:
+        return result
     return replace(result, summary=write_summary(result.run_dir))

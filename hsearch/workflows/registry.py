@@ -4,7 +4,9 @@ Each row says what ``config.yaml``'s ``workflow`` key means everywhere it is rea
 class (:func:`load_run_settings`), the run function (hsearch.workflows.launch, for the CLI and
 ``hsearch resume``), the objective and its sense and the summary lines (hsearch.workflows.report;
 the lines are hsearch.workflows.report_lines'), and the command line (hsearch.cli.workflows:
-help, description, option groups, its own flags, checks).
+help, description, option groups, its own flags, defaults, checks). ``train`` is a row too: its
+run writes ``result.json`` instead of a run directory of the others' kind, so it has no summary
+lines (``summary=None``), and ``hsearch report``/``resume`` and ``config.yaml`` do not know it.
 The order of :data:`WORKFLOWS` is the order ``hsearch --help`` lists the commands in.
 
 Example::
@@ -18,14 +20,15 @@ module imports no more of hsearch than the run directory's config reader, so the
 table without importing torch or Ray (``hsearch --help`` stays quick). A run function is called
 as ``run(settings, run_dir=None, *, resume=False, echo=False)`` and returns a result with
 ``run_dir`` and a ``summary`` field that its caller fills (the run function writes no summary:
-hsearch.workflows.launch.run_workflow does, after it); a summary function as
+hsearch.workflows.launch.run_workflow does, after it; a row without summary lines fills it
+itself), and optionally an ``exit_code`` (default 0); a summary function as
 ``lines(run_dir, settings, rows, best) -> list[str]``.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -50,7 +53,8 @@ def _comma_list(text: str) -> list[str]:
 @dataclass(frozen=True)
 class Option:
     """A flag of one workflow's own (beside the shared option groups) that sets settings field
-    ``key`` (also the argparse dest); ``parse`` turns a given value into the field's value."""
+    ``key`` (also the argparse dest); ``type`` converts the text (argparse's ``type``: a bad value
+    is an argument error), ``parse`` turns a given value into the field's value."""
 
     flag: str
     key: str
@@ -58,6 +62,7 @@ class Option:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     parse: Callable[[Any], Any] | None = None
+    type: Callable[[str], Any] | None = None
 
     def value(self, given: Any) -> Any:
         """The settings value of the flag's parsed value (None: not given)."""
@@ -68,13 +73,15 @@ class Option:
 class CommandLine:
     """How a workflow appears as ``hsearch <name>``.
 
-    groups: the shared option groups it takes, in order (``"run"``, ``"search"``, ``"nas"``:
+    groups: the shared option groups it takes, in order (``"run"``, ``"search"``, ``"nas"``, ...
     hsearch.cli._workflow_options). options: its own flags, after the groups. checks: dotted
     paths of ``check(settings)`` functions that refuse settings before a run directory or Ray
     exists. preset: dotted path of a function returning the settings the config file and flags
     start from (default: the settings class's defaults). banner: dotted path of
     ``banner(settings) -> str``, printed before the run. wall_time: print the command's wall
-    time after the summary.
+    time after the summary. defaults: top-level settings values the command starts from instead
+    of the settings class's (under the preset, the config file and the flags; its --help shows
+    them), e.g. ``train``'s shorter budget.
     """
 
     help: str
@@ -85,6 +92,7 @@ class CommandLine:
     preset: str | None = None
     banner: str | None = None
     wall_time: bool = False
+    defaults: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,9 @@ class Workflow:
     objective / mode: the metric the run's evaluations.csv ranks by and its sense (a NAS's
     ``settings.objective`` overrides it). planned: the number of evaluations the settings ask
     for. stops_early: the searcher may end the search before that number (the summary then says
-    why, hsearch.workflows.report.read_stop_reason).
+    why, hsearch.workflows.report.read_stop_reason). summary: dotted path of the summary lines;
+    None for a row whose run leaves no run directory of the workflows' kind (``train``: no
+    config.yaml or summary.txt, so neither ``hsearch report`` nor ``resume`` applies).
     """
 
     name: str
@@ -102,10 +112,15 @@ class Workflow:
     run: str
     objective: str
     mode: str
-    summary: str
+    summary: str | None
     planned: Callable[[Any], int]
     cli: CommandLine
     stops_early: bool = False
+
+    @property
+    def records_run(self) -> bool:
+        """Whether the run leaves a run directory with config.yaml and summary.txt."""
+        return self.summary is not None
 
     @property
     def settings_class(self) -> type:
@@ -119,6 +134,7 @@ class Workflow:
 
     def summary_lines(self, run_dir, settings, rows: list, best: dict | None) -> list[str]:
         """The workflow's own lines of a run summary (hsearch.workflows.report)."""
+        assert self.summary is not None, f"workflow {self.name!r} writes no summary"
         return resolve(self.summary)(run_dir, settings, rows, best)
 
 
@@ -129,6 +145,29 @@ def _max_evals(settings) -> int:
 _NAS_CLI = dict(groups=("run", "search", "nas"), checks=("hsearch.workflows.nas:check_searchable",))
 
 WORKFLOWS: tuple[Workflow, ...] = (
+    Workflow(
+        name="train", settings="hsearch.workflows.train:TrainSettings",
+        run="hsearch.workflows.train:run_train", objective="acc_mean", mode="max",
+        summary=None, planned=lambda settings: 1,
+        cli=CommandLine(
+            help="train an architecture on seeded subsets, report mean ± std accuracy",
+            description="Train one (scaled) architecture once per seed, each on its own seeded "
+                        "subset, under a wall-clock or epoch budget; report the final models' "
+                        "accuracies, their mean and sample std, and the model's MACs.",
+            groups=("training", "optimisation", "out"),
+            # one look at an architecture: a minute a seed, three seeds (the workflows compare
+            # many and default to the paper's 10 minutes and 10 seeds)
+            defaults={"budget": "60s", "seeds": 3},
+            options=(Option("--split", "split", choices=("val", "test"),
+                            help="score on the subset's validation (default) or test images"),
+                     Option("--first-seed", "first_seed", type=int,
+                            help="seeds run from this one up (default 0)"),
+                     Option("--device", "device",
+                            help="auto (default: CUDA when present), cpu, cuda, cuda:1"),
+                     Option("--threads", "threads", type=int,
+                            help="torch CPU threads (default: torch's own setting; on a machine "
+                                 "shared with other processes, 1 is often faster for small "
+                                 "models)")))),
     Workflow(
         name="demo", settings="hsearch.workflows.settings:NasSettings",
         run="hsearch.workflows.demo:run_demo", objective="macs", mode="min",
@@ -202,21 +241,27 @@ def find_workflow(name: str) -> Workflow:
 
 
 class _SettingsClasses(Mapping):
-    """Workflow name -> settings class, read from :data:`WORKFLOWS` (classes imported on access)."""
+    """Workflow name -> settings class of the rows that record a run directory, read from
+    :data:`WORKFLOWS` (classes imported on access)."""
 
     def __getitem__(self, name: str) -> type:
-        if name not in list_workflows():
+        if name not in self._names():
             raise KeyError(name)
         return find_workflow(name).settings_class
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list_workflows())
+        return iter(self._names())
 
     def __len__(self) -> int:
-        return len(WORKFLOWS)
+        return len(self._names())
+
+    @staticmethod
+    def _names() -> list[str]:
+        return [w.name for w in WORKFLOWS if w.records_run]
 
 
-#: Workflow name -> settings class (config.yaml's ``workflow`` key), a read-only view of the table.
+#: Workflow name -> settings class (config.yaml's ``workflow`` key: the rows that record a run
+#: directory), a read-only view of the table.
 SETTINGS_CLASSES: Mapping[str, type] = _SettingsClasses()
 
 

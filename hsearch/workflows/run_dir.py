@@ -91,7 +91,7 @@ def discard_run_dir(path: str | Path) -> None:
 def write_run_config(run_dir: Path, workflow: str, settings, extra: Mapping | None = None) -> None:
     """``config.yaml``: the workflow, the resolved settings and the code version."""
     # import cost: hsearch.train imports torch, which `hsearch train`'s input checks
-    # (hsearch.cli.train.check_out, RUN_MARKERS) and `hsearch report` do not need
+    # (hsearch.workflows.train.check_out, RUN_MARKERS) and `hsearch report` do not need
     from hsearch.train.machine import machine_info
 
     document = {"workflow": workflow, "version": code_version(),

@@ -36,6 +36,9 @@ def test_tiny_run_writes_result_json_and_tensorboard_events(tmp_path):
     code, stdout, stderr = finish(start([*TINY_RUN, "--out", str(out)], tmp_path))
     assert code == 0, stderr
     assert (out / "notes.txt").read_text() == "mine"  # ... and they are left alone
+    # result.json and TensorBoard folders only: no config.yaml or summary.txt of the workflows
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "result.json", "seed_0",
+                                                     "seed_1"]
     # the per-seed table and the summary line
     lines = stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["seed", "status"])
@@ -125,13 +128,14 @@ BAD_ARGUMENTS = {
     "absent data root": (["--data", "cifar10", "--data-root", "/nonexistent/cifar"],
                          "CIFAR-10 not found"),
     "unknown data set": (["--data", "mnist"], "unknown data set 'mnist'"),
-    "zero seeds": (["--seeds", "0"], "--seeds >= 1"),
+    "zero seeds": (["--seeds", "0"], "`seeds >= 1` must hold"),
+    "negative first seed": (["--first-seed=-1"], "`first_seed >= 0` must hold"),
     "unknown optimizer": (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
     "bad lr": (["--lr=-1"], "lr > 0"),
     "unknown device": (["--device", "tpu"], "device"),
     "scored split empty": (["--split", "test", "--test-per-class", "0"], "--test-per-class is 0"),
     "subset larger than a class": (["--train-per-class", "5000"], "must hold"),
-    "zero threads": (["--threads", "0"], "--threads >= 1"),
+    "zero threads": (["--threads", "0"], "`threads >= 1` must hold"),
 }
 # Run as a real subprocess too: the case that gets furthest (torch, torchvision and the data
 # loader imported; each subprocess costs several seconds of imports, so only this one).
@@ -165,3 +169,32 @@ def test_bad_arguments_through_python_m_hsearch_exit_2_without_traceback(tmp_pat
         code, _, stderr = finish(process)
         check_one_line(name, code, stderr)
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--first-seed", "one"], "argument --first-seed: invalid int value: 'one'"),
+    (["--split", "train"], "argument --split: invalid choice: 'train'"),
+    (["--concurrency", "2"], "unrecognized arguments: --concurrency"),  # workflows' only
+])
+def test_argument_errors_exit_2_with_one_line(args, fragment, tmp_path, capsys):
+    """The row's own flags keep their types and choices (argparse's errors, one line)."""
+    from hsearch.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *args, "--out", str(tmp_path / "never")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1
+    assert lines[0].startswith("hsearch") and ": error: " in lines[0] and fragment in lines[0]
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_diverged_seed_exits_1_with_its_result_written(tmp_path, capsys):
+    """Exit code 1 (not 2: the input was fine) when a seed fails; result.json says which."""
+    from hsearch.cli import main
+
+    out = tmp_path / "run"
+    code = main(["train", *TINY_RUN, "--seeds", "1", "--batch-size", "20", "--lr", "1e12",
+                 "--out", str(out)])
+    record = json.loads((out / "result.json").read_text())
+    assert code == 1 and record["statuses"] == ["diverged"] and record["n_failed"] == 1
+    assert "1 failed, counted as 0" in capsys.readouterr().out

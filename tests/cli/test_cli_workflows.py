@@ -4,7 +4,7 @@ import pytest
 
 from hsearch.cli import main
 
-COMMANDS = ("demo", "baseline", "nas", "hpo", "evaluate", "report", "resume")
+COMMANDS = ("train", "demo", "baseline", "nas", "hpo", "evaluate", "report", "resume")
 
 
 def run(capsys, *argv):

@@ -4,7 +4,6 @@ import pytest
 
 from hsearch.cli import build_parser
 from hsearch.cli._workflow_options import settings_from_args
-from hsearch.cli.train import build_config
 from hsearch.configs import to_mapping
 from hsearch.data.profiles import PROFILE_KEYS, apply_profile, get_profile
 from hsearch.errors import UserError
@@ -65,6 +64,16 @@ def test_the_demo_keeps_its_own_settings_labelled_preset():
     assert s.arch.resolution == 0.375 and s.train.batch_size == 32
     assert s.provenance["arch.resolution"] == "preset"
     assert s.provenance["train.batch_size"] == "user"
+
+
+def build_config(args, dataset):
+    """(arch, train config, provenance) of ``hsearch train``'s settings on ``dataset``."""
+    from hsearch.cli.workflows import settings_of
+    from hsearch.workflows.registry import find_workflow
+
+    args.data = dataset
+    s = settings_of(find_workflow("train"), args)
+    return s.arch, s.train, s.provenance
 
 
 def train_args(*argv):
