@@ -40,7 +40,12 @@ def test_suite_instances_have_their_optimum_from_the_table_and_most_are_not_corn
     axes = [sorted({k[i] for k in cells}) for i in range(3)]
     base_acc, base_macs, _ = cells[(1.0, 1.0, 1.0)]
     specs = suite_specs()
-    assert len([s for s in specs if s.name == "tabular"]) == len(TABULAR_LEVELS) >= 5
+    exact = [s for s in specs if s.name == "tabular" and s.seeds_per_eval is None]
+    assert len(exact) == len(TABULAR_LEVELS) >= 5
+    # each level also noisy (the suite's K seeds per evaluation), without and with confirmation
+    noisy = [s for s in specs if s.seeds_per_eval is not None]
+    assert [s.threshold for s in noisy] == [s.threshold for s in exact] * 2
+    assert [s.confirm is not None for s in noisy] == [False] * len(exact) + [True] * len(exact)
     interior = 0
     for level in TABULAR_LEVELS:
         threshold = base_acc if level is None else level
@@ -189,7 +194,7 @@ def test_threshold_cli_runs_one_instance_and_keeps_the_summary_keys(tmp_path, ca
 
 @pytest.mark.parametrize("argv, message", [
     (["--problem", "mnist"], "unknown problem 'mnist'"),
-    (["--problem", "tabular", "--threshold", "0.99"], "no cell of nas_digits_senet18.csv"),
+    (["--problem", "tabular", "--threshold", "0.99"], "no cell of nas_digits_senet18_10seeds.csv"),
     (["--problem", "tabular", "--threshold", "1.5"], "`0 < threshold <= 1`"),
     (["--problem", "g06", "--threshold", "0.95"], "tabular problem only"),
     (["--problem", "suite", "--instances", "tabular@0.5"], "unknown suite instance"),
