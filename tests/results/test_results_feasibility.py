@@ -17,6 +17,7 @@ import pytest
 
 from hsearch.results import accuracy_gap, mean_accuracy, meets_threshold
 from hsearch.results.feasibility import GAP_TOLERANCE
+from hsearch.train import parse_budget
 
 IMAGES = 300
 BASELINE = tuple(c / IMAGES for c in (286, 285, 282, 279))
@@ -69,7 +70,7 @@ def _report(accs, threshold):
     from hsearch.workflows.trial_spec import OK, TrialSpec
 
     arch = Architecture("senet18", width=0.125, resolution=0.25)
-    spec = TrialSpec(arch=arch, train=TrainConfig(), budget="1ep", seeds=(0, 1, 2, 3),
+    spec = TrialSpec(arch=arch, train=TrainConfig(), budget=parse_budget("1ep"), seeds=(0, 1, 2, 3),
                      sizes=SubsetSizes(10, 30, 0), threshold=threshold, baseline_macs=1000.0)
     results = {s: SeedResult(seed=s, status="ok", accuracy=a, split="val", subset_digest="",
                              train_seconds=1.0, overrun_seconds=0.0, epochs=1.0, steps=1,
