@@ -281,7 +281,7 @@ class CompareSettings:
         if self.problem == SUITE:
             if self.threshold is not None:
                 raise UserError("`threshold` picks one tabular instance; the suite has its own "
-                                "thresholds (drop --threshold or pick --problem tabular)")
+                                "thresholds (drop --baseline-acc or pick --problem tabular)")
             ProblemSpec("tabular", self.table, self.tolerance)  # validates tolerance
             if self.confirm:
                 raise UserError("the suite runs its noisy instances with and without "

@@ -139,7 +139,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
         mode="min", num_samples=search.max_evals, concurrency=settings.resources.concurrency,
         scheduler=IncumbentPruner(objective, settings.constraints) if settings.prune else None,
         callbacks=[RecorderCallback(run_dir, spec, objective, "min", VARIABLES,
-                                    total=search.max_evals, baseline=baseline, echo=echo)],
+                                    baseline=baseline, echo=echo)],
     )
     run_job(job, ctx.data, resume=resume)
     write_stop_reason(run_dir, made.algorithm)
