@@ -42,6 +42,7 @@ import torch
 from hsearch.data import AugmentConfig, BatchAugmenter, SubsetSizes, load_dataset
 from hsearch.train import Architecture, TrainConfig, TrainData, build_optimizer, train, train_one_seed
 from hsearch.train.device import default_bf16
+from hsearch.train import parse_budget
 
 FORBIDDEN = ("ray", "PyNomad")
 MODELS = (("senet18", 0.25), ("resnet18", 1.0))
@@ -186,7 +187,8 @@ def check_oom(args, device) -> dict:
     try:
         data = synthetic_data(16384, 64, device)
         model = build("resnet18", 1.0)
-        run = train(model, data, TrainConfig(batch_size=16384, eval_each_epoch=False), "1ep",
+        run = train(model, data, TrainConfig(batch_size=16384, eval_each_epoch=False),
+                    parse_budget("1ep"),
                     device=device)
         after = {"status": run.status, "message": run.message[:120],
                  "allocated_mib_after": round((torch.cuda.memory_allocated(device) - base) / 2**20, 1),

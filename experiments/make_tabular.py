@@ -120,7 +120,7 @@ def metadata(settings, seeds: list[int], grid: dict) -> dict:
         "split": "val",
         "base_arch": to_mapping(settings.arch),
         "train": to_mapping(settings.train),
-        "budget": settings.budget,
+        "budget": settings.budget.text,
         "seeds": seeds,
         "grid": {k: {"start": a, "stop": b, "step": s} for k, (a, b, s) in grid.items()},
         "baseline_cell": {"width": 1.0, "depth": 1.0, "resolution": 1.0},

@@ -3,7 +3,9 @@
 Every configuration object of hsearch is a frozen dataclass that checks its own values in
 ``__post_init__``. This module only moves data between those dataclasses and plain mappings:
 unknown keys are rejected with the list of known ones, and values of the wrong type are named with
-their key path, e.g. ``train.lr: expected a number, got 'fast'``.
+their key path, e.g. ``train.lr: expected a number, got 'fast'``. A value type written as text
+(a class with ``from_text(text)`` and ``to_text()``, such as hsearch.train.Budget: ``"10m"``) is
+parsed from its text here, once, and written back as the same text.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Mapping, TypeVar
 
 import yaml
 
+from hsearch.checks import is_int, is_number
 from hsearch.errors import UserError
 from hsearch.files import write_atomic
 
@@ -50,6 +53,8 @@ def from_mapping(cls: type[T], data: Mapping[str, Any] | None, where: str = "") 
 
 def to_mapping(obj: Any) -> Any:
     """A dataclass (nested, with tuples) as plain YAML/JSON-ready data."""
+    if _is_text_value(type(obj)):
+        return obj.to_text()
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_mapping(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple)):
@@ -89,6 +94,11 @@ def dump_yaml(path: str | os.PathLike, obj: Any) -> None:
     write_atomic(path, yaml.safe_dump(to_mapping(obj), sort_keys=False))
 
 
+def _is_text_value(cls) -> bool:
+    """A value type written as text (module docstring)."""
+    return isinstance(cls, type) and hasattr(cls, "from_text") and hasattr(cls, "to_text")
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -110,6 +120,15 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         raise errors[0]
     if hint is Any:
         return value
+    if _is_text_value(hint):
+        if _is_text_value(type(value)) and isinstance(value, hint):
+            return value
+        if not isinstance(value, str):
+            raise UserError(f"{where}: expected a string, got {value!r}")
+        try:
+            return hint.from_text(value)
+        except ValueError as exc:
+            raise UserError(f"{where}: {exc}") from None
     if origin is typing.Literal:
         if value not in args:
             raise UserError(f"{where}: must be one of {', '.join(map(repr, args))}, got {value!r}")
@@ -135,11 +154,11 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
             raise UserError(f"{where}: expected true or false, got {value!r}")
         return value
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value):
             raise UserError(f"{where}: expected an integer, got {value!r}")
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             raise UserError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if hint is str:

@@ -2,17 +2,20 @@
 
 Example (the tabulated NAS benchmark: minutes on 2 CPU cores)::
 
-    hsearch compare --problem tabular --searchers nomad,random,optuna,hyperopt --budget 60 \\
+    hsearch compare --problem tabular --searchers nomad,random,optuna,hyperopt --max-evals 60 \\
         --repeats 10 --out runs/compare
 
 runs every (searcher, repetition) as a Ray task that replays the problem (the table answers each
 trial and a simulated clock charges its recorded training time; hsearch.compare.replay) and writes
 ``runs.csv``, ``summary.md`` and the convergence and data-profile PNGs into ``--out``. Problems:
 ``suite`` (every instance of hsearch.compare.suite, one directory each, and a suite summary),
-``tabular`` (the shipped table, or ``--table FILE``; ``--threshold 0.95`` picks the instance
+``tabular`` (the shipped table, or ``--table FILE``; ``--baseline-acc 0.95`` picks the instance
 whose accuracy level is 0.95), the analytic ones (``g06``, ``g04``, ``pressure_vessel``,
-``g07``) and ``nas``, the real NAS of the workflows (trains every evaluation: keep ``--budget``
-and ``--repeats`` small). Searchers whose package is missing are skipped with one line
+``g07``) and ``nas``, the real NAS of the workflows (trains every evaluation: keep ``--max-evals``
+and ``--repeats`` small). The flags say what ``hsearch nas`` says: ``--max-evals`` (evaluations
+per run) and ``--baseline-acc`` (the mean accuracy the threshold is taken from, minus
+``--tolerance``); the old spellings ``--budget`` and ``--threshold`` still work for one release
+(:data:`DEPRECATED`), with one line on stderr. Searchers whose package is missing are skipped with one line
 (``pip install "hsearch[compare]"`` installs them); ``--list`` shows which. ``--merge A --merge
 B`` joins result sets of the same protocol (hsearch.compare.merge).
 """
@@ -22,11 +25,25 @@ from __future__ import annotations
 import argparse
 import datetime
 import shlex
+import sys
 from pathlib import Path
 
 from hsearch.cli._workflow_options import quiet_ray
 from hsearch.compare.protocol import CompareSettings, list_compare_problems
 from hsearch.errors import UserError
+
+
+#: old spelling -> the flag that replaced it (kept for one release, with one line on stderr)
+DEPRECATED = {"--budget": "--max-evals", "--threshold": "--baseline-acc"}
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of a flag: stores into the new flag's ``dest`` and says so in one line."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"hsearch compare: {option_string} is deprecated, use {DEPRECATED[option_string]}",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def register(subparsers) -> None:
@@ -39,13 +56,18 @@ def register(subparsers) -> None:
     p.add_argument("--problem", default="tabular",
                    help="tabular (default), suite (every instance), an analytic problem (g06, "
                         "g04, pressure_vessel, g07) or nas (real training)")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="tabular: the mean accuracy to reach, absolute (default: the "
-                        "baseline's); e.g. 0.95")
+    p.add_argument("--baseline-acc", type=float, default=None,
+                   help="tabular: the mean accuracy the threshold is taken from (minus "
+                        "--tolerance), absolute (default: the baseline's); e.g. 0.95")
+    p.add_argument("--threshold", dest="baseline_acc", type=float, action=_Deprecated,
+                   help=argparse.SUPPRESS)
     p.add_argument("--searchers", default="all",
                    help="comma-separated searcher names, or 'all' (default; the ones not "
                         "installed are skipped)")
-    p.add_argument("--budget", type=int, default=60, help="evaluations per run (default 60)")
+    p.add_argument("--max-evals", type=int, default=60,
+                   help="evaluations per run (default 60)")
+    p.add_argument("--budget", dest="max_evals", type=int, action=_Deprecated,
+                   help=argparse.SUPPRESS)
     p.add_argument("--repeats", type=int, default=10,
                    help="runs per searcher, searcher seeds SEED..SEED+R-1 (default 10)")
     p.add_argument("--concurrency", type=int, default=1,
@@ -86,7 +108,7 @@ def register(subparsers) -> None:
                    help="suite: comma-separated instance names to run (default: all), e.g. "
                         "tabular,tabular@0.952")
     p.add_argument("--max-proposals", type=int, default=None,
-                   help="suggestions taken per run at most (default 10 x budget; free points "
+                   help="suggestions taken per run at most (default 10 x max-evals; free points "
                         "count); lower only for a searcher too slow otherwise")
     p.add_argument("--merge", action="append", default=None, metavar="DIR",
                    help="merge result directories of the same protocol into --out instead of "
@@ -114,12 +136,12 @@ def parse_searchers(text: str) -> tuple[str, ...]:
 def settings_from_args(args: argparse.Namespace):
     """The CompareSettings the flags describe (validated)."""
     return CompareSettings(
-        problem=args.problem, searchers=parse_searchers(args.searchers), budget=args.budget,
+        problem=args.problem, searchers=parse_searchers(args.searchers), budget=args.max_evals,
         repeats=args.repeats, concurrency=args.concurrency, seed=args.seed, rule=args.rule,
         penalty=args.penalty, table=args.table,
         tolerance=0.0 if args.tolerance is None else args.tolerance, num_cpus=args.num_cpus,
         nas_config=args.nas_config, nomad_params=tuple(args.nomad_param or ()),
-        threshold=args.threshold,
+        threshold=args.baseline_acc,
         instances=tuple(s.strip() for s in (args.instances or "").split(",") if s.strip()),
         seeds_per_eval=args.seeds_per_eval, confirm=args.confirm,
         **{k: v for k, v in (("max_seeds", args.max_seeds), ("confidence", args.confidence))
@@ -129,10 +151,10 @@ def settings_from_args(args: argparse.Namespace):
 def command_line(settings, out: str | Path) -> str:
     """The command that reproduces ``settings`` (recorded at the top of summary.md)."""
     parts = ["hsearch", "compare", "--problem", settings.problem,
-             "--searchers", ",".join(settings.searchers), "--budget", str(settings.budget),
+             "--searchers", ",".join(settings.searchers), "--max-evals", str(settings.budget),
              "--repeats", str(settings.repeats), "--concurrency", str(settings.concurrency),
              "--seed", str(settings.seed)]
-    for flag, value in (("--threshold", settings.threshold),
+    for flag, value in (("--baseline-acc", settings.threshold),
                         ("--rule", settings.rule), ("--penalty", settings.penalty),
                         ("--table", settings.table), ("--nas-config", settings.nas_config),
                         ("--seeds-per-eval", settings.seeds_per_eval)):
@@ -202,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     from hsearch.compare.run import run_comparison  # imports ray: as above
 
     if args.max_proposals is not None and args.max_proposals < settings.budget:
-        raise UserError(f"`--max-proposals >= budget` must hold, but got "
+        raise UserError(f"`--max-proposals >= max-evals` must hold, but got "
                         f"{args.max_proposals} < {settings.budget}")
     line = command_line(settings, out)
     if args.max_proposals is not None:

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from hsearch.checks import check_int
 from hsearch.errors import UserError
 from hsearch.problems.analytic import Problem
 from hsearch.problems.tabular import TABLE_GAP_TOLERANCE, NasTable, TableCell, tabular_problem
@@ -116,9 +117,7 @@ class NoisyTabularEvaluator:
 def check_draws(table: NasTable, per_eval: int, confirm: ConfirmRule) -> None:
     """UserError unless every network of ``table`` has ``per_eval`` seeds (and ``max_seeds``
     when confirming) and the numbers are sound."""
-    if isinstance(per_eval, bool) or not isinstance(per_eval, int) or per_eval < 1:
-        raise UserError(f"`seeds_per_eval >= 1` must hold (an integer), but got "
-                        f"seeds_per_eval={per_eval!r}")
+    check_int("seeds_per_eval", per_eval, 1)
     fewest = min(len(c.seeds) for c in table.cells.values())
     if per_eval > fewest:
         raise UserError(f"{table.path.name}: networks with {fewest} seeds, fewer than "

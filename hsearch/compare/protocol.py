@@ -43,9 +43,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hsearch.checks import check_int, is_int
 from hsearch.compare.suite import SUITE_SEEDS, TABULAR_LEVELS
 from hsearch.errors import UserError
 from hsearch.problems import get_problem, list_problems
+from hsearch.results.feasibility import check_tolerance, penalized
 from hsearch.workflows.racing import ConfirmRule
 
 __all__ = ["CompareSettings", "InfeasibleRule", "ProblemSpec", "REAL_PROBLEMS", "SUITE",
@@ -92,8 +94,7 @@ class ProblemSpec:
         known = [n for n in list_compare_problems() if n != SUITE]
         if self.name not in known:
             raise UserError(f"unknown problem {self.name!r}; known problems: {', '.join(known)}")
-        if not (math.isfinite(self.tolerance) and 0.0 <= self.tolerance < 1.0):
-            raise UserError(f"`0 <= tolerance < 1` must hold, but got tolerance={self.tolerance!r}")
+        check_tolerance(self.tolerance)
         if self.threshold is not None:
             if self.name != "tabular":
                 raise UserError(f"`threshold` applies to the tabular problem only, but got "
@@ -182,7 +183,7 @@ class InfeasibleRule:
         if not (math.isfinite(objective) and math.isfinite(total_violation)):
             return math.inf
         if self.kind == "penalty":
-            return objective + self.weight * total_violation
+            return penalized(objective, total_violation, self.weight)
         return objective if total_violation <= 0.0 else self.bound + total_violation
 
     def describe(self) -> str:
@@ -280,7 +281,7 @@ class CompareSettings:
         if self.problem == SUITE:
             if self.threshold is not None:
                 raise UserError("`threshold` picks one tabular instance; the suite has its own "
-                                "thresholds (drop --threshold or pick --problem tabular)")
+                                "thresholds (drop --baseline-acc or pick --problem tabular)")
             ProblemSpec("tabular", self.table, self.tolerance)  # validates tolerance
             if self.confirm:
                 raise UserError("the suite runs its noisy instances with and without "
@@ -303,13 +304,11 @@ class CompareSettings:
                             f"{', '.join(SEARCHERS)}")
         for name in ("budget", "repeats", "concurrency"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UserError(f"`{name} >= 1` must hold (an integer), but got {name}={value!r}")
+            check_int(name, value, 1)
         if self.concurrency > self.budget:
             raise UserError(f"`concurrency <= budget` must hold, but got "
                             f"concurrency={self.concurrency}, budget={self.budget}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UserError(f"`seed >= 0` must hold (an integer), but got seed={self.seed!r}")
+        check_int("seed", self.seed, 0)
         if self.rule is not None and self.rule not in RULES:
             raise UserError(f"`rule` must be one of {', '.join(RULES)}, but got {self.rule!r}")
         if self.penalty is not None and not (math.isfinite(self.penalty) and self.penalty > 0):
@@ -321,7 +320,7 @@ class CompareSettings:
         self.confirm_rule  # validates max_seeds and confidence
         if self.confirm and self.seeds_per_eval is None:
             raise UserError("confirmation needs noisy evaluations: give --seeds-per-eval K too")
-        if self.num_cpus is not None and (isinstance(self.num_cpus, bool) or self.num_cpus < 1):
+        if self.num_cpus is not None and (not is_int(self.num_cpus) or self.num_cpus < 1):
             raise UserError(f"`num_cpus >= 1` must hold, but got num_cpus={self.num_cpus!r}")
 
     @property

@@ -130,7 +130,7 @@ def run_real_comparison(settings: CompareSettings, out_dir: Path, *, echo: bool 
     started = time.perf_counter()
     # the baseline, once: a one-evaluation run (the baseline is measured, then x0 reuses it)
     baseline_dir = root / "baseline"
-    say(echo, f"compare: real NAS ({base.arch.model}, {base.seeds} seeds x {base.budget}), "
+    say(echo, f"compare: real NAS ({base.arch.model}, {base.seeds} seeds x {base.budget.text}), "
                f"{len(names)} searchers x {settings.repeats} repeats, {settings.budget} "
                f"evaluations each, concurrency {settings.concurrency}; measuring the baseline")
     first = _run_settings(base, "random", settings.seed, 1, 1)
@@ -176,7 +176,7 @@ def run_real_comparison(settings: CompareSettings, out_dir: Path, *, echo: bool 
             "source": f"hsearch nas ({settings.nas_config or 'the demo settings'}), trained",
             "dimension": 3,
             "details": {"baseline": json.loads(json.dumps(baseline, default=str)),
-                        "budget": base.budget, "seeds": base.seeds,
+                        "budget": base.budget.text, "seeds": base.seeds,
                         "bounds": {k: list(getattr(base.bounds, k))
                                    for k in ("width", "depth", "resolution")},
                         "step": base.bounds.step, "prune": base.prune,

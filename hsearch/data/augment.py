@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hsearch.checks import is_int
+
 #: The 25 sub-policies of AutoAugment's CIFAR-10 policy (Cubuk et al. 2019, appendix table),
 #: as (op, probability, magnitude bin 0..9 or None) pairs, in torchvision's order.
 CIFAR10_POLICY: tuple[tuple[tuple[str, float, int | None], ...], ...] = (
@@ -109,7 +111,7 @@ class AugmentConfig:
                 raise ValueError(f"{name} must be a bool, but got {getattr(self, name)!r}")
         for name, low in (("pad", 0), ("cutout_size", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            if not is_int(value) or value < low:
                 raise ValueError(f"`{name} >= {low}` must hold for an integer {name}, "
                                  f"but got {name}={value!r}")
 
@@ -371,7 +373,7 @@ class BatchAugmenter:
                  device: torch.device | str | None = None) -> None:
         if not isinstance(config, AugmentConfig):
             raise TypeError(f"config must be an AugmentConfig, but got {type(config).__name__}")
-        if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
+        if not is_int(resolution) or resolution < 1:
             raise ValueError(f"resolution must be a positive integer, but got {resolution!r}")
         self.config = config
         self.resolution = resolution
@@ -389,7 +391,7 @@ class BatchAugmenter:
     def reset(self, seed: int | None = None) -> None:
         """Restart the random stream, from ``seed`` or else from the seed given last."""
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            if not is_int(seed) or seed < 0:
                 raise ValueError(f"seed must be a non-negative integer, but got {seed!r}")
             self.seed = int(seed)
         self._generator.manual_seed(self.seed)
@@ -562,7 +564,7 @@ def resize_images(images: torch.Tensor, resolution: int) -> torch.Tensor:
         raise ValueError(f"images must be a uint8 tensor [B, C, H, W], but got "
                          f"{getattr(images, 'dtype', type(images).__name__)} "
                          f"{tuple(getattr(images, 'shape', ()))}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
+    if not is_int(resolution) or resolution < 1:
         raise ValueError(f"resolution must be a positive integer, but got {resolution!r}")
     if tuple(images.shape[-2:]) == (resolution, resolution):
         return images

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hsearch.checks import is_int
 from hsearch.data.catalog import dataset_row
 from hsearch.data.sources import ImageDataset
 from hsearch.errors import UserError
@@ -43,7 +44,7 @@ class SubsetSizes:
     def __post_init__(self) -> None:
         for name, low in (("train_per_class", 1), ("val_per_class", 0), ("test_per_class", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if not is_int(value):
                 raise UserError(f"{name} must be an integer, but got {value!r}")
             if value < low:
                 raise UserError(f"`{name} >= {low}` must hold, but got {name}={value}")
@@ -142,7 +143,7 @@ def make_subset(dataset: ImageDataset, seed: int, sizes: SubsetSizes | None = No
     Raises:
         UserError: a negative or non-integer seed, or sizes larger than a class has.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, but got {seed!r}")
     seed = int(seed)
     if sizes is None:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hsearch.checks import is_int
 from hsearch.files import write_atomic
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,9 @@ class LatencySettings:
     def __post_init__(self) -> None:
         for name in ("batch", "throughput_batch", "repeats", "throughput_repeats"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"`{name} >= 1` must hold (an int), but got {name}={value!r}")
-        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+        if not is_int(self.warmup) or self.warmup < 0:
             raise ValueError(f"`warmup >= 0` must hold (an int), but got warmup={self.warmup!r}")
 
 

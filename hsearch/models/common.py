@@ -15,10 +15,10 @@ Scaling rules (the same for every model):
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 from torch import nn
 
+from hsearch.checks import is_int, is_number
 from hsearch.errors import UserError
 
 __all__ = [
@@ -43,9 +43,9 @@ def make_divisible(value: float, divisor: int = 8, min_value: int = 8) -> int:
     >>> make_divisible(64 * 0.5), make_divisible(116), make_divisible(3), make_divisible(90, 32)
     (32, 120, 8, 96)
     """
-    if isinstance(divisor, bool) or not isinstance(divisor, int) or divisor < 1:
+    if not is_int(divisor) or divisor < 1:
         raise ValueError(f"`divisor >= 1` must hold (an int), but got divisor={divisor!r}")
-    if isinstance(min_value, bool) or not isinstance(min_value, int) or min_value < 1:
+    if not is_int(min_value) or min_value < 1:
         raise ValueError(f"`min_value >= 1` must hold (an int), but got min_value={min_value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"`value > 0` must hold (finite), but got value={value!r}")
@@ -80,7 +80,7 @@ def check_multiplier(name: str, value: object) -> float:
 
     Raises :class:`~hsearch.errors.UserError` unless ``value`` is a finite real number > 0.
     """
-    if isinstance(value, bool) or not isinstance(value, Real):
+    if not is_number(value):
         raise UserError(f"`{name}` must be a number, but got {name}={value!r}")
     value = float(value)
     if not math.isfinite(value) or value <= 0:

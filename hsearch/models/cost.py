@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
+from hsearch.checks import is_int
 from hsearch.errors import UserError
 from hsearch.models.common import ZooModel, check_multiplier
 from hsearch.models.registry import check_model_name, create_model
@@ -53,7 +54,7 @@ class ModelCost:
     def __post_init__(self) -> None:
         for field in ("macs", "params", "resolution"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_int(value) or value < 0:
                 raise ValueError(f"`{field} >= 0` must hold (an int), but got {field}={value!r}")
         if self.resolution < 8:
             raise ValueError(f"`resolution >= 8` must hold, but got resolution={self.resolution}")
@@ -66,7 +67,7 @@ def input_resolution(resolution_mult: float, base: int = 32) -> int:
         UserError: ``resolution_mult`` is not a finite number > 0.
     """
     resolution_mult = check_multiplier("resolution_mult", resolution_mult)
-    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
+    if not is_int(base) or base < 1:
         raise ValueError(f"`base >= 1` must hold (an int), but got base={base!r}")
     return max(8, round(base * resolution_mult))
 

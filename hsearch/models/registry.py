@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from numbers import Integral
 from types import MappingProxyType
 
 from torch import nn
 
+from hsearch.checks import is_int
 from hsearch.errors import UserError
 from hsearch.models import (
     densenet,
@@ -95,7 +95,7 @@ def create_model(name: str, num_classes: int = 10, width_mult: float = 1.0,
         UserError: unknown name, or a multiplier / class count out of range.
     """
     entry = _ENTRY_POINTS[check_model_name(name)]
-    if isinstance(num_classes, bool) or not isinstance(num_classes, Integral) or num_classes < 1:
+    if not is_int(num_classes) or num_classes < 1:
         raise UserError("`num_classes >= 1` must hold (an int), "
                         f"but got num_classes={num_classes!r}")
     width_mult = check_multiplier("width_mult", width_mult)

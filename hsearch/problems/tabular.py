@@ -50,10 +50,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hsearch.checks import is_number
 from hsearch.errors import UserError
 from hsearch.problems.analytic import Problem
 from hsearch.problems.table_io import AXES, TableCell, build_cells, read_table_csv
-from hsearch.results.feasibility import accuracy_gap, meets_threshold
+from hsearch.results.feasibility import Threshold, accuracy_gap, meets_threshold
 
 __all__ = ["AXES", "DEFAULT_TABLE", "NasTable", "TableCell", "TabularEvaluator", "check_level",
            "instance_name", "tabular_problem"]
@@ -76,11 +77,8 @@ class NasTable:
 
     def __init__(self, path: str | Path | None = None, tolerance: float = 0.0,
                  level: float | None = None):
-        if not (math.isfinite(tolerance) and 0.0 <= tolerance < 1.0):
-            raise ValueError(f"`0 <= tolerance < 1` must hold, but got tolerance={tolerance!r}")
         check_level(level)
         self.path = Path(path) if path is not None else DEFAULT_TABLE
-        self.tolerance = float(tolerance)
         rows = read_table_csv(self.path)
         meta_path = self.path.with_suffix(".json")
         self.metadata: dict[str, Any] = (json.loads(meta_path.read_text())
@@ -91,7 +89,9 @@ class NasTable:
         self.baseline = self.cell_at_multipliers(1.0, 1.0, 1.0)
         self.level = None if level is None else float(level)
         base = self.baseline.acc_mean if level is None else float(level)
-        self.threshold = base - self.tolerance
+        rule = Threshold(base, tolerance)  # checks the tolerance
+        self.tolerance = rule.tolerance
+        self.threshold = rule.value
         if not self.feasible_cells():
             top = max(c.acc_mean for c in self.cells.values())
             raise UserError(f"no cell of {self.path.name} reaches acc_mean >= {self.threshold:.6g}"
@@ -207,7 +207,7 @@ def check_level(level: float | None) -> None:
     """UserError unless ``level`` is None or a mean accuracy in (0, 1]."""
     if level is None:
         return
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not (
+    if not is_number(level) or not (
             math.isfinite(level) and 0.0 < level <= 1.0):
         raise UserError(f"`0 < threshold <= 1` must hold (a mean accuracy), but got "
                         f"threshold={level!r}")

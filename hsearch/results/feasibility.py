@@ -24,11 +24,56 @@ than 9 decimals is the only way to place a mean within it and yet not equal.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
+from hsearch.checks import is_number
+from hsearch.errors import UserError
+
 #: Gaps this small count as exactly 0 (see the module docstring).
 GAP_TOLERANCE = 1e-9
+
+
+def check_tolerance(tolerance) -> float:
+    """``tolerance`` as a float; UserError unless ``0 <= tolerance < 1`` (the one check of the
+    rule: NAS settings, the compare protocol and the tabular problem all ask here)."""
+    if not (is_number(tolerance) and math.isfinite(tolerance) and 0.0 <= tolerance < 1.0):
+        raise UserError(f"`0 <= tolerance < 1` must hold, but got tolerance={tolerance!r}")
+    return float(tolerance)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The accuracy a result must reach: ``value = level - tolerance``, computed here only.
+
+    level: the mean accuracy the threshold is taken from (NAS: the baseline's ``acc_mean``, or
+    ``--baseline-acc``; the tabular problem: its baseline cell's, or an absolute level).
+    tolerance: how far below ``level`` still counts (:func:`check_tolerance`). A run records
+    all three (``baseline.json``: ``acc_mean``, ``tolerance``, ``threshold``) and reads the
+    value back from there.
+    """
+
+    level: float
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (is_number(self.level) and math.isfinite(self.level)):
+            raise UserError(f"`level` must be a finite mean accuracy, but got level={self.level!r}")
+        object.__setattr__(self, "level", float(self.level))
+        object.__setattr__(self, "tolerance", check_tolerance(self.tolerance))
+
+    @property
+    def value(self) -> float:
+        """``level - tolerance``: the accuracy a feasible result reaches."""
+        return self.level - self.tolerance
+
+
+def penalized(objective: float, violation: float, weight: float) -> float:
+    """The penalised objective ``objective + weight * violation`` of a searcher without
+    constraint support (the workflows' ``penalized`` and hsearch compare's penalty rule);
+    NaN or inf in, NaN or inf out: the callers decide what a failed evaluation scores."""
+    return objective + weight * violation
 
 
 def mean_accuracy(accs: Sequence[float]) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
+from hsearch.checks import is_number
 
 __all__ = ["EvaluationRecord", "numeric_metrics"]
 
@@ -50,7 +50,7 @@ def numeric_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     for key, value in result.items():
         if key in _TUNE_KEYS or key.startswith("config/") or key == "config":
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if not is_number(value):
             continue
         out[key] = float(value)
     return out

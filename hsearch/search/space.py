@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from hsearch.checks import is_number
+
 __all__ = ["SpaceCodec"]
 
 Path = tuple[Any, ...]
@@ -351,7 +353,7 @@ class SpaceCodec:
             raise ValueError(
                 f"`{d.name}`: {value!r} is not one of the choices {list(d.categories)}"
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if not is_number(value):
             raise ValueError(f"`{d.name}`: expected a number, but got {value!r}")
         v = float(value)
         if not math.isfinite(v):

@@ -14,7 +14,7 @@ Typical use::
 """
 
 from hsearch.train.accuracy import evaluate_accuracy
-from hsearch.train.budget import BUDGET_FORMS, Budget, LRSchedule, parse_budget
+from hsearch.train.budget import BUDGET_FORMS, Budget, LRSchedule, check_budget, parse_budget
 from hsearch.train.config import DEFAULT_LR, OPTIMIZERS, Architecture, TrainConfig, rescale_lr
 from hsearch.train.device import resolve_device
 from hsearch.train.evaluate import (
@@ -42,6 +42,7 @@ __all__ = [
     "SPLITS",
     "Architecture",
     "Budget",
+    "check_budget",
     "EvaluationResult",
     "LRSchedule",
     "SeedResult",

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from hsearch.checks import is_number
 from hsearch.errors import UserError
 
 BUDGET_FORMS = "'600s', '10m', '1.5h' (wall-clock seconds/minutes/hours) or '30ep' (epochs)"
@@ -41,19 +42,35 @@ class Budget:
     starts before the deadline, so a run overruns by less than one step (recorded as
     ``TrainResult.overrun_seconds``). ``kind="epochs"``: passes over the training subset; a
     fractional amount (``"0.5ep"``) is rounded to whole optimiser steps.
+
+    Parsed once where it enters (settings, the command line: :func:`parse_budget`) and carried
+    as a Budget to the trainer. ``text`` is the spelling it was parsed from (``"10m"``; default
+    ``str(self)``): settings files and seed-cache keys keep it; it takes no part in ``==``.
     """
 
     kind: Literal["seconds", "epochs"]
     amount: float
+    text: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("seconds", "epochs"):
             raise UserError(f"`kind` must be 'seconds' or 'epochs', but got kind={self.kind!r}")
-        if isinstance(self.amount, bool) or not isinstance(self.amount, (int, float)):
+        if not is_number(self.amount):
             raise UserError(f"`amount` must be a number, but got amount={self.amount!r}")
         if not math.isfinite(self.amount) or self.amount <= 0:
             raise UserError(f"`amount > 0` must hold for a budget, but got amount={self.amount}")
         object.__setattr__(self, "amount", float(self.amount))
+        if not self.text:
+            object.__setattr__(self, "text", str(self))
+
+    @classmethod
+    def from_text(cls, text: str) -> Budget:
+        """:func:`parse_budget` (the form hsearch.configs reads a settings value with)."""
+        return parse_budget(text)
+
+    def to_text(self) -> str:
+        """The spelling it was parsed from (the form hsearch.configs writes back)."""
+        return self.text
 
     @property
     def is_time(self) -> bool:
@@ -120,7 +137,16 @@ def parse_budget(text: str | Budget) -> Budget:
     amount = float(match.group("number")) * scale
     if not math.isfinite(amount) or amount <= 0:
         raise UserError(f"budget must be positive, but got {text!r}; use {BUDGET_FORMS}")
-    return Budget(kind, amount)
+    return Budget(kind, amount, text)
+
+
+def check_budget(budget) -> Budget:
+    """``budget`` itself when it is a Budget; TypeError otherwise (text is parsed where it enters:
+    :func:`parse_budget`, not in the trainer)."""
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a Budget (hsearch.train.parse_budget), but got "
+                        f"{budget!r}")
+    return budget
 
 
 @dataclass(frozen=True)

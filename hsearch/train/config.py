@@ -16,6 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from hsearch.checks import is_int, is_number
 from hsearch.data import AugmentConfig
 from hsearch.errors import UserError
 
@@ -112,7 +113,7 @@ class TrainConfig:
                nesterov=self.nesterov, optimizer=self.optimizer, momentum=self.momentum)
         _check(math.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay >= 0",
                weight_decay=self.weight_decay)
-        _check(_is_int(self.batch_size) and self.batch_size >= 1, "batch_size >= 1",
+        _check(is_int(self.batch_size) and self.batch_size >= 1, "batch_size >= 1",
                batch_size=self.batch_size)
         _check(0.0 <= self.label_smoothing < 1.0, "0 <= label_smoothing < 1",
                label_smoothing=self.label_smoothing)
@@ -124,12 +125,12 @@ class TrainConfig:
                final_lr_fraction=self.final_lr_fraction)
         if not isinstance(self.augment, AugmentConfig):
             raise UserError(f"`augment` must be an AugmentConfig, but got augment={self.augment!r}")
-        _check(_is_int(self.warmup_passes) and self.warmup_passes >= 0, "warmup_passes >= 0",
+        _check(is_int(self.warmup_passes) and self.warmup_passes >= 0, "warmup_passes >= 0",
                warmup_passes=self.warmup_passes)
-        _check(_is_int(self.eval_batch_size) and self.eval_batch_size >= 1, "eval_batch_size >= 1",
+        _check(is_int(self.eval_batch_size) and self.eval_batch_size >= 1, "eval_batch_size >= 1",
                eval_batch_size=self.eval_batch_size)
         _check(self.augment_threads is None
-               or (_is_int(self.augment_threads) and self.augment_threads >= 1),
+               or (is_int(self.augment_threads) and self.augment_threads >= 1),
                "augment_threads is None or >= 1", augment_threads=self.augment_threads)
 
     def to_dict(self) -> dict:
@@ -158,7 +159,7 @@ class Architecture:
             raise UserError(f"unknown model {self.model!r}; known: {', '.join(known)}")
         for name in ("width", "depth", "resolution"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not is_number(value):
                 raise UserError(f"`{name}` must be a number, but got {name}={value!r}")
             _check(math.isfinite(value) and value > 0, f"{name} > 0", **{name: value})
             object.__setattr__(self, name, float(value))
@@ -187,10 +188,6 @@ class Architecture:
     def to_dict(self) -> dict:
         """Plain data (JSON/YAML-ready)."""
         return asdict(self)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check(ok: bool, rule: str, **values) -> None:

@@ -25,7 +25,7 @@ import torch
 
 from hsearch.data import make_subset, resize_images
 from hsearch.errors import UserError
-from hsearch.train.budget import Budget, parse_budget
+from hsearch.train.budget import Budget, check_budget
 from hsearch.train.config import Architecture, TrainConfig
 from hsearch.train.device import resolve_device
 from hsearch.train.run_types import OK, TrainData, TrainResult, derive_seed
@@ -163,7 +163,7 @@ def summarize(accs: Sequence[float]) -> tuple[float, float]:
     return float(values.mean()), std
 
 
-def train_one_seed(arch: Architecture, config: TrainConfig, budget: Budget | str, dataset, seed: int,
+def train_one_seed(arch: Architecture, config: TrainConfig, budget: Budget, dataset, seed: int,
                    sizes=None, split: str = "val", device: str | torch.device | None = None,
                    report: Callable[..., Any] | None = None,
                    log_dir: str | os.PathLike | None = None) -> SeedResult:
@@ -175,7 +175,7 @@ def train_one_seed(arch: Architecture, config: TrainConfig, budget: Budget | str
     The model's initialisation is seeded with ``seed`` without touching the caller's RNG state.
     """
 
-    budget = parse_budget(budget)
+    budget = check_budget(budget)
     device = resolve_device(device)
     subset, data, model = seed_inputs(arch, dataset, seed, sizes, split, device)
     with SeedReport(seed, report, log_dir) as on_epoch:
@@ -266,7 +266,7 @@ def seed_list(seeds: int | Sequence[int]) -> tuple[int, ...]:
     return values
 
 
-def evaluate(arch: Architecture, config: TrainConfig, budget: Budget | str, dataset,
+def evaluate(arch: Architecture, config: TrainConfig, budget: Budget, dataset,
              seeds: int | Sequence[int] = 10, sizes=None, split: str = "val",
              device: str | torch.device | None = None, report: Callable[..., Any] | None = None,
              log_dir: str | os.PathLike | None = None) -> EvaluationResult:
@@ -275,7 +275,7 @@ def evaluate(arch: Architecture, config: TrainConfig, budget: Budget | str, data
     seeds: a count n (seeds 0..n-1) or explicit seeds. log_dir: one TensorBoard sub-folder per
     seed, ``seed_<s>``. Failed seeds count as accuracy 0.0 (module docstring).
     """
-    budget = parse_budget(budget)
+    budget = check_budget(budget)
     seeds = seed_list(seeds)
     if split not in SPLITS:
         raise UserError(f"split must be one of {', '.join(SPLITS)}, but got {split!r}")

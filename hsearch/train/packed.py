@@ -42,7 +42,7 @@ from torch.nn import functional as F
 from hsearch.data import BatchAugmenter, augment_together
 from hsearch.train.accuracy import Normalize, evaluate_accuracy
 from hsearch.train.batches import BatchStream, at_most_threads
-from hsearch.train.budget import Budget, LRSchedule, parse_budget
+from hsearch.train.budget import Budget, LRSchedule, check_budget
 from hsearch.train.clock import Progress, StepClock, sync_function
 from hsearch.train.config import TrainConfig
 from hsearch.train.device import (
@@ -101,7 +101,7 @@ def check_packable(models: Sequence[nn.Module], datas: Sequence[TrainData],
 
 
 def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config: TrainConfig,
-                 budget: Budget | str, seeds: Sequence[int],
+                 budget: Budget, seeds: Sequence[int],
                  reports: Sequence[Report | None] | None = None,
                  device: str | torch.device | None = None,
                  augment_per_seed: bool = False) -> list[TrainResult]:
@@ -118,7 +118,7 @@ def train_packed(models: Sequence[nn.Module], datas: Sequence[TrainData], config
     draws as K calls); ``augment_per_seed`` makes it K calls (for benchmarks).
     """
     check_packable(models, datas, seeds)
-    budget = parse_budget(budget)
+    budget = check_budget(budget)
     device = resolve_device(device)
     datas = [d.to(device) for d in datas]
     reports = list(reports) if reports is not None else [None] * len(models)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from hsearch.train.budget import Budget, parse_budget
+from hsearch.train.budget import Budget, check_budget
 from hsearch.train.config import Architecture, TrainConfig
 from hsearch.train.device import release_memory, resolve_device
 from hsearch.train.evaluate import (
@@ -60,7 +60,7 @@ class _Log:
     notes: list = field(default_factory=list)
 
 
-def train_seeds_packed(arch: Architecture, config: TrainConfig, budget: Budget | str, dataset,
+def train_seeds_packed(arch: Architecture, config: TrainConfig, budget: Budget, dataset,
                        seeds: Sequence[int], sizes=None, split: str = "val",
                        device: str | torch.device | None = None,
                        report: Callable[..., Any] | None = None,
@@ -71,7 +71,7 @@ def train_seeds_packed(arch: Architecture, config: TrainConfig, budget: Budget |
     report: as train_one_seed's (``report(seed=seed, **metrics)`` after every epoch of every
     seed). log_dir_of: seed -> its TensorBoard folder (None: no TensorBoard).
     """
-    budget = parse_budget(budget)
+    budget = check_budget(budget)
     device = resolve_device(device)
     seeds = [int(s) for s in seeds]
     log_dir_of = log_dir_of or (lambda seed: None)

@@ -30,7 +30,7 @@ from torch import nn
 from hsearch.data import BatchAugmenter
 from hsearch.train.accuracy import Normalize, evaluate_accuracy
 from hsearch.train.batches import BatchStream, at_most_threads
-from hsearch.train.budget import Budget, LRSchedule, parse_budget
+from hsearch.train.budget import Budget, LRSchedule, check_budget
 from hsearch.train.clock import StepClock, Progress, sync_function
 from hsearch.train.config import TrainConfig
 from hsearch.train.device import (
@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 Report = Callable[..., Any]
 
 
-def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget | str,
+def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget,
           report: Report | None = None, device: str | torch.device | None = None,
           seed: int = 0) -> TrainResult:
     """Train ``model`` on ``data`` within ``budget``; return the final model's evaluation.
@@ -74,7 +74,7 @@ def train(model: nn.Module, data: TrainData, config: TrainConfig, budget: Budget
     preparation (cut, augment, normalise) uses at most ``config.augment_threads`` of them. The
     count is the caller's again after the call.
     """
-    budget = parse_budget(budget)
+    budget = check_budget(budget)
     device = resolve_device(device)
     data = data.to(device)
     progress = Progress()

@@ -58,7 +58,8 @@ class RecorderCallback(Callback):
         objective: the column optimised (``"macs"`` for NAS, ``"acc_mean"`` otherwise).
         mode: ``"min"`` or ``"max"``.
         variables: the searched config keys (columns of their own in evaluations.csv).
-        total: the evaluation budget (shown as ``[i/total]``).
+        total: the evaluation budget (shown as ``[i/total]``); None: Tune's own count, which
+            ``setup`` receives (the job's ``num_samples``: the budget is handed to Tune once).
         baseline: the baseline's ``macs`` and ``acc_mean`` (drawn in the plots), if any.
         echo: print one line per evaluation to stdout.
     """
@@ -91,7 +92,9 @@ class RecorderCallback(Callback):
 
     # --- Tune hooks ------------------------------------------------------------------------
 
-    def setup(self, **info) -> None:
+    def setup(self, total_num_samples: int | None = None, **info) -> None:
+        if self.total is None:
+            self.total = total_num_samples
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._log = EvaluationLog(self.run_dir, objective=self.objective, mode=self.mode)
         best = self._log.best()

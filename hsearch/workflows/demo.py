@@ -90,4 +90,5 @@ def run_demo(settings: NasSettings | None = None, run_dir: str | Path | None = N
 def banner(settings: NasSettings) -> str:
     """The line ``hsearch demo`` prints before it starts."""
     return (f"hsearch demo: NAS on digits, {settings.search.max_evals} evaluations of "
-            f"{settings.seeds} seeds x {settings.budget}, {settings.resources.concurrency} at once")
+            f"{settings.seeds} seeds x {settings.budget.text}, "
+            f"{settings.resources.concurrency} at once")

@@ -114,8 +114,7 @@ def run_hpo(settings: HpoSettings, run_dir: str | Path | None = None, *, resume:
         run_dir=run_dir, spec=ctx.spec, param_space=hpo_space(settings.space),
         search_alg=made.algorithm, metric="acc_mean", mode="max", num_samples=search.max_evals,
         concurrency=settings.resources.concurrency,
-        callbacks=[RecorderCallback(run_dir, ctx.spec, "acc_mean", "max", VARIABLES,
-                                    total=search.max_evals, echo=echo)],
+        callbacks=[RecorderCallback(run_dir, ctx.spec, "acc_mean", "max", VARIABLES, echo=echo)],
     )
     run_job(job, ctx.data, resume=resume)
     log = EvaluationLog(run_dir, "acc_mean", "max")

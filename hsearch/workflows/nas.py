@@ -45,6 +45,7 @@ from hsearch.errors import UserError
 from hsearch.files import write_atomic
 from hsearch.hardware import LatencySettings, network_latency
 from hsearch.results import EvaluationLog
+from hsearch.results.feasibility import Threshold
 from hsearch.train import summarize
 from hsearch.workflows.context import open_run, run_fixed
 from hsearch.workflows.free_rows import FreeRowRecorder, NasKnownCost
@@ -102,7 +103,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
     objective = settings.objective
     timed = _latency_settings(settings)
     baseline = _baseline(ctx, resume, echo, replace(ctx.spec, latency=timed))
-    threshold = baseline["acc_mean"] - settings.tolerance
+    threshold = baseline["threshold"]  # computed once, when baseline.json was written
     spec = replace(ctx.spec, threshold=threshold, baseline_macs=float(baseline["macs"]),
                    penalty=settings.search.penalty, racing=settings.racing,
                    confirm=settings.confirm, cost_report=settings.prune, latency=timed,
@@ -138,7 +139,7 @@ def run_nas(settings: NasSettings, run_dir: str | Path | None = None, *, resume:
         mode="min", num_samples=search.max_evals, concurrency=settings.resources.concurrency,
         scheduler=IncumbentPruner(objective, settings.constraints) if settings.prune else None,
         callbacks=[RecorderCallback(run_dir, spec, objective, "min", VARIABLES,
-                                    total=search.max_evals, baseline=baseline, echo=echo)],
+                                    baseline=baseline, echo=echo)],
     )
     run_job(job, ctx.data, resume=resume)
     write_stop_reason(run_dir, made.algorithm)
@@ -205,7 +206,7 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
         seeds = tuple(range(settings.baseline_seeds or settings.seeds))
         if echo:
             print(f"baseline: {arch.model} width={arch.width:g} depth={arch.depth:g} "
-                  f"resolution={arch.resolution:g}, {len(seeds)} seeds x {settings.budget}",
+                  f"resolution={arch.resolution:g}, {len(seeds)} seeds x {settings.budget.text}",
                   flush=True)
         rows = run_fixed(ctx.run_dir / BASELINE_DIR, replace(spec or ctx.spec, seeds=seeds),
                          ctx.data, None, concurrency=1, resume=resume, echo=echo)
@@ -221,6 +222,6 @@ def _baseline(ctx, resume: bool, echo: bool, spec=None) -> dict:
         baseline.update(mean_uncertainty(baseline.get("accs") or []))
     baseline.update(model=arch.model, width=arch.width, depth=arch.depth,
                     resolution=arch.resolution, tolerance=settings.tolerance,
-                    threshold=baseline["acc_mean"] - settings.tolerance)
+                    threshold=Threshold(baseline["acc_mean"], settings.tolerance).value)
     write_atomic(path, json.dumps(baseline, indent=2) + "\n")
     return baseline

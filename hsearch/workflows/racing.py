@@ -40,6 +40,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+from hsearch.checks import is_int
 from hsearch.errors import UserError
 from hsearch.results.feasibility import GAP_TOLERANCE, mean_accuracy, meets_threshold
 
@@ -60,8 +61,7 @@ class RacingRule:
     std_floor: float = 0.01
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_seeds, bool) or not isinstance(self.min_seeds, int) \
-                or self.min_seeds < 2:
+        if not is_int(self.min_seeds) or self.min_seeds < 2:
             raise UserError(f"`racing.min_seeds >= 2` must hold, but got "
                             f"min_seeds={self.min_seeds!r}")
         if not 0.5 < self.confidence < 1.0:
@@ -160,8 +160,7 @@ class ConfirmRule:
     std_floor: float = 0.01
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_seeds, bool) or not isinstance(self.max_seeds, int) \
-                or self.max_seeds < 2:
+        if not is_int(self.max_seeds) or self.max_seeds < 2:
             raise UserError(f"`confirm.max_seeds >= 2` must hold, but got "
                             f"max_seeds={self.max_seeds!r}")
         if not 0.5 < self.confidence < 1.0:

@@ -125,7 +125,7 @@ def evaluate_lines(run_dir: Path, settings, rows: list, best: dict | None) -> li
         arch = arch_text(row["arch_model"], row["arch_width"], row["arch_depth"],
                          row["arch_resolution"], row.get("input_size"))
         lines.append(f"arch      {arch}, {(row.get('macs') or 0) / 1e6:.2f}M MACs")
-        lines.append(f"training  {hparams_text(row)}, budget {settings.budget} per seed")
+        lines.append(f"training  {hparams_text(row)}, budget {settings.budget.text} per seed")
         accs = ", ".join(f"{a:.4f}" for a in row.get("accs") or [])
         lines.append(f"{settings.split:<9} {acc_text(row)} over {row.get('seeds_done')} seeds "
                      f"(sample std); per seed: {accs}")

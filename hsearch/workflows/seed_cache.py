@@ -21,7 +21,7 @@ import torch
 
 from hsearch.files import write_atomic
 from hsearch.results.jsonable import json_default
-from hsearch.train import Architecture, SeedResult, TrainConfig, parse_budget
+from hsearch.train import Architecture, SeedResult, TrainConfig
 from hsearch.train.packed import TIME_RULE
 from hsearch.workflows.ray_session import DataHandle
 from hsearch.workflows.trial_spec import TrialSpec
@@ -43,11 +43,11 @@ class SeedCache:
         self._base = {
             "version": 2, "dataset": data.name, "sizes": dataclasses.astuple(spec.sizes),
             "split": spec.split, "network": network_digest(arch, data.num_classes),
-            "train": train.to_dict(), "budget": str(spec.budget),
+            "train": train.to_dict(), "budget": spec.budget.text,
             # a shared GPU changes what a time budget buys (hsearch.workflows.seeds)
             "gpu_share": float(spec.gpus_per_seed),
         }
-        if (spec.pack if pack is None else pack) and parse_budget(spec.budget).is_time:
+        if (spec.pack if pack is None else pack) and spec.budget.is_time:
             # a packed seed's time budget is its group's clock (hsearch.train.packed.TIME_RULE)
             self._base["pack"] = TIME_RULE
 

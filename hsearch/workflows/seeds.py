@@ -36,7 +36,7 @@ import torch
 from ray.util.placement_group import get_current_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from hsearch.train import Architecture, SeedResult, TrainConfig, train_one_seed
+from hsearch.train import Architecture, Budget, SeedResult, TrainConfig, train_one_seed
 from hsearch.train.packed_seeds import PackedRun, train_seeds_packed
 from hsearch.train.device import limit_compile_threads, release_memory
 from hsearch.workflows.ray_session import DataHandle, current_node
@@ -54,7 +54,7 @@ class SeedWork:
 
     arch: Architecture
     train: TrainConfig
-    budget: str
+    budget: Budget
     sizes: Any
     split: str
     device: str

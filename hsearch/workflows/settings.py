@@ -27,12 +27,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
+from hsearch.checks import check_int, is_int
 from hsearch.configs import from_mapping, load_yaml, to_mapping
 from hsearch.data import SubsetSizes, default_sizes, list_datasets, load_dataset
 from hsearch.data.profiles import apply_profile
 from hsearch.errors import UserError
 from hsearch.models import list_models
-from hsearch.train import OPTIMIZERS, Architecture, TrainConfig, parse_budget
+from hsearch.results.feasibility import check_tolerance
+from hsearch.train import OPTIMIZERS, Architecture, Budget, TrainConfig, parse_budget
 from hsearch.workflows.objectives import check_constraints, check_objective
 from hsearch.workflows.racing import ConfirmRule, RacingRule
 
@@ -70,9 +72,8 @@ class DataSettings:
                             f"{', '.join(list_datasets())}")
         for name in ("train_per_class", "val_per_class", "test_per_class"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 0):
-                raise UserError(f"`data.{name} >= 0` must hold (an integer), but got {value!r}")
+            if value is not None:
+                check_int(f"data.{name}", value, 0)
 
     def sizes(self):
         """The subset sizes (hsearch.data.SubsetSizes), defaults filled in."""
@@ -113,8 +114,8 @@ class ResourceSettings:
     num_cpus: int | None = None
 
     def __post_init__(self) -> None:
-        _positive_int("resources.concurrency", self.concurrency)
-        _positive_int("resources.parallel_seeds", self.parallel_seeds)
+        check_int("resources.concurrency", self.concurrency, 1)
+        check_int("resources.parallel_seeds", self.parallel_seeds, 1)
         if not (math.isfinite(self.cpus_per_seed) and self.cpus_per_seed > 0):
             raise UserError(f"`resources.cpus_per_seed > 0` must hold, but got "
                             f"cpus_per_seed={self.cpus_per_seed!r}")
@@ -127,12 +128,12 @@ class ResourceSettings:
             raise UserError(f"`resources.gpus_per_seed` above 1 must be a whole number, but got "
                             f"gpus_per_seed={self.gpus_per_seed!r}")
         if self.torch_threads is not None:
-            _positive_int("resources.torch_threads", self.torch_threads)
+            check_int("resources.torch_threads", self.torch_threads, 1)
         if self.pack is not None and not isinstance(self.pack, bool):
             raise UserError(f"`resources.pack` must be true, false or null, but got "
                             f"pack={self.pack!r}")
         if self.num_cpus is not None:
-            _positive_int("resources.num_cpus", self.num_cpus)
+            check_int("resources.num_cpus", self.num_cpus, 1)
 
 
 @dataclass(frozen=True)
@@ -157,10 +158,8 @@ class SearchSettings:
         from hsearch.search.factory import check_searcher_name  # imports Ray (seconds)
 
         check_searcher_name(self.searcher)
-        _positive_int("search.max_evals", self.max_evals)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UserError(f"`search.seed >= 0` must hold (an integer), but got "
-                            f"seed={self.seed!r}")
+        check_int("search.max_evals", self.max_evals, 1)
+        check_int("search.seed", self.seed, 0)
         if not (math.isfinite(self.penalty) and self.penalty > 0):
             raise UserError(f"`search.penalty > 0` must hold, but got penalty={self.penalty!r}")
         if self.constraint_type not in ("PB", "EB"):
@@ -172,7 +171,8 @@ class SearchSettings:
 class RunSettings:
     """What every workflow shares: data, architecture, training, budget, seeds, resources, output.
 
-    budget: per seed, e.g. "600s", "10m", "30ep" (hsearch.train.parse_budget). seeds: K, the
+    budget: per seed, a hsearch.train.Budget: "600s", "10m", "30ep" in a file or on the command
+    line, parsed once here (text is accepted and parsed) and written back as given. seeds: K, the
     subset seeds 0..K-1 every configuration is trained on. out: the run directory (default
     runs/<workflow>-<date>-<time>). provenance: where each data-set-profile field came from
     (dotted key -> "user", "profile:<data set>" or "preset"; filled by :func:`load_settings`,
@@ -182,15 +182,15 @@ class RunSettings:
     data: DataSettings = field(default_factory=DataSettings)
     arch: Architecture = field(default_factory=Architecture)
     train: TrainConfig = field(default_factory=TrainConfig)
-    budget: str = "600s"
+    budget: Budget = parse_budget("600s")
     seeds: int = 10
     resources: ResourceSettings = field(default_factory=ResourceSettings)
     out: str | None = None
     provenance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        parse_budget(self.budget)
-        _positive_int("seeds", self.seeds)
+        object.__setattr__(self, "budget", parse_budget(self.budget))
+        check_int("seeds", self.seeds, 1)
 
 
 @dataclass(frozen=True)
@@ -278,9 +278,8 @@ class NasSettings(RunSettings):
             raise UserError(f"`0 <= baseline_acc <= 1` must hold, but got "
                             f"baseline_acc={self.baseline_acc!r}")
         if self.baseline_seeds is not None:
-            _positive_int("baseline_seeds", self.baseline_seeds)
-        if not (math.isfinite(self.tolerance) and 0.0 <= self.tolerance < 1.0):
-            raise UserError(f"`0 <= tolerance < 1` must hold, but got tolerance={self.tolerance!r}")
+            check_int("baseline_seeds", self.baseline_seeds, 1)
+        check_tolerance(self.tolerance)
         if self.racing.enabled and self.racing.min_seeds >= self.seeds:
             raise UserError(f"racing needs `racing.min_seeds < seeds`, but got "
                             f"min_seeds={self.racing.min_seeds}, seeds={self.seeds}")
@@ -321,7 +320,7 @@ class HpoSpace:
         if bad:
             raise UserError(f"unknown optimizer {bad[0]!r} in space.optimizers; known: "
                             f"{', '.join(OPTIMIZERS)}")
-        if any(isinstance(b, bool) or b < 1 for b in self.batch_sizes):
+        if any(not is_int(b) or b < 1 for b in self.batch_sizes):
             raise UserError(f"`space.batch_sizes` must be >= 1, but got {list(self.batch_sizes)}")
 
 
@@ -403,8 +402,3 @@ def _merge(into: dict, new: Mapping) -> None:
         else:
             into[key] = value
 
-
-def _positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UserError(f"`{name} >= 1` must hold (an integer), but got {name.split('.')[-1]}="
-                        f"{value!r}")

@@ -84,7 +84,7 @@ from ray import tune
 
 from hsearch.files import write_atomic
 from hsearch.hardware import network_latency
-from hsearch.results.feasibility import accuracy_gap, mean_accuracy
+from hsearch.results.feasibility import accuracy_gap, mean_accuracy, penalized
 from hsearch.results.jsonable import json_default
 from hsearch.search.constraints import parse_constraint
 from hsearch.train import Architecture, summarize
@@ -284,7 +284,7 @@ class _Metrics:
             # NaN stays NaN (max(0.0, nan) would be 0.0: a failed trial must not look feasible)
             shortfall = shortfall if math.isnan(shortfall) else max(0.0, shortfall)
             violated = shortfall + _violations(spec, out)
-            out["penalized"] = _ratio(spec, out) + spec.penalty * violated
+            out["penalized"] = penalized(_ratio(spec, out), violated, spec.penalty)
         return out
 
 

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from hsearch.train import Architecture, TrainConfig, parse_budget, rescale_lr
+from hsearch.train import Architecture, Budget, TrainConfig, check_budget, rescale_lr
 from hsearch.workflows.racing import ConfirmRule, RacingRule
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ class TrialSpec:
     """Everything a trial needs besides its config (small, pickled to every trial).
 
     arch, train: the base architecture and training config a trial config modifies.
-    budget: per-seed training budget. seeds: the K subset seeds. sizes: subset sizes.
+    budget: per-seed training budget (a parsed Budget, as RunSettings.budget carries it).
+    seeds: the K subset seeds. sizes: subset sizes.
     split: "val" while searching, "test" for the final evaluation.
     threshold: the accuracy a configuration must reach (NAS: baseline - tolerance); None: none.
     baseline_macs: the MACs ``macs_ratio`` divides by. penalty: the weight of a violated
@@ -58,7 +59,7 @@ class TrialSpec:
 
     arch: Architecture
     train: TrainConfig
-    budget: str
+    budget: Budget
     seeds: tuple[int, ...]
     sizes: Any
     split: str = "val"
@@ -81,6 +82,7 @@ class TrialSpec:
     latency: Any = None
 
     def __post_init__(self) -> None:
+        check_budget(self.budget)
         if not self.seeds:
             raise ValueError("`seeds` must not be empty")
         if self.split not in ("val", "test"):
@@ -90,12 +92,12 @@ class TrialSpec:
         if self.confirm.enabled and self.confirm.max_seeds <= len(self.seeds):
             raise ValueError(f"`confirm.max_seeds > len(seeds)` must hold, but got "
                              f"max_seeds={self.confirm.max_seeds}, len(seeds)={len(self.seeds)}")
-        if 0 < self.gpus_per_seed < 1 and parse_budget(self.budget).is_time:
+        if 0 < self.gpus_per_seed < 1 and self.budget.is_time:
             logger.warning(
                 "gpus_per_seed=%g shares each GPU between seeds: a time budget (%s) then also "
                 "counts time spent waiting for the other seeds' kernels, so accuracies depend on "
                 "what runs alongside; prefer whole GPUs or an epoch budget for comparable results",
-                self.gpus_per_seed, self.budget)
+                self.gpus_per_seed, self.budget.text)
 
     @property
     def threads(self) -> int:

@@ -123,7 +123,7 @@ def test_a_replayed_comparison_at_concurrency_4_writes_time_and_rounds(tmp_path,
     table = write_tiny_table(tmp_path / "tiny.csv")
     out = tmp_path / "cmp"
     assert main(["compare", "--problem", "tabular", "--table", str(table), "--searchers",
-                 "nomad,random", "--budget", "12", "--repeats", "2", "--concurrency", "4",
+                 "nomad,random", "--max-evals", "12", "--repeats", "2", "--concurrency", "4",
                  "--serial", "--out", str(out)]) == 0
     capsys.readouterr()
     stats = json.loads((out / "summary.json").read_text())

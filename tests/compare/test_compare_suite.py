@@ -1,5 +1,5 @@
 """The suite: table instances at accuracy levels (optimum from the data, not a corner), free
-points (duplicates, screened) for every searcher, the proposal cap, --threshold, merges."""
+points (duplicates, screened) for every searcher, the proposal cap, --baseline-acc, merges."""
 
 from __future__ import annotations
 
@@ -179,8 +179,8 @@ def test_a_run_ends_when_the_exact_optimum_is_found(tiny):
 
 def test_threshold_cli_runs_one_instance_and_keeps_the_summary_keys(tmp_path, capsys):
     out = tmp_path / "t95"
-    assert main(["compare", "--problem", "tabular", "--threshold", "0.95", "--searchers",
-                 "random", "--budget", "8", "--repeats", "2", "--serial", "--out",
+    assert main(["compare", "--problem", "tabular", "--baseline-acc", "0.95", "--searchers",
+                 "random", "--max-evals", "8", "--repeats", "2", "--serial", "--out",
                  str(out)]) == 0
     meta = json.loads((out / "comparison.json").read_text())
     assert meta["problem"]["name"] == "tabular@0.95"
@@ -189,16 +189,17 @@ def test_threshold_cli_runs_one_instance_and_keeps_the_summary_keys(tmp_path, ca
     stats = json.loads((out / "summary.json").read_text())
     reach = stats["searchers"]["random"]["reach"]["1%"]
     assert {"solved", "median_evals", "evals"} <= set(reach) and len(reach["evals"]) == 2
-    assert "--threshold 0.95" in (out / "summary.md").read_text()
+    assert "--baseline-acc 0.95" in (out / "summary.md").read_text()
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--problem", "mnist"], "unknown problem 'mnist'"),
-    (["--problem", "tabular", "--threshold", "0.99"], "no cell of nas_digits_senet18_10seeds.csv"),
-    (["--problem", "tabular", "--threshold", "1.5"], "`0 < threshold <= 1`"),
-    (["--problem", "g06", "--threshold", "0.95"], "tabular problem only"),
+    (["--problem", "tabular", "--baseline-acc", "0.99"],
+     "no cell of nas_digits_senet18_10seeds.csv"),
+    (["--problem", "tabular", "--baseline-acc", "1.5"], "`0 < threshold <= 1`"),
+    (["--problem", "g06", "--baseline-acc", "0.95"], "tabular problem only"),
     (["--problem", "suite", "--instances", "tabular@0.5"], "unknown suite instance"),
-    (["--problem", "tabular", "--max-proposals", "10"], "`--max-proposals >= budget`"),
+    (["--problem", "tabular", "--max-proposals", "10"], "`--max-proposals >= max-evals`"),
 ])
 def test_bad_suite_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     out = tmp_path / "bad"

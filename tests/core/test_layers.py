@@ -3,7 +3,7 @@
 Layers, top to bottom; a module may import its own package and any lower layer:
 
     cli -> compare -> workflows -> {train, results, problems, hardware}
-        -> {search, data, models} -> configs -> {errors, files}
+        -> {search, data, models} -> configs -> checks -> {errors, files}
 
 ``__main__.py`` (the ``python -m hsearch`` entry) sits above cli; ``hsearch/__init__.py`` (only
 ``__version__``) below errors.
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2] / "hsearch"
 
 LAYERS = (("__main__",), ("cli",), ("compare",), ("workflows",),
           ("train", "results", "problems", "hardware"), ("search", "data", "models"),
-          ("configs",), ("errors", "files"), ("hsearch",))
+          ("configs",), ("checks",), ("errors", "files"), ("hsearch",))
 
 #: (importer package, imported package) on one level, and why the import is sound
 SAME_LEVEL = {
@@ -62,7 +62,7 @@ NAME_STRING = re.compile(r"(hsearch(?:\.\w+)+)(?::[\w.]+)?")
 #: the fewest modules a package of LAYERS holds (a floor: a test reading no files passes nothing)
 MIN_MODULES = {"__main__": 1, "cli": 5, "compare": 10, "workflows": 15, "train": 10,
                "results": 5, "problems": 3, "hardware": 2, "search": 5, "data": 3, "models": 10,
-               "configs": 1, "errors": 1, "files": 1, "hsearch": 1}
+               "configs": 1, "checks": 1, "errors": 1, "files": 1, "hsearch": 1}
 
 
 @dataclass(frozen=True)

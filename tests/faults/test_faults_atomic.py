@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from hsearch.cli import main
+from hsearch.train import parse_budget
 
 # argv: run dir, rows (JSON file), which write dies (1, 2, ...; 0: none), "loop" to write forever
 WRITER = r"""
@@ -63,6 +64,7 @@ os.fdopen = fdopen
 from hsearch.files import write_atomic
 from hsearch.results import EvaluationLog
 from hsearch.workflows.run_dir import SNAPSHOT_FILE
+from hsearch.train import parse_budget
 
 log = EvaluationLog(run, "macs", "min")
 n = len(log)
@@ -92,7 +94,8 @@ def run_dir(tmp_path):
     run.mkdir()
     settings = NasSettings(seeds=2, budget="1ep")
     write_run_config(run, "nas", settings)
-    spec = TrialSpec(arch=Architecture(), train=TrainConfig(), budget="1ep", seeds=(0, 1),
+    spec = TrialSpec(arch=Architecture(), train=TrainConfig(), budget=parse_budget("1ep"),
+                     seeds=(0, 1),
                      sizes=settings.data.sizes(), threshold=0.5, baseline_macs=5e8)
     rows = []
     for k in range(3):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hsearch.data import AugmentConfig, SubsetSizes, load_dataset
-from hsearch.train import DIVERGED, OOM, Architecture, TrainConfig
+from hsearch.train import DIVERGED, OOM, Architecture, TrainConfig, parse_budget
 from hsearch.workflows.faults import FAULTS_ENV, Fault, hook_from
 from hsearch.workflows.seeds import SeedWork, train_seed
 from hsearch.workflows.trial_spec import TrialSpec
@@ -30,7 +30,7 @@ def digits():
 
 @pytest.fixture
 def work(tmp_path):
-    spec = TrialSpec(arch=TINY, train=FAST, budget="1ep", seeds=(0,), sizes=SIZES,
+    spec = TrialSpec(arch=TINY, train=FAST, budget=parse_budget("1ep"), seeds=(0,), sizes=SIZES,
                      torch_threads=1)
     return SeedWork.of(spec, TINY, FAST, tmp_path)
 

@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from hsearch.results import accuracy_gap, mean_accuracy, meets_threshold
-from hsearch.results.feasibility import GAP_TOLERANCE
+from hsearch.errors import UserError
+from hsearch.results.feasibility import GAP_TOLERANCE, Threshold, check_tolerance, penalized
+from hsearch.train import parse_budget
 
 IMAGES = 300
 BASELINE = tuple(c / IMAGES for c in (286, 285, 282, 279))
@@ -69,7 +71,7 @@ def _report(accs, threshold):
     from hsearch.workflows.trial_spec import OK, TrialSpec
 
     arch = Architecture("senet18", width=0.125, resolution=0.25)
-    spec = TrialSpec(arch=arch, train=TrainConfig(), budget="1ep", seeds=(0, 1, 2, 3),
+    spec = TrialSpec(arch=arch, train=TrainConfig(), budget=parse_budget("1ep"), seeds=(0, 1, 2, 3),
                      sizes=SubsetSizes(10, 30, 0), threshold=threshold, baseline_macs=1000.0)
     results = {s: SeedResult(seed=s, status="ok", accuracy=a, split="val", subset_digest="",
                              train_seconds=1.0, overrun_seconds=0.0, epochs=1.0, steps=1,
@@ -133,3 +135,24 @@ def test_tabular_benchmark_uses_the_same_rule(tmp_path, counts, feasible):
     else:
         assert metrics["acc_gap"] == pytest.approx(1 / 1200, rel=1e-3)
     assert (len(table.feasible_cells()) == 2) is feasible
+
+
+def test_the_threshold_is_the_level_less_the_tolerance_and_the_tolerance_is_checked_once():
+    rule = Threshold(0.93, 0.01)
+    assert rule.value == 0.93 - 0.01 and (rule.level, rule.tolerance) == (0.93, 0.01)
+    assert Threshold(0.9).value == 0.9
+    for bad in (-0.1, 1.0, math.nan, True):
+        with pytest.raises(UserError, match=r"`0 <= tolerance < 1` must hold"):
+            Threshold(0.9, bad)
+        with pytest.raises(UserError, match=r"`0 <= tolerance < 1` must hold"):
+            check_tolerance(bad)
+    with pytest.raises(UserError, match="`level` must be a finite mean accuracy"):
+        Threshold(math.inf)
+
+
+def test_the_penalty_formula_is_one_function_shared_by_trials_and_compare():
+    from hsearch.compare.protocol import InfeasibleRule
+
+    assert penalized(0.5, 0.02, 100.0) == 0.5 + 100.0 * 0.02
+    assert InfeasibleRule("penalty", weight=100.0).value(0.5, 0.02) == penalized(0.5, 0.02, 100)
+    assert math.isnan(penalized(0.5, math.nan, 100.0))  # a failed trial is never feasible

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from hsearch.errors import UserError
-from hsearch.train import Budget, LRSchedule, parse_budget
+from hsearch.train import Budget, LRSchedule, check_budget, parse_budget
 
 
 @pytest.mark.parametrize(
@@ -130,3 +130,28 @@ def test_warmup_start_and_constant_schedule():
 def test_schedule_validates_itself(kwargs):
     with pytest.raises(ValueError):
         LRSchedule(**kwargs)
+
+
+def test_a_budget_keeps_its_spelling_and_is_parsed_once():
+    budget = parse_budget("10m")
+    assert budget == Budget("seconds", 600) and str(budget) == "600s"  # one value
+    assert budget.text == budget.to_text() == "10m"  # settings files keep what was written
+    assert Budget.from_text("10m") == budget and Budget("epochs", 2).text == "2ep"
+    assert check_budget(budget) is budget
+    with pytest.raises(TypeError, match="budget must be a Budget"):
+        check_budget("10m")  # text is parsed where it enters, not again further in
+
+
+def test_settings_parse_the_budget_once_and_write_back_its_text(tmp_path):
+    from hsearch.configs import dump_yaml, load_yaml
+    from hsearch.errors import UserError
+    from hsearch.workflows.settings import RunSettings, load_settings
+
+    settings = load_settings(RunSettings, overrides={"budget": "10m"})
+    assert settings.budget == Budget("seconds", 600)
+    dump_yaml(tmp_path / "config.yaml", settings)
+    assert load_yaml(tmp_path / "config.yaml")["budget"] == "10m"
+    assert load_settings(RunSettings, tmp_path / "config.yaml").budget.text == "10m"
+    assert RunSettings(budget="2ep").budget == Budget("epochs", 2)  # built in code: parsed here
+    with pytest.raises(UserError, match=r"^budget: budget .* has no unit"):
+        load_settings(RunSettings, overrides={"budget": "600"})

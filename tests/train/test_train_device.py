@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from hsearch.data import AugmentConfig
-from hsearch.train import OOM, TrainConfig, train
+from hsearch.train import OOM, TrainConfig, train, parse_budget
 from hsearch.train.device import (
     COMPILE_THREADS_ENV,
     LossCheck,
@@ -116,7 +116,7 @@ def test_oom_frees_the_runs_tensors_before_releasing_memory(small_data, caplog):
     try:
         model = small_net(8)
         config = TrainConfig(batch_size=64, augment=NO_AUGMENT, eval_each_epoch=False)
-        result = train(model, small_data, config, "2ep", report=report, device="cpu")
+        result = train(model, small_data, config, parse_budget("2ep"), report=report, device="cpu")
     finally:
         logger.removeHandler(handler)
     assert result.status == OOM and "simulated" in result.message
@@ -174,7 +174,7 @@ def test_loss_check_on_cuda_is_one_step_late_and_never_syncs_the_stream():
 def test_cuda_time_budget_overruns_by_less_than_two_steps(small_data):
     model = small_net(16)
     config = TrainConfig(batch_size=64, augment=NO_AUGMENT, eval_each_epoch=False)
-    result = train(model, small_data, config, "2s", device="cuda")
+    result = train(model, small_data, config, parse_budget("2s"), device="cuda")
     assert result.ok and result.steps > 2
     assert result.overrun_seconds < sum(result.step_seconds[-2:])
     assert math.isclose(sum(result.step_seconds), result.train_seconds, rel_tol=0.05)

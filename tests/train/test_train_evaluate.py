@@ -34,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 def test_evaluate_two_seeds(digits):
     reports = []
-    result = evaluate(TINY, FAST, "2ep", digits, seeds=2, sizes=SIZES,
+    result = evaluate(TINY, FAST, parse_budget("2ep"), digits, seeds=2, sizes=SIZES,
                       report=lambda **m: reports.append(m))
     assert result.seeds == (0, 1)
     assert result.statuses == (OK, OK)
@@ -57,17 +57,19 @@ def test_evaluate_two_seeds(digits):
 
 def test_same_seed_twice_gives_identical_accuracy_on_cpu(digits):
     config = TrainConfig(lr=0.1, batch_size=100)  # with AutoAugment, Cutout, crop and flip
-    runs = [train_one_seed(TINY, config, "1ep", digits, seed=4, sizes=SIZES) for _ in range(2)]
+    runs = [train_one_seed(TINY, config, parse_budget("1ep"), digits, seed=4,
+                           sizes=SIZES) for _ in range(2)]
     assert runs[0].accuracy == runs[1].accuracy
     assert runs[0].history[-1]["loss"] == runs[1].history[-1]["loss"]
     assert runs[0].subset_digest == runs[1].subset_digest
 
 
 def test_test_split_scores_the_test_subset(digits):
-    result = train_one_seed(TINY, FAST, "1ep", digits, seed=0, sizes=SIZES, split="test")
+    result = train_one_seed(TINY, FAST, parse_budget("1ep"), digits, seed=0, sizes=SIZES,
+                            split="test")
     assert result.split == "test" and result.ok
     with pytest.raises(UserError, match="split"):
-        train_one_seed(TINY, FAST, "1ep", digits, seed=0, sizes=SIZES, split="train")
+        train_one_seed(TINY, FAST, parse_budget("1ep"), digits, seed=0, sizes=SIZES, split="train")
 
 
 def test_a_failed_seed_counts_as_zero_accuracy():
@@ -86,7 +88,7 @@ def test_a_failed_seed_counts_as_zero_accuracy():
 
 
 def test_single_seed_has_zero_std(digits):
-    result = evaluate(TINY, FAST, "1ep", digits, seeds=[3], sizes=SIZES)
+    result = evaluate(TINY, FAST, parse_budget("1ep"), digits, seeds=[3], sizes=SIZES)
     assert result.seeds == (3,) and result.acc_std == 0.0 and result.acc_mean == result.accs[0]
 
 

@@ -28,7 +28,7 @@ from hsearch.models import create_model, list_models, model_cost, registry
 from hsearch.models import cost as cost_module
 from hsearch.models.common import conv_bn, scale_width
 from hsearch.models.skeleton import StagedNet, scaled_stages
-from hsearch.train import OK, Architecture, TrainConfig, train_one_seed
+from hsearch.train import OK, Architecture, TrainConfig, train_one_seed, parse_budget
 from hsearch.workflows.settings import DataSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
@@ -126,7 +126,7 @@ def test_train_one_seed_on_the_new_data_set_and_model(added):
     config = TrainConfig(lr=0.05, batch_size=16,
                          augment=AugmentConfig(crop_flip=False, autoaugment=False, cutout=False))
     dataset = load_dataset("stripes")
-    result = train_one_seed(arch, config, "2ep", dataset, seed=0)
+    result = train_one_seed(arch, config, parse_budget("2ep"), dataset, seed=0)
     assert result.status == OK and result.epochs == pytest.approx(2.0)
     assert 0.0 <= result.accuracy <= 1.0
     assert result.subset_digest == make_subset(dataset, 0).digest()

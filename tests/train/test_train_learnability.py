@@ -62,14 +62,14 @@ def test_warns_only_below_min_steps_or_one_epoch(budget, n, batch, per_step, war
 def test_the_trainer_warns_once_before_a_tiny_budget_and_not_for_a_fine_one(small_data, caplog):
     config = TrainConfig(batch_size=100, augment=NO_AUGMENT, eval_each_epoch=False)
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        result = train(tiny_cnn(), small_data, config, "1ep")  # 200 images: 2 steps
+        result = train(tiny_cnn(), small_data, config, parse_budget("1ep"))  # 200 images: 2 steps
     warnings = [r for r in caplog.records if r.name == LOGGER]
     assert result.steps == 2 and len(warnings) == 1
     assert "about 2 optimiser steps" in warnings[0].getMessage()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         result = train(tiny_cnn(), small_data, TrainConfig(batch_size=10, augment=NO_AUGMENT,
-                                                           eval_each_epoch=False), "2ep")
+                                                           eval_each_epoch=False), parse_budget("2ep"))
     assert result.steps == 40 and not [r for r in caplog.records if r.name == LOGGER]
 
 

@@ -17,6 +17,7 @@ from hsearch.train import (
 )
 from hsearch.train.packed import check_packable, pack_problem, train_packed
 from hsearch.train.run_types import DIVERGED, OK, derive_seed
+from hsearch.train import parse_budget
 
 SEEDS = (0, 1, 2)
 # The default memory format (channels_last None: one format for both trainers on CPU), so the
@@ -48,10 +49,10 @@ def _losses(result) -> list[float]:
 def test_packed_seeds_match_solo_runs(model, seed_data):
     arch = Architecture(model, width=0.125, depth=0.25, resolution=0.5)
     alone_models = [_model(arch, s) for s in SEEDS]
-    solo = [train(m, seed_data[s], CONFIG, "2ep", seed=s) for m, s in zip(alone_models, SEEDS)]
+    solo = [train(m, seed_data[s], CONFIG, parse_budget("2ep"), seed=s) for m, s in zip(alone_models, SEEDS)]
     reports = {s: [] for s in SEEDS}
     models = [_model(arch, s) for s in SEEDS]
-    packed = train_packed(models, [seed_data[s] for s in SEEDS], CONFIG, "2ep", SEEDS,
+    packed = train_packed(models, [seed_data[s] for s in SEEDS], CONFIG, parse_budget("2ep"), SEEDS,
                           reports=[lambda s=s, **m: reports[s].append(m) for s in SEEDS])
     for seed, alone, together in zip(SEEDS, solo, packed):
         assert together.status == OK and alone.status == OK
@@ -81,11 +82,11 @@ def test_packed_seeds_match_solo_runs(model, seed_data):
 def test_a_diverging_seed_leaves_the_pack_and_the_others_are_unchanged(seed_data):
     arch = Architecture("senet18", width=0.125, depth=0.25, resolution=0.5)
     reference = train_packed([_model(arch, s) for s in SEEDS], [seed_data[s] for s in SEEDS],
-                             CONFIG, "2ep", SEEDS)
+                             CONFIG, parse_budget("2ep"), SEEDS)
     models = [_model(arch, s) for s in SEEDS]
     with torch.no_grad():  # seed 1's classifier makes a non-finite loss at the first step
         next(p for n, p in models[1].named_parameters() if n.endswith("weight")).fill_(math.nan)
-    results = train_packed(models, [seed_data[s] for s in SEEDS], CONFIG, "2ep", SEEDS)
+    results = train_packed(models, [seed_data[s] for s in SEEDS], CONFIG, parse_budget("2ep"), SEEDS)
     assert [r.status for r in results] == [OK, DIVERGED, OK]
     assert results[1].accuracy == 0.0 and results[1].steps == 1 and not results[1].history
     assert "non-finite training loss" in results[1].message
@@ -98,7 +99,7 @@ def test_a_diverging_seed_leaves_the_pack_and_the_others_are_unchanged(seed_data
 def test_a_time_budget_gives_every_seed_the_groups_steps(seed_data):
     arch = Architecture("senet18", width=0.125, depth=0.25, resolution=0.5)
     results = train_packed([_model(arch, s) for s in SEEDS], [seed_data[s] for s in SEEDS],
-                           CONFIG, "1s", SEEDS)
+                           CONFIG, parse_budget("1s"), SEEDS)
     assert {r.steps for r in results} == {results[0].steps} and results[0].steps >= 1
     assert {r.train_seconds for r in results} == {results[0].train_seconds}
     assert all(r.status == OK and r.train_seconds >= 1.0 for r in results)
@@ -136,11 +137,11 @@ def test_leaving_the_pack_keeps_every_optimizers_state(optimizer, seed_data):
     config = TrainConfig(optimizer=optimizer, lr=0.01, batch_size=25, channels_last=False,
                          eval_each_epoch=False)
     pair = train_packed([_model(arch, s) for s in (0, 2)], [seed_data[s] for s in (0, 2)],
-                        config, "1ep", (0, 2))
+                        config, parse_budget("1ep"), (0, 2))
     models = [_model(arch, s) for s in SEEDS]
     with torch.no_grad():
         next(iter(models[1].parameters())).fill_(math.nan)
-    trio = train_packed(models, [seed_data[s] for s in SEEDS], config, "1ep", SEEDS)
+    trio = train_packed(models, [seed_data[s] for s in SEEDS], config, parse_budget("1ep"), SEEDS)
     assert [r.status for r in trio] == [OK, DIVERGED, OK]
     for alone, together in zip(pair, (trio[0], trio[2])):
         assert together.accuracy == pytest.approx(alone.accuracy, abs=1e-9)

@@ -61,7 +61,7 @@ def own_accuracy(model: nn.Module, data: TrainData) -> float:
 def test_learns_digits_well_above_chance(data):
     history = []
     config = TrainConfig(lr=0.2, batch_size=128, augment=NO_AUGMENT)
-    result = train(tiny_cnn(), data, config, "8ep", report=lambda **m: history.append(m))
+    result = train(tiny_cnn(), data, config, parse_budget("8ep"), report=lambda **m: history.append(m))
     assert result.status == OK
     assert result.accuracy > 0.5  # chance is 0.1
     assert result.split == "val"
@@ -147,7 +147,7 @@ def test_reported_accuracy_is_the_final_models_not_the_best_epochs(data):
                 model[-1].bias.copy_(torch.arange(10.0))
 
     config = TrainConfig(lr=0.2, batch_size=100, augment=NO_AUGMENT)
-    result = train(model, data, config, "5ep", report=report)
+    result = train(model, data, config, parse_budget("5ep"), report=report)
     assert len(history) == 5
     best = max(m["val_acc"] for m in history)
     assert best > 0.4
@@ -162,7 +162,7 @@ def test_reported_accuracy_after_a_late_lr_blow_up_is_a_fresh_evaluation(small_d
     model = tiny_cnn()
     config = TrainConfig(lr=8.0, batch_size=50, augment=NO_AUGMENT, schedule="constant",
                          warmup_fraction=0.99, weight_decay=0.0)
-    result = train(model, small_data, config, "4ep")
+    result = train(model, small_data, config, parse_budget("4ep"))
     assert result.status == OK
     assert result.accuracy == pytest.approx(own_accuracy(model, small_data), abs=1e-9)
     assert result.history[-1]["lr"] == 8.0
@@ -171,7 +171,7 @@ def test_reported_accuracy_after_a_late_lr_blow_up_is_a_fresh_evaluation(small_d
 def test_nan_run_is_reported_as_diverged_not_raised(small_data):
     history = []
     config = TrainConfig(lr=1e6, batch_size=50, augment=NO_AUGMENT, schedule="constant")
-    result = train(tiny_cnn(), small_data, config, "20ep", report=lambda **m: history.append(m))
+    result = train(tiny_cnn(), small_data, config, parse_budget("20ep"), report=lambda **m: history.append(m))
     assert result.status == DIVERGED
     assert not result.ok
     assert result.accuracy == 0.0
@@ -186,7 +186,7 @@ def test_every_optimizer_takes_a_step(small_data, optimizer):
     before = [p.detach().clone() for p in model.parameters()]
     config = TrainConfig(optimizer=optimizer, lr=0.01, batch_size=200, augment=NO_AUGMENT,
                          schedule="constant", eval_each_epoch=False, warmup_passes=0)
-    result = train(model, small_data, config, "1ep")
+    result = train(model, small_data, config, parse_budget("1ep"))
     assert result.status == OK and result.steps == 1
     changed = [not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters())]
     assert all(changed)
@@ -237,7 +237,7 @@ def test_cpu_runs_float32_unless_asked_and_with_the_callers_threads(small_data, 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        result = train(model, small_data, config, "1ep", device="cpu")
+        result = train(model, small_data, config, parse_budget("1ep"), device="cpu")
         after = torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
@@ -249,10 +249,10 @@ def test_cpu_runs_float32_unless_asked_and_with_the_callers_threads(small_data, 
 
 def test_same_seed_gives_identical_runs_on_cpu(small_data):
     config = TrainConfig(lr=0.1, batch_size=100, eval_each_epoch=False)  # full augmentation
-    runs = [train(tiny_cnn(3), small_data, config, "2ep", seed=7) for _ in range(2)]
+    runs = [train(tiny_cnn(3), small_data, config, parse_budget("2ep"), seed=7) for _ in range(2)]
     assert runs[0].accuracy == runs[1].accuracy
     assert [m["loss"] for m in runs[0].history] == [m["loss"] for m in runs[1].history]
-    other = train(tiny_cnn(3), small_data, config, "2ep", seed=8)
+    other = train(tiny_cnn(3), small_data, config, parse_budget("2ep"), seed=8)
     assert [m["loss"] for m in other.history] != [m["loss"] for m in runs[0].history]
 
 
@@ -262,22 +262,22 @@ def test_train_leaves_the_callers_rng_and_threads_alone(small_data):
     torch.manual_seed(123)
     state = torch.get_rng_state()
     config = TrainConfig(batch_size=100, augment=NO_AUGMENT, eval_each_epoch=False)
-    train(model, small_data, config, "1ep")
+    train(model, small_data, config, parse_budget("1ep"))
     assert torch.equal(torch.get_rng_state(), state)
     assert torch.get_num_threads() == threads
 
 
 def test_batch_larger_than_the_set_is_capped(small_data):
-    result = train(tiny_cnn(), small_data, TrainConfig(batch_size=4096, augment=NO_AUGMENT), "2ep")
+    result = train(tiny_cnn(), small_data, TrainConfig(batch_size=4096, augment=NO_AUGMENT), parse_budget("2ep"))
     assert result.batch_size == 200 and result.steps == 2
 
 
 def test_bad_inputs_are_rejected(small_data):
-    with pytest.raises(UserError, match="positive"):
-        train(tiny_cnn(), small_data, TrainConfig(), "0s")
+    with pytest.raises(TypeError, match="budget must be a Budget"):
+        train(tiny_cnn(), small_data, TrainConfig(), "1ep")  # text is parsed where it enters
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="CUDA is not available"):
-            train(tiny_cnn(), small_data, TrainConfig(), "1ep", device="cuda")
+            train(tiny_cnn(), small_data, TrainConfig(), parse_budget("1ep"), device="cuda")
     with pytest.raises(ValueError, match="uint8"):
         TrainData(small_data.train_images.float(), small_data.train_labels,
                   small_data.eval_images, small_data.eval_labels, small_data.mean, small_data.std)

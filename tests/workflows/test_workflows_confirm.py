@@ -11,7 +11,7 @@ from scipy.stats import t as student_t
 
 from hsearch.errors import UserError
 from hsearch.results.feasibility import mean_accuracy, meets_threshold
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.callbacks import evaluation_row, format_evaluation
 from hsearch.workflows.racing import CLEAR, CONFIRMED, FELL, MAX_SEEDS, ConfirmRule
 from hsearch.workflows.report import _confirm_line
@@ -138,7 +138,7 @@ def test_the_demo_keeps_confirmation_off():
 
 
 def test_a_trial_spec_checks_its_seed_limit():
-    make = lambda rule: TrialSpec(Architecture(), TrainConfig(), "1ep", (0, 1, 2), None,  # noqa
+    make = lambda rule: TrialSpec(Architecture(), TrainConfig(), parse_budget("1ep"), (0, 1, 2), None,  # noqa
                                   confirm=rule)
     assert make(ConfirmRule(True, 4)).confirm.max_seeds == 4
     assert make(ConfirmRule(False, 3)).confirm.enabled is False
@@ -147,7 +147,7 @@ def test_a_trial_spec_checks_its_seed_limit():
 
 
 def test_rows_lines_and_summary_of_a_confirmation():
-    spec = TrialSpec(Architecture("senet18", width=0.5), TrainConfig(), "1ep", (0, 1), None,
+    spec = TrialSpec(Architecture("senet18", width=0.5), TrainConfig(), parse_budget("1ep"), (0, 1), None,
                      threshold=0.85, baseline_macs=1e6, confirm=ConfirmRule(True, 4))
     final = {"status": "ok", "macs": 500_000, "acc_mean": 0.84, "acc_std": 0.05,
              "accs": [0.90, 0.86, 0.76], "seeds": [0, 1, 2], "seeds_done": 3, "seeds_total": 3,
@@ -178,7 +178,7 @@ def test_extra_seeds_of_a_packed_trial_are_cached_under_a_solo_seed_key(tmp_path
     key = {}
     for budget in ("30s", "2ep"):
         for pack in (False, True):
-            s = TrialSpec(Architecture("senet18", width=0.125), TrainConfig(), budget, (0, 1),
+            s = TrialSpec(Architecture("senet18", width=0.125), TrainConfig(), parse_budget(budget), (0, 1),
                           SubsetSizes(10, 5, 0), pack=pack, cache_dir=str(tmp_path))
             key[budget, pack] = SeedCache(s, s.arch, s.train, data)._path(2)
             # what a confirmation of this trial uses for its extra seeds

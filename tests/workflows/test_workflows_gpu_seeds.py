@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 
 from hsearch.data import SubsetSizes
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.ray_session import DataHandle
 from hsearch.workflows.seed_cache import SeedCache
 from hsearch.workflows.seeds import seed_remote
@@ -21,7 +21,7 @@ from hsearch.workflows.trial_spec import TrialSpec
 
 def spec(gpus: float, budget: str = "1ep") -> TrialSpec:
     return TrialSpec(arch=Architecture("senet18", width=0.125), train=TrainConfig(),
-                     budget=budget, seeds=(0, 1), sizes=SubsetSizes(10, 5, 0),
+                     budget=parse_budget(budget), seeds=(0, 1), sizes=SubsetSizes(10, 5, 0),
                      parallel_seeds=2, cpus_per_seed=1.0, gpus_per_seed=gpus)
 
 

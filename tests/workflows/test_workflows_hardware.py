@@ -9,7 +9,7 @@ import pytest
 
 from hsearch.cli import main
 from hsearch.data import AugmentConfig
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.settings import (
     DataSettings,
     NasBounds,
@@ -33,7 +33,7 @@ def run(ray_session, tmp_path_factory):
         train=TrainConfig(batch_size=64, lr=0.2, eval_batch_size=256,
                           augment=AugmentConfig(crop_flip=False, autoaugment=False,
                                                 cutout=False)),
-        budget="1ep", seeds=2, baseline_acc=0.0,
+        budget=parse_budget("1ep"), seeds=2, baseline_acc=0.0,
         resources=ResourceSettings(concurrency=2, torch_threads=1),
         out=str(tmp_path_factory.mktemp("hw") / "run"),
         bounds=NasBounds(width=(0.5, 2.0), depth=(1.0, 1.0), resolution=(1.0, 2.0), step=0.5),

@@ -7,7 +7,7 @@ from ray import tune
 
 from hsearch.errors import UserError
 from hsearch.search.factory import SearchRequest, make_searcher
-from hsearch.train import Architecture, SeedResult, TrainConfig
+from hsearch.train import Architecture, SeedResult, TrainConfig, parse_budget
 from hsearch.workflows.objectives import check_constraints, needs_latency, violation
 from hsearch.workflows.report_metrics import metric_lines
 from hsearch.workflows.settings import NasSettings, load_settings
@@ -25,7 +25,7 @@ def _seed(seed, acc):
 
 
 def _spec(constraints=(), objective="macs", baseline_objective=None):
-    return TrialSpec(arch=SMALL, train=TrainConfig(), budget="1ep", seeds=(0, 1), sizes=None,
+    return TrialSpec(arch=SMALL, train=TrainConfig(), budget=parse_budget("1ep"), seeds=(0, 1), sizes=None,
                      threshold=0.8, baseline_macs=float(SMALL.cost().macs), penalty=100.0,
                      constraints=constraints, objective=objective,
                      baseline_objective=baseline_objective)

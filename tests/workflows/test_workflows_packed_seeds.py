@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hsearch.data import AugmentConfig, SubsetSizes, load_dataset
-from hsearch.train import DIVERGED, OK, OOM, Architecture, TrainConfig
+from hsearch.train import DIVERGED, OK, OOM, Architecture, TrainConfig, parse_budget
 from hsearch.workflows.faults import Fault
 from hsearch.workflows.seeds import PackedSeeds, SeedWork, seed_runner, train_pack, train_seed
 from hsearch.workflows.trial_spec import TrialSpec
@@ -23,7 +23,7 @@ def digits():
 
 
 def _work(tmp_path, arch=TINY, pack=True) -> tuple[TrialSpec, SeedWork]:
-    spec = TrialSpec(arch=arch, train=FAST, budget="2ep", seeds=(0, 1, 2), sizes=SIZES,
+    spec = TrialSpec(arch=arch, train=FAST, budget=parse_budget("2ep"), seeds=(0, 1, 2), sizes=SIZES,
                      torch_threads=1, pack=pack)
     return spec, SeedWork.of(spec, arch, FAST, tmp_path)
 

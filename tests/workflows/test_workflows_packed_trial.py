@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hsearch.data import AugmentConfig, SubsetSizes, load_dataset
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.context import run_fixed
 from hsearch.workflows.ray_session import put_dataset
 from hsearch.workflows.trial import RESULT_FILE
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.ray
 SPEC = TrialSpec(arch=Architecture("senet18", width=0.125, depth=0.5, resolution=0.25),
                  train=TrainConfig(batch_size=25, lr=0.05,  # default format
                                    augment=AugmentConfig(False, False, False)),
-                 budget="2ep", seeds=(0, 1, 2), sizes=SubsetSizes(10, 5, 0), torch_threads=1)
+                 budget=parse_budget("2ep"), seeds=(0, 1, 2), sizes=SubsetSizes(10, 5, 0), torch_threads=1)
 
 
 def _trial_result(run_dir: Path) -> dict:

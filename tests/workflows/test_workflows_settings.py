@@ -13,7 +13,7 @@ from hsearch.search.factory import (
     list_searchers,
     make_searcher,
 )
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.callbacks import as_search_row, evaluation_row, format_evaluation
 from hsearch.workflows.hpo import default_point
 from hsearch.workflows.nas import nas_space
@@ -41,7 +41,7 @@ def test_every_experiment_file_parses(path):
     settings = load_settings(CLASSES[path.stem], path)
     assert settings.seeds >= 1
     if path.parent.name == "paper":
-        assert settings.data.name == "cifar10" and settings.budget == "600s"
+        assert settings.data.name == "cifar10" and settings.budget.text == "600s"
         assert settings.seeds == 10 and settings.resources.gpus_per_seed == 1
     else:
         assert settings.data.name == "digits"
@@ -65,7 +65,7 @@ def test_overrides_win_over_the_file_and_are_validated_together(tmp_path):
     path.write_text("seeds: 10\nracing: {enabled: true, min_seeds: 3}\nbudget: 5s\n")
     settings = load_settings(NasSettings, path, {"seeds": 3, "racing.min_seeds": 2,
                                                  "budget": None, "search.max_evals": 7})
-    assert (settings.seeds, settings.racing.min_seeds, settings.budget) == (3, 2, "5s")
+    assert (settings.seeds, settings.racing.min_seeds, settings.budget.text) == (3, 2, "5s")
     assert settings.search.max_evals == 7 and settings.racing.enabled
     with pytest.raises(UserError, match="min_seeds < seeds"):
         load_settings(NasSettings, path, {"seeds": 3})
@@ -125,10 +125,10 @@ def test_network_digest_identifies_equal_networks():
 
 
 def test_trial_resources_bundle_per_parallel_seed():
-    spec = TrialSpec(Architecture(), TrainConfig(), "1ep", (0, 1, 2), None, cpus_per_seed=2.0,
+    spec = TrialSpec(Architecture(), TrainConfig(), parse_budget("1ep"), (0, 1, 2), None, cpus_per_seed=2.0,
                      gpus_per_seed=0.5)
     assert trial_resources(spec) == {"cpu": 2.0, "gpu": 0.5}
-    factory = trial_resources(TrialSpec(Architecture(), TrainConfig(), "1ep", (0, 1, 2), None,
+    factory = trial_resources(TrialSpec(Architecture(), TrainConfig(), parse_budget("1ep"), (0, 1, 2), None,
                                         parallel_seeds=3, gpus_per_seed=0.25))
     assert factory.head_bundle_is_empty  # the trial only waits for its seed tasks
     assert factory.bundles == [{"CPU": 1.0, "GPU": 0.25}] * 3
@@ -170,7 +170,7 @@ def test_nas_space_and_hpo_default_point():
 
 
 def test_rows_and_printed_lines():
-    spec = TrialSpec(Architecture("senet18", width=0.5), TrainConfig(), "1ep", (0, 1, 2), None,
+    spec = TrialSpec(Architecture("senet18", width=0.5), TrainConfig(), parse_budget("1ep"), (0, 1, 2), None,
                      threshold=0.9, baseline_macs=1e6)
     cost_report = {"status": "cost", "macs": 2_000_000, "acc_mean": 0.0, "acc_gap": 0.9,
                    "feasible": False, "macs_ratio": 2.0, "seeds_done": 0, "seeds_total": 3}

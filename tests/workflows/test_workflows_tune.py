@@ -15,7 +15,7 @@ import yaml
 
 from hsearch.cli import main
 from hsearch.data import AugmentConfig
-from hsearch.train import Architecture, TrainConfig
+from hsearch.train import Architecture, TrainConfig, parse_budget
 from hsearch.workflows.racing import RacingRule
 from hsearch.workflows.settings import (
     DataSettings,
@@ -34,7 +34,7 @@ TINY = dict(
     arch=Architecture("senet18", width=0.125, resolution=0.25),
     train=TrainConfig(batch_size=64, lr=0.2, eval_batch_size=256,
                       augment=AugmentConfig(crop_flip=False, autoaugment=False, cutout=False)),
-    budget="1ep",
+    budget=parse_budget("1ep"),
     seeds=2,
     resources=ResourceSettings(concurrency=2, torch_threads=1),
 )

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+
+from hsearch.checks import is_int
 
 if TYPE_CHECKING:  # annotation only: SpaceCodec's module needs Ray, this one does not
     from hsearch.search.space import SpaceCodec
@@ -203,7 +204,7 @@ class MadsSettings:
             )
         for name in ("n_constraints", "max_evals", "block_size", "seed", "max_runs"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if not is_int(value):
                 raise TypeError(f"`{name}` must be an int, but got {value!r}")
             object.__setattr__(self, name, int(value))
         if (self.n_constraints < 0 or self.max_evals < 1 or self.block_size < 1
