@@ -19,10 +19,14 @@ Resumable: rows are appended (and flushed) as runs finish; a rerun skips every (
 already in the file. Work goes seed by seed (all networks for seed 0, then seed 1, ...; cheap
 networks first within a seed), so a run stopped early leaves whole seeds behind.
 
-Run (about 25-35 minutes on 2 shared CPU cores for the shipped table):
+Run (the shipped 10-seed table, 1,450 seed-runs: 37 minutes on 2 shared AMD EPYC cores,
+2026-12-06; its ``.json`` says how it was made)::
 
-    python experiments/make_tabular.py --workers 2 --seeds 4
+    python experiments/make_tabular.py --workers 2 --seeds 10 --baseline-seeds 20
     python experiments/make_tabular.py --check      # counts, the baseline, the optimum
+
+The older 4-seed table (``nas_digits_senet18.csv``, 2026-11-22, another 2-core machine: an Intel
+Xeon) stays in the package so that results made on it replay (``--table``).
 
 The companion ``<out>.json`` records the settings, the grid and the software versions.
 """
@@ -44,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "hsearch" / "problems" / "data" / \
-    "nas_digits_senet18.csv"
+    "nas_digits_senet18_10seeds.csv"
 FIELDS = ("width", "depth", "resolution", "seed", "accuracy", "status", "train_seconds", "macs",
           "params", "input_size", "network")
 # grid axes (multipliers of the baseline's): start, stop (inclusive), step
@@ -126,10 +130,22 @@ def metadata(settings, seeds: list[int], grid: dict) -> dict:
         "baseline_cell": {"width": 1.0, "depth": 1.0, "resolution": 1.0},
         "train_seconds": "measured per run, one torch thread, on the generating machine "
                          "(shared with other jobs: expect noise of tens of percent)",
+        "made": {"date": time.strftime("%Y-%m-%d", time.gmtime()), "cpu": _cpu_model(),
+                 "command": " ".join(["python", *sys.argv])},
         "versions": {"hsearch": hsearch.__version__, "torch": torch.__version__,
                      "ray": ray.__version__, "python": platform.python_version(),
                      "machine": platform.machine(), "cpus": os.cpu_count()},
     }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def generate(out: Path, seeds: list[int], workers: int, baseline_seeds: int = 0) -> None:

@@ -140,8 +140,10 @@ def rounds_to_reach(run: Sequence[Mapping], reference: float, level: float) -> f
     """Depth (hsearch.compare.rounds) of the first trained evaluation within ``level`` of
     ``reference`` (inf if none)."""
     target = _target(reference, level)
-    for value, depth in zip(incumbent_values(run), depths(run)):
-        if depth is not None and value <= target:
+    for r, value, depth in zip(run, incumbent_values(run), depths(run)):
+        # the trained evaluation that got there itself (a duplicate answer is no training)
+        if depth is not None and value <= target and _truthy(r["feasible"]) \
+                and float(r["objective"]) <= target:
             return float(depth)
     return math.inf
 

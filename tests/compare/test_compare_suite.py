@@ -47,6 +47,7 @@ def test_suite_instances_have_their_optimum_from_the_table_and_most_are_not_corn
     assert [s.threshold for s in noisy] == [s.threshold for s in exact] * 2
     assert [s.confirm is not None for s in noisy] == [False] * len(exact) + [True] * len(exact)
     interior = 0
+    optima = []
     for level in TABULAR_LEVELS:
         threshold = base_acc if level is None else level
         feasible = {k: v for k, v in cells.items() if v[0] >= threshold}
@@ -71,11 +72,12 @@ def test_suite_instances_have_their_optimum_from_the_table_and_most_are_not_corn
         position = problem.metadata["optimum_position"]
         assert sum(v == "inside" for v in position.values()) == inside
         if level is not None:
-            assert level > base_acc
             # no cell sits exactly on a suite threshold
             assert all(v[0] != level for v in cells.values())
         interior += inside >= 2
+        optima.append(problem.best_value)
     assert interior >= 3
+    assert len(set(optima)) == len(optima)  # one instance per distinct optimum
 
 
 class Scripted(Searcher):
