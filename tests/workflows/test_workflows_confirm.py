@@ -39,10 +39,18 @@ def test_verdicts():
     assert RULE.verdict([0.90, 0.80, 0.86], 3, 0.85) is None
     # an own mean below the threshold is no matter for confirmation
     assert RULE.verdict([0.70, 0.72, 0.71], 3, 0.85) == ""
-    # after added seeds: the mean fell, the bound cleared, or the limit was reached
-    assert RULE.verdict([0.90, 0.80, 0.86, 0.70], 3, 0.85) == FELL
+    # after added seeds: the upper bound fell, the lower bound cleared, or the limit was reached
+    wide = ConfirmRule(enabled=True, max_seeds=10)
+    assert wide.verdict([0.86, 0.855, 0.86, 0.78, 0.78, 0.78], 3, 0.85) is None
+    assert wide.verdict([0.86, 0.855, 0.86, 0.78, 0.78, 0.78, 0.78], 3, 0.85) == FELL
     assert RULE.verdict([0.90, 0.88, 0.89, 0.90, 0.89], 3, 0.85) == CONFIRMED
     assert RULE.verdict([0.90, 0.80, 0.86, 0.87, 0.84, 0.86], 3, 0.85) == MAX_SEEDS
+    assert RULE.verdict([0.90, 0.80, 0.86, 0.80, 0.84, 0.84], 3, 0.85) == FELL  # at the limit
+    # a mean that dips below while its upper bound does not goes on (a near-threshold network
+    # is not rejected on one low seed)
+    dipped = [0.90, 0.80, 0.86, 0.70]
+    assert np.mean(dipped) < 0.85 <= RULE.upper_bound(dipped)
+    assert RULE.verdict(dipped, 3, 0.85) is None
     with pytest.raises(ValueError, match="len\\(accs\\) >= own_seeds"):
         RULE.verdict([0.9, 0.9], 3, 0.85)
 
