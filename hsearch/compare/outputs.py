@@ -147,9 +147,10 @@ def installed_searchers(names: Sequence[str], echo: bool = False
 
 
 #: The code every searcher's runs share (hsearch.compare.searchers is each searcher's own part;
-#: the tabular problem's code is covered by the hash of its answers instead).
+#: the tabular problem's code is covered by the hash of its answers instead; a noisy table's
+#: draws and confirmation by noisy.py and racing.py and the hash of its noise settings).
 SHARED_CODE = ("compare/free.py", "compare/replay.py", "compare/protocol.py",
-               "problems/analytic.py")
+               "problems/analytic.py", "compare/noisy.py", "workflows/racing.py")
 
 
 def protocol_fingerprint(problem) -> dict[str, str]:
@@ -168,6 +169,9 @@ def protocol_fingerprint(problem) -> dict[str, str]:
             cell = table.cells[index]
             data.update(json.dumps([index, table.metrics(cell), table.cost_report(cell)],
                                    sort_keys=True, default=str).encode())
+        noisy = (problem.metadata or {}).get("noisy")
+        if noisy:  # the draws and the confirmation rule (hsearch.compare.noisy)
+            data.update(json.dumps(noisy, sort_keys=True).encode())
     else:
         data.update(json.dumps([problem.name, problem.best_value, problem.constraints,
                                 sorted(problem.space)], default=str).encode())
