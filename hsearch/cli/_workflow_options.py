@@ -169,10 +169,10 @@ def add_nas_options(parser: argparse.ArgumentParser,
     g.add_argument("--racing", action="store_true", default=None,
                    help="stop hopeless configurations early (Student-t bound; see docs)")
     g.add_argument("--min-seeds", type=int, default=None, help="racing: seeds before deciding")
-    g.add_argument("--confirm", action="store_true", default=None,
+    g.add_argument("--confirm", action=argparse.BooleanOptionalAction, default=None,
                    help="train a feasible configuration within reach of the threshold on more "
-                        "seeds, one at a time, before it is believed (Student-t lower bound; "
-                        "see docs)")
+                        "seeds, one at a time, before it is believed (Student-t bounds; see "
+                        "docs; default: off for nas, on for the demo)")
     g.add_argument("--max-seeds", type=int, default=None,
                    help="confirmation: seeds a configuration may reach in all (> --seeds; "
                         "default 10)")

@@ -16,7 +16,9 @@ baseline's mean accuracy with fewer MACs?
 * search: NOMAD over ``DEMO_BOUNDS``, width x[0.25, 1.5], depth x[0.25, 1.5] (1 to 3 blocks per
   stage) and resolution x[0.5, 1.5] (8 to 18 px) on a grid of 0.25, ``DEMO_EVALS`` evaluations, 2
   one-CPU trials at once; pruning on (anything at least as large as the best feasible network is
-  not trained), racing off (``racing=True``).
+  not trained), racing off (``racing=True``), confirmation on: a network whose 4-seed mean
+  meets the threshold while its lower bound does not trains more seeds, up to the baseline's 10,
+  before it is believed (hsearch.workflows.racing.ConfirmRule; ``--no-confirm`` turns it off).
 
 Every network the demo can build is a cell of the tabulated benchmark (hsearch/problems/data,
 made by experiments/make_tabular.py from these settings). Why this box and an epoch budget, and
@@ -31,7 +33,7 @@ from pathlib import Path
 from hsearch.data import AugmentConfig
 from hsearch.train import Architecture, TrainConfig
 from hsearch.workflows.nas import NasResult, run_nas
-from hsearch.workflows.racing import RacingRule
+from hsearch.workflows.racing import ConfirmRule, RacingRule
 from hsearch.workflows.settings import (
     DataSettings,
     NasBounds,
@@ -62,6 +64,7 @@ def demo_settings(racing: bool = False) -> NasSettings:
         bounds=DEMO_BOUNDS,
         search=SearchSettings(searcher="nomad", max_evals=DEMO_EVALS, seed=0),
         racing=RacingRule(enabled=racing, min_seeds=2),
+        confirm=ConfirmRule(enabled=True, max_seeds=DEMO_BASELINE_SEEDS),
         resources=ResourceSettings(concurrency=2, cpus_per_seed=1.0, torch_threads=1),
     )
 

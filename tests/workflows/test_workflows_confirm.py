@@ -139,10 +139,18 @@ def test_settings_yaml_flags_and_the_seed_limit(tmp_path):
     assert unset["confirm.enabled"] is None and unset["confirm.max_seeds"] is None
 
 
-def test_the_demo_keeps_confirmation_off():
-    from hsearch.workflows.demo import demo_settings
+def test_the_demo_confirms_up_to_its_baseline_seeds_and_no_confirm_turns_it_off():
+    from hsearch.cli import build_parser
+    from hsearch.cli._workflow_options import settings_from_args
+    from hsearch.configs import to_mapping
+    from hsearch.workflows.demo import DEMO_BASELINE_SEEDS, demo_settings
 
-    assert not demo_settings().confirm.enabled
+    rule = demo_settings().confirm
+    assert rule.enabled and rule.max_seeds == DEMO_BASELINE_SEEDS > demo_settings().seeds
+    base = to_mapping(demo_settings())
+    for flag, enabled in (("--no-confirm", False), ("--confirm", True)):
+        args = build_parser().parse_args(["demo", flag])
+        assert settings_from_args(NasSettings, args, base=base).confirm.enabled is enabled
 
 
 def test_a_trial_spec_checks_its_seed_limit():
