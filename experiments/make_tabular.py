@@ -114,6 +114,7 @@ def metadata(settings, seeds: list[int], grid: dict) -> dict:
 
     import hsearch
     from hsearch.configs import to_mapping
+    from hsearch.hardware.latency import device_name
 
     return {
         "description": "digits NAS table: SENet-18 scaled by width/depth/resolution multipliers "
@@ -130,22 +131,12 @@ def metadata(settings, seeds: list[int], grid: dict) -> dict:
         "baseline_cell": {"width": 1.0, "depth": 1.0, "resolution": 1.0},
         "train_seconds": "measured per run, one torch thread, on the generating machine "
                          "(shared with other jobs: expect noise of tens of percent)",
-        "made": {"date": time.strftime("%Y-%m-%d", time.gmtime()), "cpu": _cpu_model(),
+        "made": {"date": time.strftime("%Y-%m-%d", time.gmtime()), "cpu": device_name("cpu"),
                  "command": " ".join(["python", *sys.argv])},
         "versions": {"hsearch": hsearch.__version__, "torch": torch.__version__,
                      "ray": ray.__version__, "python": platform.python_version(),
                      "machine": platform.machine(), "cpus": os.cpu_count()},
     }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def generate(out: Path, seeds: list[int], workers: int, baseline_seeds: int = 0) -> None:

@@ -7,12 +7,7 @@ seed added by confirmation; trial 2 hangs, and while it runs the **driver** is S
 same accuracies and the same verdict, and NOMAD's restored state holds its confirmed value.
 """
 
-import contextlib
-import os
 import pickle
-import signal
-import time
-from pathlib import Path
 
 import pytest
 
@@ -22,10 +17,7 @@ from tests.faults.test_faults_tune import (
     RAY_INIT_OPTIONS,  # noqa: F401 (read by tests/conftest.py's ray_session)
     by_number,
     rows_of,
-    snapshot_knows,
-    start_driver,
-    trial_dirs,
-    trial_number,
+    kill_while_hanging,
 )
 from tests.workflows.test_workflows_confirm_tune import NAS
 
@@ -35,25 +27,8 @@ HANGS = 2
 FAULTS = [{"trial": HANGS, "fault": "hang", "times": 1}]  # the driver is killed meanwhile
 
 
-def _hanging(run: Path) -> str | None:
-    for trial_id, path in trial_dirs(run).items():
-        if trial_number(path.name, trial_id) == HANGS and (path / ".fault-attempt-1").exists():
-            return trial_id if snapshot_knows(run, trial_id) else None
-    return None
-
-
 def test_a_killed_search_resumes_with_its_confirmed_trial_unchanged(ray_session, tmp_path):
-    driver, run, log_path = start_driver(tmp_path, NAS, FAULTS, ray_session)
-    try:
-        deadline = time.monotonic() + 400
-        while _hanging(run) is None:
-            assert driver.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(0.2)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(driver.pid, signal.SIGKILL)
-        driver.wait(timeout=60)
+    run = kill_while_hanging(tmp_path, NAS, FAULTS, ray_session, HANGS)
     [before] = rows_of(run)
     assert before["seeds"] == [0, 1, 2] and before["seeds_added"] == 1 and before["confirm"]
     with pytest.MonkeyPatch.context() as patch:

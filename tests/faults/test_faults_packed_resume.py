@@ -7,11 +7,7 @@ the run. Finished packed trials are kept (not trained again), the killed one is 
 own id, and the run ends with exactly its budget of evaluations, every trial packed.
 """
 
-import contextlib
 import json
-import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +19,7 @@ from tests.faults.test_faults_tune import (
     RAY_INIT_OPTIONS,  # noqa: F401 (read by tests/conftest.py's ray_session)
     by_number,
     rows_of,
-    snapshot_knows,
-    start_driver,
-    trial_dirs,
+    kill_while_hanging,
     trial_number,
 )
 
@@ -44,25 +38,8 @@ NAS = ["nas", "--data", "digits", "--train-per-class", "20", "--val-per-class", 
        "--resolution-bounds", "1", "2", "--step", "0.25"]
 
 
-def _hanging(run: Path) -> str | None:
-    for trial_id, path in trial_dirs(run).items():
-        if trial_number(path.name, trial_id) == HANGS and (path / ".fault-attempt-1").exists():
-            return trial_id if snapshot_knows(run, trial_id) else None
-    return None
-
-
 def test_a_killed_packed_search_resumes_keeping_its_finished_trials(ray_session, tmp_path):
-    driver, run, log_path = start_driver(tmp_path, NAS, FAULTS, ray_session)
-    try:
-        deadline = time.monotonic() + 400
-        while _hanging(run) is None:
-            assert driver.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(0.2)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(driver.pid, signal.SIGKILL)
-        driver.wait(timeout=60)
+    run = kill_while_hanging(tmp_path, NAS, FAULTS, ray_session, HANGS)
     before = rows_of(run)
     assert [trial_number(Path(r["trial_dir"]).name, r["trial_id"]) for r in before] == [1]
     with pytest.MonkeyPatch.context() as patch:

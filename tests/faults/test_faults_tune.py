@@ -105,10 +105,11 @@ def snapshot_knows(run: Path, trial_id: str) -> bool:
                for name, data in files.items())
 
 
-def hanging_trial(run: Path) -> str | None:
-    """The id of trial HANGS once it hangs (its fault marker exists) and the snapshot holds it."""
+def hanging_trial(run: Path, number: int = HANGS) -> str | None:
+    """The id of trial ``number`` once it hangs (its fault marker exists) and the snapshot holds
+    it."""
     for trial_id, path in trial_dirs(run).items():
-        if trial_number(path.name, trial_id) == HANGS and (path / ".fault-attempt-1").exists():
+        if trial_number(path.name, trial_id) == number and (path / ".fault-attempt-1").exists():
             return trial_id if snapshot_knows(run, trial_id) else None
     return None
 
@@ -170,6 +171,24 @@ def start_driver(tmp: Path, nas: list[str], faults: list[dict], address: str):
             [sys.executable, "-m", "hsearch", *nas, "--out", str(run), "--address", address],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return driver, run, log_path
+
+
+def kill_while_hanging(tmp: Path, nas: list[str], faults: list[dict], address: str,
+                       number: int) -> Path:
+    """:func:`start_driver`, then SIGKILL the driver once trial ``number`` hangs (within 400 s);
+    returns the run directory."""
+    driver, run, log_path = start_driver(tmp, nas, faults, address)
+    try:
+        deadline = time.monotonic() + 400
+        while hanging_trial(run, number) is None:
+            assert driver.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=60)
+    return run
 
 
 @pytest.fixture(scope="module")
