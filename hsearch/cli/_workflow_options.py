@@ -175,7 +175,7 @@ def add_nas_options(parser: argparse.ArgumentParser,
                         "docs; default: off for nas, on for the demo)")
     g.add_argument("--max-seeds", type=int, default=None,
                    help="confirmation: seeds a configuration may reach in all (> --seeds; "
-                        "default 10)")
+                        "default: twice --seeds)")
     g.add_argument("--confidence", type=float, default=None,
                    help="racing and confirmation: one-sided level of their bounds (default 0.95)")
     g.add_argument("--no-prune", action="store_true", default=None,

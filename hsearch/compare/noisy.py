@@ -94,7 +94,7 @@ class NoisyTabularEvaluator:
         order = self.draw(cell)
         k = self.per_eval
         own = [cell.accs[i] for i in order[:k]]
-        more = [cell.accs[i] for i in order[k:self.confirm.max_seeds]]
+        more = [cell.accs[i] for i in order[k:self.confirm.limit(k)]]
         used, verdict = self.confirm.confirm(own, more, table.threshold, TABLE_GAP_TOLERANCE)
         positions = order[:len(used)]
         out = table.metrics(cell)
@@ -123,10 +123,10 @@ def check_draws(table: NasTable, per_eval: int, confirm: ConfirmRule) -> None:
         raise UserError(f"{table.path.name}: networks with {fewest} seeds, fewer than "
                         f"seeds_per_eval={per_eval}; pick at most {fewest} or a table with more "
                         f"seeds (experiments/make_tabular.py)")
-    if confirm.enabled and not per_eval < confirm.max_seeds <= fewest:
+    if confirm.enabled and not per_eval < confirm.limit(per_eval) <= fewest:
         raise UserError(f"`seeds_per_eval < max_seeds <= {fewest}` (the table's seeds per "
                         f"network) must hold, but got seeds_per_eval={per_eval}, "
-                        f"max_seeds={confirm.max_seeds}")
+                        f"max_seeds={confirm.limit(per_eval)}")
 
 
 def noisy_tabular_problem(path: str | None, tolerance: float, level: float | None,
@@ -140,7 +140,7 @@ def noisy_tabular_problem(path: str | None, tolerance: float, level: float | Non
     meta = dict(exact.metadata)
     meta.update(optimum_exact=False, noisy={
         "seeds_per_eval": per_eval, "confirm": confirm.enabled,
-        "max_seeds": confirm.max_seeds if confirm.enabled else per_eval,
+        "max_seeds": confirm.limit(per_eval) if confirm.enabled else per_eval,
         "confidence": confirm.confidence, "std_floor": confirm.std_floor})
     return Problem(name=name or exact.name, space=exact.space, evaluate=evaluator,
                    objective=exact.objective, constraints=exact.constraints,

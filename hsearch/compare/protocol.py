@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hsearch.checks import check_int, is_int
-from hsearch.compare.suite import SUITE_SEEDS, TABULAR_LEVELS
+from hsearch.compare.suite import SUITE_MAX_SEEDS, SUITE_SEEDS, TABULAR_LEVELS
 from hsearch.errors import UserError
 from hsearch.problems import get_problem, list_problems
 from hsearch.results.feasibility import check_tolerance, penalized
@@ -273,7 +273,7 @@ class CompareSettings:
     instances: tuple[str, ...] = ()
     seeds_per_eval: int | None = None
     confirm: bool = False
-    max_seeds: int = 10
+    max_seeds: int = SUITE_MAX_SEEDS
     confidence: float = 0.95
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -357,13 +357,13 @@ def suite_specs(table: str | None = None, tolerance: float = 0.0, seeds_per_eval
                 confirm: ConfirmRule | None = None) -> tuple[ProblemSpec, ...]:
     """The suite's problems (hsearch.compare.suite): the table at its TABULAR_LEVELS (a custom
     ``table``: its baseline level only), each exact, then with ``seeds_per_eval`` drawn seeds
-    per evaluation without and with ``confirm`` (default: ConfirmRule's, enabled; left out for a
+    per evaluation without and with ``confirm`` (default: up to SUITE_MAX_SEEDS; left out for a
     table with fewer seeds per network than its ``max_seeds``), then the analytic problems."""
     levels = TABULAR_LEVELS if table is None else (None,)
-    rule = confirm or ConfirmRule(enabled=True)
+    rule = confirm or ConfirmRule(enabled=True, max_seeds=SUITE_MAX_SEEDS)
     exact = tuple(ProblemSpec("tabular", table, tolerance, level) for level in levels)
     noisy: tuple[ProblemSpec, ...] = ()
-    if _fewest_seeds(table, tolerance) >= rule.max_seeds:
+    if _fewest_seeds(table, tolerance) >= rule.limit(seeds_per_eval):
         noisy = tuple(ProblemSpec("tabular", table, tolerance, level, seeds_per_eval, how)
                       for how in (None, rule) for level in levels)
     return exact + noisy + tuple(ProblemSpec(name) for name in list_problems())

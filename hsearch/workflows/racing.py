@@ -151,19 +151,20 @@ class ConfirmRule:
     shipped table, the optima of the higher levels; docs/compare.md). A seed is never removed,
     and a result whose mean of all its seeds is below the threshold is never feasible.
 
-    enabled: off by default. max_seeds: seeds a confirmed trial may reach (> the trial's K).
+    enabled: off by default. max_seeds: seeds a confirmed trial may reach (> the trial's K;
+    None: twice the trial's K, :meth:`limit`).
     confidence: one-sided level of the bound, in (0.5, 1). std_floor: smallest standard
     deviation used (as racing's: two agreeing seeds must not make a zero-width bound).
     The settings that hold a rule check ``max_seeds`` against their K.
     """
 
     enabled: bool = False
-    max_seeds: int = 10
+    max_seeds: int | None = None
     confidence: float = 0.95
     std_floor: float = 0.01
 
     def __post_init__(self) -> None:
-        if not is_int(self.max_seeds) or self.max_seeds < 2:
+        if self.max_seeds is not None and (not is_int(self.max_seeds) or self.max_seeds < 2):
             raise UserError(f"`confirm.max_seeds >= 2` must hold, but got "
                             f"max_seeds={self.max_seeds!r}")
         if not 0.5 < self.confidence < 1.0:
@@ -172,6 +173,11 @@ class ConfirmRule:
         if not (math.isfinite(self.std_floor) and self.std_floor >= 0):
             raise UserError(f"`confirm.std_floor >= 0` must hold, but got "
                             f"std_floor={self.std_floor!r}")
+
+    def limit(self, own_seeds: int) -> int:
+        """The seeds a trial with ``own_seeds`` seeds may reach: ``max_seeds``, or twice
+        ``own_seeds`` when it is None."""
+        return 2 * own_seeds if self.max_seeds is None else self.max_seeds
 
     def lower_bound(self, accs: Sequence[float]) -> float:
         """LCB of the true mean from the seeds in ``accs`` (class docstring); ``-inf`` with
@@ -206,7 +212,7 @@ class ConfirmRule:
             return ""
         if meets_threshold(self.lower_bound(accs), threshold, tolerance):
             return CLEAR if n == own_seeds else CONFIRMED
-        if n >= self.max_seeds:
+        if n >= self.limit(own_seeds):
             return MAX_SEEDS if meets else FELL
         if n > own_seeds and not meets_threshold(self.upper_bound(accs), threshold, tolerance):
             return FELL

@@ -47,7 +47,7 @@ def summarize_run(run_dir: str | Path) -> str:
     lines += _count_lines(rows, settings.seeds)
     confirm = getattr(settings, "confirm", None)  # NAS: racing.ConfirmRule
     if confirm is not None and confirm.enabled and rows:
-        lines.append(_confirm_line(rows, confirm.max_seeds))
+        lines.append(_confirm_line(rows, confirm.limit(settings.seeds)))
     if finished and row.stops_early and _n_trials(rows) < total:
         lines.append(f"stopped   after {_n_trials(rows)} of {total} trained evaluations: "
                      f"{read_stop_reason(run_dir)}")

@@ -283,7 +283,7 @@ class NasSettings(RunSettings):
         if self.racing.enabled and self.racing.min_seeds >= self.seeds:
             raise UserError(f"racing needs `racing.min_seeds < seeds`, but got "
                             f"min_seeds={self.racing.min_seeds}, seeds={self.seeds}")
-        if self.confirm.enabled and self.confirm.max_seeds <= self.seeds:
+        if self.confirm.enabled and self.confirm.limit(self.seeds) <= self.seeds:
             raise UserError(f"confirmation needs `confirm.max_seeds > seeds`, but got "
                             f"max_seeds={self.confirm.max_seeds}, seeds={self.seeds}")
 

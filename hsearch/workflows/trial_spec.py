@@ -89,7 +89,7 @@ class TrialSpec:
             raise ValueError(f"`split` must be 'val' or 'test', but got {self.split!r}")
         if self.parallel_seeds < 1:
             raise ValueError(f"`parallel_seeds >= 1` must hold, but got {self.parallel_seeds}")
-        if self.confirm.enabled and self.confirm.max_seeds <= len(self.seeds):
+        if self.confirm.enabled and self.confirm.limit(len(self.seeds)) <= len(self.seeds):
             raise ValueError(f"`confirm.max_seeds > len(seeds)` must hold, but got "
                              f"max_seeds={self.confirm.max_seeds}, len(seeds)={len(self.seeds)}")
         if 0 < self.gpus_per_seed < 1 and self.budget.is_time:

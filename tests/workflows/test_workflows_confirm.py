@@ -203,3 +203,11 @@ def test_extra_seeds_of_a_packed_trial_are_cached_under_a_solo_seed_key(tmp_path
     assert key["30s", True] != key["30s", False] == key["30s", True, "extra"]
     # an epoch budget: packed or solo, the same seed
     assert key["2ep", True] == key["2ep", False] == key["2ep", True, "extra"]
+
+
+def test_confirm_without_max_seeds_reaches_twice_the_trials_seeds():
+    settings = NasSettings(seeds=10, confirm=ConfirmRule(enabled=True))  # `hsearch nas --confirm`
+    assert settings.confirm.limit(settings.seeds) == 20
+    rule = ConfirmRule(enabled=True)
+    used, verdict = rule.confirm([0.86, 0.84], [0.85] * 10, 0.85)
+    assert len(used) == 4 and verdict in (FELL, MAX_SEEDS)
