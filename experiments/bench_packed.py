@@ -40,7 +40,7 @@ import torch
 
 from hsearch.data import AugmentConfig
 from hsearch.models import create_model, model_cost
-from hsearch.train import TrainConfig, TrainData, resolve_device, train
+from hsearch.train import TrainConfig, TrainData, parse_budget, resolve_device, train
 from hsearch.train.packed import train_packed
 from hsearch.train.run_types import derive_seed
 
@@ -90,7 +90,7 @@ def run_once(net: str, k: int, steps: int, device: torch.device, config: TrainCo
     seeds = list(range(max(k, 1)))
     datas = [synthetic(n, resolution, device, s) for s in seeds]
     models = [build(model, width, depth, s) for s in seeds]
-    budget = "1ep"
+    budget = parse_budget("1ep")
     start = time.perf_counter()
     if k == 0:
         results = [train(models[0], datas[0], config, budget, device=device, seed=0)]

@@ -25,7 +25,7 @@ import time
 import torch
 
 from hsearch.models import model_cost
-from hsearch.train import Architecture, TrainConfig, train
+from hsearch.train import Architecture, TrainConfig, parse_budget, train
 from hsearch.train.device import default_bf16
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -44,7 +44,7 @@ def images_per_s(model: str, width: float, fmt: dict, data, batch: int, steps: i
     torch.manual_seed(0)
     net = Architecture(model, width=width).build(num_classes=10)
     config = TrainConfig(batch_size=batch, eval_each_epoch=False, **fmt)
-    run = train(net, data, config, f"{steps * batch / data.train_images.shape[0]}ep",
+    run = train(net, data, config, parse_budget(f"{steps * batch / data.train_images.shape[0]}ep"),
                 device=device)
     return batch / statistics.median(run.step_seconds[1:] or run.step_seconds)
 

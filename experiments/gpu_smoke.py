@@ -40,9 +40,16 @@ import warnings
 import torch
 
 from hsearch.data import AugmentConfig, BatchAugmenter, SubsetSizes, load_dataset
-from hsearch.train import Architecture, TrainConfig, TrainData, build_optimizer, train, train_one_seed
+from hsearch.train import (
+    Architecture,
+    TrainConfig,
+    TrainData,
+    build_optimizer,
+    parse_budget,
+    train,
+    train_one_seed,
+)
 from hsearch.train.device import default_bf16
-from hsearch.train import parse_budget
 
 FORBIDDEN = ("ray", "PyNomad")
 MODELS = (("senet18", 0.25), ("resnet18", 1.0))
@@ -118,7 +125,8 @@ def check_throughput(args, device) -> dict:
     for name, width in models:
         for variant, changes in variants.items():
             config = TrainConfig(batch_size=batch, eval_each_epoch=False, **changes)
-            run = train(build(name, width), data, config, f"{steps * batch / data.train_images.shape[0]}ep",
+            run = train(build(name, width), data, config,
+                        parse_budget(f"{steps * batch / data.train_images.shape[0]}ep"),
                         device=device)
             median = statistics.median(run.step_seconds[1:] or run.step_seconds)
             out[f"{name}_w{width}_{variant}"] = {
@@ -127,7 +135,7 @@ def check_throughput(args, device) -> dict:
         if device.type == "cuda":  # syncs per step: two run lengths, the difference per step
             config = TrainConfig(batch_size=batch, eval_each_epoch=False)
             counts = [count_syncs(lambda k=k: train(build(name, width), data, config,
-                                                    f"{k * batch / data.train_images.shape[0]}ep",
+                                                    parse_budget(f"{k * batch / data.train_images.shape[0]}ep"),
                                                     device=device)) for k in (steps, 2 * steps)]
             out[f"{name}_w{width}_host_syncs_per_step"] = (counts[1] - counts[0]) / steps
     return out
@@ -166,7 +174,8 @@ def check_budget(args, device) -> dict:
     data = synthetic_data(256 if args.tiny else 2048, 16 if args.tiny else 32, device)
     config = TrainConfig(batch_size=32 if args.tiny else 512)
     start = time.perf_counter()
-    run = train(build("senet18", 0.125 if args.tiny else 0.25), data, config, budget, device=device)
+    run = train(build("senet18", 0.125 if args.tiny else 0.25), data, config, parse_budget(budget),
+                device=device)
     wall = time.perf_counter() - start
     return {"budget": budget, "status": run.status, "steps": run.steps,
             "train_s": round(run.train_seconds, 4), "overrun_s": round(run.overrun_seconds, 4),
@@ -202,7 +211,8 @@ def check_oom(args, device) -> dict:
         torch.cuda.set_per_process_memory_fraction(1.0, index)
     torch.cuda.empty_cache()
     normal = train(build("senet18", 0.25), synthetic_data(1024, 32, device),
-                   TrainConfig(batch_size=256, eval_each_epoch=False), "1ep", device=device)
+                   TrainConfig(batch_size=256, eval_each_epoch=False), parse_budget("1ep"),
+                   device=device)
     after["normal_run_after"] = normal.status
     return after
 
@@ -215,7 +225,8 @@ def seed_run(args, device) -> dict:
     config = TrainConfig(batch_size=32 if args.tiny else 256)
     sizes = SubsetSizes(10, 5, 0) if args.tiny else None  # tiny: 100 train / 50 val images
     start = time.perf_counter()
-    result = train_one_seed(arch, config, budget, load_dataset("digits"), seed=0, sizes=sizes,
+    result = train_one_seed(arch, config, parse_budget(budget), load_dataset("digits"), seed=0,
+                            sizes=sizes,
                             device=device)
     return {"status": result.status, "accuracy": round(result.accuracy, 4), "budget": budget,
             "epochs": round(result.epochs, 2), "train_s": round(result.train_seconds, 2),
