@@ -1,6 +1,6 @@
 """MACs-optimal vs latency-optimal network on this machine, and what timing one network costs.
 
-On the shipped tabulated NAS benchmark (hsearch/problems/data/nas_digits_senet18.csv: the
+On the shipped tabulated NAS benchmark (hsearch.problems.tabular.DEFAULT_TABLE: the
 ``hsearch demo`` box, every cell trained on several seeds), the feasible cells are those whose
 mean accuracy reaches the baseline cell's (1, 1, 1). This script times every distinct feasible
 network with hsearch.hardware (batch 1, float32 on CPU, 1 torch thread as a demo trial uses),
