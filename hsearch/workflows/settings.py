@@ -349,8 +349,13 @@ class EvaluateSettings(RunSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.split not in ("val", "test"):
-            raise UserError(f"`split` must be 'val' or 'test', but got {self.split!r}")
+        check_split(self.split)
+
+
+def check_split(split: str) -> None:
+    """UserError unless ``split`` names the images a run scores on: "val" or "test"."""
+    if split not in ("val", "test"):
+        raise UserError(f"`split` must be 'val' or 'test', but got {split!r}")
 
 
 def load_settings(cls: type[S], path=None, overrides: Mapping[str, Any] | None = None,

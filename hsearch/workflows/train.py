@@ -28,6 +28,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from hsearch.checks import check_int
 from hsearch.errors import UserError
 from hsearch.files import write_atomic
 from hsearch.workflows.run_dir import (
@@ -36,7 +37,7 @@ from hsearch.workflows.run_dir import (
     discard_run_dir,
     make_writable_dir,
 )
-from hsearch.workflows.settings import RunSettings
+from hsearch.workflows.settings import RunSettings, check_split
 
 logger = logging.getLogger(__name__)
 
@@ -59,16 +60,10 @@ class TrainSettings(RunSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.split not in ("val", "test"):
-            raise UserError(f"`split` must be 'val' or 'test', but got {self.split!r}")
-        if isinstance(self.first_seed, bool) or not isinstance(self.first_seed, int) \
-                or self.first_seed < 0:
-            raise UserError(f"`first_seed >= 0` must hold (an integer), but got "
-                            f"first_seed={self.first_seed!r}")
-        if self.threads is not None and (isinstance(self.threads, bool)
-                                         or not isinstance(self.threads, int) or self.threads < 1):
-            raise UserError(f"`threads >= 1` must hold (an integer), but got "
-                            f"threads={self.threads!r}")
+        check_split(self.split)
+        check_int("first_seed", self.first_seed, 0)
+        if self.threads is not None:
+            check_int("threads", self.threads, 1)
 
     @property
     def seed_range(self) -> tuple[int, ...]:
@@ -108,12 +103,12 @@ def run_train(settings: TrainSettings, run_dir: str | Path | None = None, *,
     # torch: not at import time of the workflow table
     from hsearch.data import SubsetSizes, make_subset
     from hsearch.results.jsonable import json_default
-    from hsearch.train import aggregate, parse_budget, resolve_device, seed_list, train_one_seed
+    from hsearch.train import aggregate, resolve_device, seed_list, train_one_seed
     from hsearch.train.learnability import OnceFilter
     from hsearch.train.machine import machine_info
 
     say = print if echo else (lambda *args, **kwargs: None)
-    budget = parse_budget(settings.budget)
+    budget = settings.budget  # parsed by the settings
     seeds = seed_list(list(settings.seed_range))
     arch, config, split = settings.arch, settings.train, settings.split
     device = resolve_device(None if settings.device == "auto" else settings.device)
@@ -186,7 +181,7 @@ def command_options(settings: TrainSettings, out: Path) -> dict:
         "split": settings.split, "train_per_class": data.train_per_class,
         "val_per_class": data.val_per_class, "test_per_class": data.test_per_class,
         "model": arch.model, "width": arch.width, "depth": arch.depth,
-        "resolution": arch.resolution, "budget": str(settings.budget), "seeds": settings.seeds,
+        "resolution": arch.resolution, "budget": settings.budget.to_text(), "seeds": settings.seeds,
         "first_seed": settings.first_seed, "optimizer": train.optimizer, "lr": train.lr,
         "momentum": train.momentum, "nesterov": train.nesterov, "wd": train.weight_decay,
         "batch_size": train.batch_size, "label_smoothing": train.label_smoothing,

@@ -198,3 +198,10 @@ def test_a_diverged_seed_exits_1_with_its_result_written(tmp_path, capsys):
     record = json.loads((out / "result.json").read_text())
     assert code == 1 and record["statuses"] == ["diverged"] and record["n_failed"] == 1
     assert "1 failed, counted as 0" in capsys.readouterr().out
+
+
+def test_result_options_keep_the_budget_as_written():
+    from hsearch.workflows.train import TrainSettings, command_options
+
+    options = command_options(TrainSettings(budget="10m"), Path("run"))
+    assert options["budget"] == "10m"  # as the flag said it, not its 600s meaning
