@@ -54,8 +54,8 @@ from typing import Any
 from hsearch.compare.rounds import depths
 
 __all__ = ["CHECKPOINTS", "LEVELS", "best_after", "data_profile", "evals_to_reach",
-           "group_runs", "quantile", "reference_value", "rounds_to_reach", "summarize",
-           "time_to_reach", "trained_counts"]
+           "group_runs", "incumbent_values", "is_noisy", "quantile", "reference_value",
+           "rounds_to_reach", "summarize", "time_to_reach", "trained_counts"]
 
 #: Budget fractions at which the best value is reported.
 CHECKPOINTS = (0.25, 0.5, 1.0)
@@ -90,7 +90,7 @@ def incumbent_values(run: Sequence[Mapping]) -> list[float]:
     truth of its incumbent: its objective when the network is truly feasible, inf when the
     searcher was fooled. The noisy value can rise again (a lucky cheaper draw replaces a true
     incumbent)."""
-    if run and str(run[0].get("incumbent_truth", "")) != "":
+    if is_noisy(run):
         return [float(r["incumbent_truth"]) for r in run]
     out, best = [], math.inf
     for r in run:
@@ -98,6 +98,11 @@ def incumbent_values(run: Sequence[Mapping]) -> list[float]:
             best = min(best, float(r["objective"]))
         out.append(best)
     return out
+
+
+def is_noisy(run: Sequence[Mapping]) -> bool:
+    """True for the rows of a run on a noisy problem (they carry ``incumbent_truth``)."""
+    return bool(run) and str(run[0].get("incumbent_truth", "")) != ""
 
 
 def best_after(run: Sequence[Mapping], k: int) -> float:
@@ -174,12 +179,14 @@ def reference_value(rows: Sequence[Mapping], meta: Mapping) -> tuple[float, str]
 
 
 def data_profile(runs: Mapping[int, Sequence[Mapping]], reference: float, level: float,
-                 budget: int) -> list[float]:
+                 budget: int, unsolved: int = 0) -> list[float]:
     """Share of ``runs`` whose value (:func:`incumbent_values`) is within ``level`` of
     ``reference`` after k evaluations, for k = 1..budget (on a noisy problem: only a truly
-    feasible incumbent counts)."""
+    feasible incumbent counts); ``unsolved`` more runs (crashed ones) count as never solved."""
     target = _target(reference, level)
-    n = len(runs)
+    n = len(runs) + unsolved
+    if not n:
+        return [0.0] * budget
     return [sum(best_after(run, k) <= target for run in runs.values()) / n
             for k in range(1, budget + 1)]
 
@@ -241,9 +248,7 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
                 "q1_rounds": quantile(rounds, 0.25), "q3_rounds": quantile(rounds, 0.75),
                 "rounds": rounds,
                 # solved after k evaluations, k = 1..budget (crashed runs unsolved)
-                "profile": [x * len(lists) / (len(lists) + crashed) if lists else 0.0
-                            for x in (data_profile(runs, reference, level, budget)
-                                      if lists else [0.0] * budget)]}
+                "profile": data_profile(runs, reference, level, budget, crashed)}
         per_eval = [sum(_ms(r["suggest_ms"]) + _ms(r["complete_ms"]) + _ms(r.get("end_ms"))
                         for r in run) / len(run) for run in lists if run]
         s["overhead_ms"] = quantile(per_eval, 0.5)
@@ -252,7 +257,7 @@ def summarize(rows: Sequence[Mapping], meta: Mapping) -> dict[str, Any]:
         s["decision_ms"] = {"median": quantile(decisions, 0.5),
                             "max": max(decisions) if decisions else math.nan}
         s["sim_time_median"] = quantile([float(run[-1]["finish"]) for run in lists if run], 0.5)
-        if lists and lists[0] and str(lists[0][0].get("incumbent_truth", "")) != "":
+        if lists and is_noisy(lists[0]):
             s["truth"] = _truth(lists, reference, crashed)
         out["searchers"][name] = s
     out["versus"] = _versus(out["searchers"], "nomad")
