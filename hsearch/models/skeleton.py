@@ -88,9 +88,6 @@ class StagedNet(ZooModel, nn.Module):
     :meth:`add_stages` and :meth:`add_head` (which ends the constructor's work).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def add_stages(self, stages: Sequence[Stage], name: str = "stages", *, flat: bool = False,
                    before: Sequence[nn.Module] = (), after: Sequence[nn.Module] = ()) -> int:
         """Register ``before + stages + after`` as one ``nn.Sequential`` called ``name``.
