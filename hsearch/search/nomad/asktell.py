@@ -4,15 +4,16 @@ Contract: each NOMAD run is ``PyNomad.optimize`` in its own child process (``chi
 driven through ``process.py``) evaluating blocks of points; ``ask`` hands out a block's
 points without blocking, ``tell`` records their results, and a complete block goes back to
 NOMAD. Beside NOMAD's points, the model search step (``model_search.py``, on unless
-``settings.model_search`` is False) proposes its own: ``MODEL_POINTS`` after each NOMAD point
-when one trial runs at a time, and as many as workers are free while NOMAD's block waits for
-its running points when several run (a batch poll); when one of its points improves the best
-feasible one, NOMAD restarts from it once its current block is told. NOMAD learns of the
+``settings.model_search`` is False) proposes its own: its ``points_per_poll`` after each NOMAD
+point when one trial runs at a time, and as many as workers are free while NOMAD's block waits
+for its running points when several run (a batch poll); when one of its points improves the
+best feasible one, NOMAD restarts from it once its current block is told. NOMAD learns of the
 step's points from the log, like any cached point. ``max_evals`` counts trained evaluations
-only: points NOMAD asks for that are in the log, duplicates of a trained network or screened by the known objective (``answers.py``) are
-answered without training; points beyond the budget are "skipped". When a NOMAD run stops
-with budget left, another starts (``restarts.py``). Runs are deterministic given the told
-results, so save/restore (``state.py``) and a dead child are recovered by replaying the log.
+only: points NOMAD asks for that are in the log, duplicates of a trained network or screened by
+the known objective (``answers.py``) are answered without training; points beyond the budget
+are "skipped". When a NOMAD run stops with budget left, another starts (``restarts.py``). Runs
+are deterministic given the told results, so save/restore (``state.py``) and a dead child are
+recovered by replaying the log.
 Why it is built this way, and the defaults: ``docs/search-nomad.md``.
 """
 
@@ -43,11 +44,9 @@ __all__ = ["MadsAskTell"]
 #: evaluations, a pipe round trip each (a decision that took seconds:
 #: experiments/results/mads_block_mode.md).
 FREE_STREAK_LIMIT = 60
-#: One trial at a time: the model search step proposes MODEL_POINTS points in a row after every
-#: MODEL_EVERY of NOMAD's (the ratio measured best on the NAS table:
-#: experiments/results/mads_model_search.md).
+#: One trial at a time: the model search step proposes its ``points_per_poll`` points in a row
+#: after every MODEL_EVERY of NOMAD's (experiments/results/mads_model_search.md).
 MODEL_EVERY = 1
-MODEL_POINTS = 3
 
 Key = tuple[float, ...]
 
@@ -579,7 +578,7 @@ class MadsAskTell:
 
     def _model_turn(self, cap: float) -> list[Key]:
         """The step's points handed out before NOMAD's: given-back ones first; with one trial at
-        a time, its turn of ``MODEL_POINTS`` after every ``MODEL_EVERY`` of NOMAD's."""
+        a time, its turn of ``points_per_poll`` after every ``MODEL_EVERY`` of NOMAD's."""
         if self._model is None or self._finished or cap < 1:
             return []
         free = int(min(cap, self.settings.block_size - len(self._handed)))
@@ -593,7 +592,7 @@ class MadsAskTell:
                 or self._queue):  # one at a time, a queued NOMAD point was given back: first
             return out
         self._model_streak += 1
-        if self._model_streak >= MODEL_POINTS:
+        if self._model_streak >= self._model.points_per_poll:
             self._since_model = 0
             self._model_streak = 0
         return self._model_points(1)

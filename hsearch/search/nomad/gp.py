@@ -3,7 +3,7 @@
 The kernel on points of the unit cube is ``sum_d s_d^2 exp(-(u_d - u'_d)^2 / (2 l_d^2))`` (one
 smooth effect per coordinate) plus a noise term. Targets are standardised; the hyperparameters
 maximise the marginal likelihood, with a weak prior pulling the length scales towards 0.3 of
-the box, by L-BFGS-B from a fixed start with analytic gradients: a fit is a deterministic
+the box (``prior_length``), by L-BFGS-B from a fixed start with analytic gradients: a fit is a deterministic
 function of its data.
 """
 
@@ -17,20 +17,22 @@ from scipy.optimize import minimize
 
 __all__ = ["AdditiveGP"]
 
-_PRIOR_SCALE = math.log(0.3)
+#: where the length scales' prior is centred, as a share of the box (``AdditiveGP``'s default).
+PRIOR_LENGTH = 0.3
 _JITTER = 1e-8
 
 
 class AdditiveGP:
     """GP regression on points of the unit cube: ``fit(u, y)``, then ``predict(v) -> (mean, sd)``
-    of the latent function. ``theta``: log scales (d), log length scales (d), log noise."""
+    of the latent function. ``theta``: log scales (d), log length scales (d), log noise.
+    ``prior_length``: the centre of the length scales' prior, as a share of the box."""
 
-    def __init__(self) -> None:
+    def __init__(self, prior_length: float = PRIOR_LENGTH) -> None:
         self.theta: np.ndarray | None = None
+        self._prior = math.log(prior_length)
 
-    @staticmethod
-    def _start(d: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
-        theta = np.array([math.log(0.6)] * d + [_PRIOR_SCALE] * d + [math.log(0.5)])
+    def _start(self, d: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
+        theta = np.array([math.log(0.6)] * d + [self._prior] * d + [math.log(0.5)])
         bounds = ([(-4.0, 2.0)] * d + [(math.log(0.05), math.log(3.0))] * d
                   + [(math.log(0.02), math.log(2.0))])
         return theta, bounds
@@ -57,12 +59,12 @@ class AdditiveGP:
         w = cho_solve(factor, np.eye(n)) - np.outer(alpha, alpha)  # 2 * d nll / d K
         log_l = theta[d:2 * d]
         value = (0.5 * z @ alpha + np.log(np.diag(factor[0])).sum()
-                 + 0.5 * np.sum((log_l - _PRIOR_SCALE) ** 2))
+                 + 0.5 * np.sum((log_l - self._prior) ** 2))
         grad = np.empty_like(theta)
         for j in range(d):
             grad[j] = np.sum(w * e[j]) * s2[j]
             grad[d + j] = (0.5 * s2[j] * np.sum(w * e[j] * sq[j]) / math.exp(2 * log_l[j])
-                           + log_l[j] - _PRIOR_SCALE)
+                           + log_l[j] - self._prior)
         grad[-1] = np.trace(w) * noise2
         return value, grad
 

@@ -15,6 +15,11 @@ trained ones, snapped to the grid):
   (before anything is feasible: the probability alone; without constraints: the expected
   improvement alone).
 
+When points are grouped into networks (``network``) on an enumerated grid, the models see each
+network at the centre of its grid points: points that are one network are one observation, and
+the next network along an axis is as far as its points are (on the NAS table two resolution
+multipliers give one input size, two depth multipliers one depth).
+
 A batch of ``k`` proposals takes the best candidates that are other networks and no grid
 neighbours of a running point or of one chosen before (the rest of the order fills the batch if
 too few are left), so ``k`` points asked one by one are the ``k`` of one batch. The first
@@ -34,11 +39,11 @@ from collections.abc import Callable, Hashable, Sequence
 import numpy as np
 from scipy.stats import norm
 
-from hsearch.search.nomad.gp import AdditiveGP
+from hsearch.search.nomad.gp import PRIOR_LENGTH, AdditiveGP
 from hsearch.search.nomad.restarts import snap, space_filling
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
-__all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED"]
+__all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED", "POINTS_PER_POLL", "GRID_POINTS_PER_POLL"]
 
 Key = tuple[float, ...]
 
@@ -53,6 +58,13 @@ MAX_ENUMERATED = 4096
 GLOBAL_SAMPLES = 1024
 LOCAL_SAMPLES = 128
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2)
+#: one trial at a time, the step proposes this many points in a row after each of NOMAD's;
+#: on an enumerated grid more, and its models' length scales are drawn towards a shorter
+#: share of the box (measured on the NAS table and the analytic problems:
+#: experiments/results/mads_model_search.md).
+POINTS_PER_POLL = 3
+GRID_POINTS_PER_POLL = 6
+GRID_PRIOR_LENGTH = 0.15
 
 
 @functools.cache
@@ -80,6 +92,10 @@ class ModelSearch:
         self._steps = np.array([g if g > 0 else (1.0 if t == "I" else 0.0)
                                 for g, t in zip(settings.granularity, settings.input_types)])
         self._grid = self._enumerate()
+        enumerated = self._grid is not None
+        self.points_per_poll = GRID_POINTS_PER_POLL if enumerated else POINTS_PER_POLL
+        self._prior_length = GRID_PRIOR_LENGTH if enumerated else PRIOR_LENGTH
+        self._centres: dict[Key, Key] = {}
         self._fits: dict[tuple[int, int], AdditiveGP | None] = {}
         self.design_points = DESIGN_POINTS
         self._design_points: list[Key] | None = None
@@ -102,6 +118,25 @@ class ModelSearch:
 
     def _unit(self, points) -> np.ndarray:
         return (np.asarray(points, dtype=float) - self._lower) / self._span
+
+    def _group(self, network: Callable[[Key], Hashable] | None) -> None:
+        """Map every point of an enumerated grid to the centre of its network's points (once,
+        for the first ``network`` given)."""
+        if network is None or self._grid is None or self._centres:
+            return
+        members: dict[Hashable, list[Key]] = {}
+        for key in self._grid:
+            members.setdefault(network(key), []).append(key)
+        for keys in members.values():
+            centre = tuple(np.mean(keys, axis=0).tolist())
+            self._centres.update((_rounded(key), centre) for key in keys)
+
+    def _coords(self, points) -> np.ndarray:
+        """The models' coordinates of ``points``: unit-cube positions of their networks'
+        centres (:meth:`_group`; the points themselves off the grid or without networks)."""
+        if self._centres:
+            points = [self._centres.get(_rounded(p), p) for p in points]
+        return self._unit(points)
 
     def candidates(self, centres: Sequence[Key]) -> list[Key]:
         """The candidate set: the whole grid, or a sample around ``centres`` and the box."""
@@ -129,7 +164,7 @@ class ModelSearch:
             model = None
             if len(ok) >= MIN_POINTS and np.ptp(y) > 0:
                 with _blas_controller().limit(limits=1):
-                    model = AdditiveGP().fit(self._unit([e.x for e in ok]), y)
+                    model = AdditiveGP(self._prior_length).fit(self._coords([e.x for e in ok]), y)
             self._fits[key] = model
         return self._fits[key]
 
@@ -159,6 +194,7 @@ class ModelSearch:
         ``running``: points being evaluated now (proposals keep off their grid neighbours)."""
         if k < 1:
             return []
+        self._group(network)
         ok = [e for e in log if e.status == "ok"]
         net = network or (lambda key: key)
         taken_nets = {net(e.x) for e in log if e.trained}
@@ -207,7 +243,7 @@ class ModelSearch:
             f_known = np.array([values[i] for i in keep], dtype=float)
         if not points:
             return []
-        u = self._unit(points)
+        u = self._coords(points)
         score = self._score(ok, best, u, f_known)
         cheap = f_known if f_known is not None else np.zeros(len(points))
         order = np.lexsort((cheap, -score))
@@ -236,10 +272,10 @@ class ModelSearch:
         one chosen before (a batch spreads out; asked one by one, the same points come); when
         fewer qualify, the best of the others fill the rest (no worker waits for a spread)."""
         radius = np.where(self._steps > 0, self._steps / self._span, 0.1) * 1.001
-        near = [self._unit([c])[0] for c in running]
+        near = list(self._coords(running)) if running else []
         chosen: list[Key] = []
         for key in ordered:
-            u = self._unit([key])[0]
+            u = self._coords([key])[0]
             if any(np.all(np.abs(u - c) <= radius) for c in near):
                 continue
             chosen.append(key)
@@ -262,6 +298,10 @@ class ModelSearch:
             if len(out) == k:
                 break
         return out
+
+
+def _rounded(key) -> Key:
+    return tuple(round(float(v), 9) for v in key)
 
 
 def _violation(e: Evaluation) -> float:
