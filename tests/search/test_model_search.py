@@ -85,6 +85,26 @@ def test_the_step_proposes_untried_grid_points_that_can_improve(table):
         assert sum(e.source == "model" for e in core.history) >= 5
 
 
+def test_the_models_see_a_network_at_the_centre_of_its_grid_points(table):
+    """Depth indices 0 and 1 are one network of the table (as are resolution indices 0 and 1):
+    once networks are given, both points sit half-way between them; a network of one grid
+    point keeps its place; without networks every point keeps its place. An enumerated grid
+    also gets its own rhythm and prior (``points_per_poll``, the length-scale prior)."""
+    core = table.core()
+    core.close()
+    step = ModelSearch(core.settings)
+    points = [(1.0, 0.0, 2.0), (1.0, 1.0, 2.0), (1.0, 3.0, 0.0), (1.0, 3.0, 1.0)]
+    assert np.array_equal(step._coords(points), step._unit(points))
+    step._group(table.network)
+    u = step._coords(points)
+    assert np.array_equal(u[0], u[1]) and u[0] == pytest.approx([0.2, 0.1, 0.25])
+    assert np.array_equal(u[2], u[3]) and u[2] == pytest.approx([0.2, 0.6, 0.5 / 8])
+    continuous = ModelSearch(MadsSettings(lower=(0.0, 0.0), upper=(1.0, 1.0), x0=((0.5, 0.5),),
+                                          n_constraints=1, max_evals=10))
+    assert (step.points_per_poll, continuous.points_per_poll) == (6, 3)
+    assert step._prior_length < continuous._prior_length
+
+
 def test_the_step_is_off_with_one_setting(table):
     core = table.core(model_search=False)
     run(core, table)

@@ -9,8 +9,9 @@ trained ones, snapped to the grid):
 
 * with a known objective: among untried candidates *cheaper than the best feasible point*
   (so never one that cannot improve), the one most likely to be the cheapest feasible,
-  ``PoF(x) * prod over cheaper untried networks c of (1 - PoF(c))``; before anything is
-  feasible, the most likely feasible (ties: cheaper);
+  ``PoF(x) * prod over cheaper untried networks c of (1 - PoF(c))``, before anything is
+  feasible too (among all candidates then: the most likely feasible would be the largest
+  networks, the slowest to train);
 * without one: expected improvement of the objective times the probability of feasibility
   (before anything is feasible: the probability alone; without constraints: the expected
   improvement alone).
@@ -252,7 +253,7 @@ class ModelSearch:
     def _score(self, ok, best, u, f_known) -> np.ndarray:
         pof = self._pof(ok, u)
         if f_known is not None:
-            if best is None or self.settings.n_constraints == 0:
+            if self.settings.n_constraints == 0:
                 return pof
             order = np.argsort(f_known, kind="stable")
             survive = np.concatenate([[1.0], np.cumprod(1.0 - pof[order])[:-1]])
