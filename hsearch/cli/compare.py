@@ -116,6 +116,9 @@ def register(subparsers) -> None:
     p.add_argument("--exclude", action="append", default=None, metavar="DIR:INSTANCE",
                    help="with --merge: leave this instance of this merged suite out "
                         "(repeatable)")
+    p.add_argument("--exclude-searcher", action="append", default=None, metavar="DIR:NAME",
+                   help="with --merge: leave this searcher's runs of this merged directory out, "
+                        "e.g. one re-run with newer code of its own (repeatable)")
     p.add_argument("--list", action="store_true",
                    help="list the searchers and problems, and whether each searcher is installed")
     p.set_defaults(run=run)
@@ -213,9 +216,12 @@ def run(args: argparse.Namespace) -> int:
 
         line = shlex.join(["hsearch", "compare", *[x for d in args.merge for x in ("--merge", d)],
                            *[x for e in args.exclude or () for x in ("--exclude", e)],
+                           *[x for e in args.exclude_searcher or ()
+                             for x in ("--exclude-searcher", e)],
                            "--out", str(out)])
         result = merge_comparisons(args.merge, out, command=line, echo=True,
-                                   exclude=tuple(args.exclude or ()))
+                                   exclude=tuple(args.exclude or ()),
+                                   exclude_searchers=tuple(args.exclude_searcher or ()))
         print(result.summary)
         return 0
     settings = settings_from_args(args)

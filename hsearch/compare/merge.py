@@ -8,8 +8,10 @@ tolerance, budget, seed, concurrency, rule, penalty), the same fingerprint, and 
 parts. Parts may differ in repetitions (a slow searcher run with fewer: each searcher's summary
 counts its own runs) and, for suites, in instances (a part run with ``--instances``: an instance
 holds the searchers of the parts that ran it). ``exclude`` leaves an instance of one part out
-(``DIR:INSTANCE``: e.g. an instance re-run after its problem data changed; the summary lists what
-was left out). The merged comparison.json lists the parts
+(``DIR:INSTANCE``: e.g. an instance re-run after its problem data changed) and
+``exclude_searchers`` one searcher of one part (``DIR:NAME``: e.g. a searcher re-run with newer
+code of its own; the shared code is the fingerprint's); the summary lists what was left out.
+The merged comparison.json lists the parts
 (directory, command, code version, searchers), and summary.md says that it is a merge.
 """
 
@@ -42,9 +44,10 @@ def _kind(path: Path) -> str:
 
 def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
                       command: str | None = None, echo: bool = False,
-                      exclude: Sequence[str] = ()):
+                      exclude: Sequence[str] = (), exclude_searchers: Sequence[str] = ()):
     """Merge ``sources`` (all single-problem directories, or all suite directories) into
     ``out_dir`` (module docstring); ``exclude``: ``"DIR:INSTANCE"`` entries (suites only) left
+    out; ``exclude_searchers``: ``"DIR:NAME"`` entries, that searcher's runs of that part left
     out. Returns the ComparisonResult of the merged outputs."""
     paths = [Path(s) for s in sources]
     if len(paths) < 2:
@@ -54,8 +57,18 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
         raise UserError("--merge: mix of suite and single-problem directories; merge like "
                         "with like")
     out_dir = Path(out_dir)
+    searchers = [_searchers(p, kind) for p, kind in zip(paths, [*kinds] * len(paths))]
+    left_out: dict[Path, set[str]] = {}
+    for entry in exclude_searchers:
+        where, _, name = str(entry).rpartition(":")
+        match = [p for p, names in zip(paths, searchers) if Path(where) == p and name in names]
+        if not match:
+            raise UserError(f"--exclude-searcher {entry!r}: no merged directory {where!r} "
+                            f"with searcher {name!r}")
+        left_out.setdefault(match[0], set()).add(name)
     if kinds == {"problem"}:
-        return _merge_problem(paths, out_dir, command, echo)
+        return _merge_problem(paths, out_dir, command, echo, [left_out.get(p, set())
+                                                              for p in paths])
     suites = [json.loads((p / "summary.json").read_text()) for p in paths]
     dropped = set()
     for entry in exclude:
@@ -69,20 +82,24 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
     for s in suites:
         labels += [label for label in s["instances"] if label not in labels]
     for label in labels:
-        parts = [p / instance_dirname(label) for p, s in zip(paths, suites)
-                 if label in s["instances"] and (p, label) not in dropped]
-        _merge_problem(parts, out_dir / instance_dirname(label), command, echo)
+        kept = [p for p, s in zip(paths, suites)
+                if label in s["instances"] and (p, label) not in dropped]
+        _merge_problem([p / instance_dirname(label) for p in kept],
+                       out_dir / instance_dirname(label), command, echo,
+                       [left_out.get(p, set()) for p in kept])
     settings = dict(suites[0]["settings"])
     settings["searchers"] = list(dict.fromkeys(
-        n for s in suites for n in s["settings"]["searchers"]))
+        n for p, s in zip(paths, suites) for n in s["settings"]["searchers"]
+        if n not in left_out.get(p, ())))
     settings["repeats"] = sorted({s["settings"]["repeats"] for s in suites})
     note = "Merged from: " + "; ".join(
         f"`{s.get('command') or p}` ({', '.join(s['settings']['searchers'])}: "
         f"{len(s['instances'])} instances, {s['settings']['repeats']} repetitions)"
         for p, s in zip(paths, suites)) + " (same settings and protocol fingerprint per instance)."
-    if dropped:
-        note += " Left out: " + ", ".join(f"{label} of {p}" for p, label in sorted(
-            dropped, key=str)) + "."
+    gone = [f"{label} of {p}" for p, label in sorted(dropped, key=str)]
+    gone += [f"{name}'s runs of {p}" for p, names in left_out.items() for name in sorted(names)]
+    if gone:
+        note += " Left out: " + ", ".join(gone) + "."
     wall = sum(float(s.get("wall_seconds") or 0.0) for s in suites)
     machines = [s.get("machine") or {} for s in suites]
     machine = {"cpus": machines[0].get("cpus"),
@@ -92,17 +109,40 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
                        instances=labels, note=note)
 
 
-def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, echo: bool):
-    if len(paths) == 1:  # one part left for this instance: its outputs, rewritten
-        meta = json.loads((paths[0] / "comparison.json").read_text())
+def _searchers(path: Path, kind: str) -> list[str]:
+    doc = json.loads((path / ("comparison.json" if kind == "problem" else "summary.json"))
+                     .read_text())
+    return list(doc["searchers"] if kind == "problem" else doc["settings"]["searchers"])
+
+
+def _part(path: Path, left_out: set[str]) -> tuple[dict, list[dict]]:
+    """A part's comparison.json and runs.csv rows without the ``left_out`` searchers."""
+    meta = json.loads((path / "comparison.json").read_text())
+    rows = read_runs(path / "runs.csv")
+    if left_out:
+        meta["searchers"] = [n for n in meta["searchers"] if n not in left_out]
+        meta["native_constraints"] = [n for n in meta.get("native_constraints", [])
+                                      if n not in left_out]
+        meta["settings"] = {**meta["settings"], "searchers": list(meta["searchers"])}
+        rows = [row for row in rows if row["searcher"] not in left_out]
+    return meta, rows
+
+
+def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, echo: bool,
+                   left_out: Sequence[set[str]]):
+    parts = [(p, *_part(p, gone)) for p, gone in zip(paths, left_out)]
+    parts = [part for part in parts if part[1]["searchers"]]
+    paths = [p for p, _, _ in parts]
+    if len(parts) == 1:  # one part left for this instance: its outputs, rewritten
+        path, meta, rows = parts[0]
         meta["parts"] = meta.get("parts") or [
-            {"dir": str(paths[0]), "command": meta.get("command"), "version": meta.get("version"),
+            {"dir": str(path), "command": meta.get("command"), "version": meta.get("version"),
              "searchers": meta["searchers"], "wall_seconds": meta.get("wall_seconds"),
              "machine": meta.get("machine")}]
         meta["command"] = command or meta.get("command")
         out_dir.mkdir(parents=True, exist_ok=True)
-        return write_outputs(out_dir, read_runs(paths[0] / "runs.csv"), meta, echo=echo)
-    metas = [json.loads((p / "comparison.json").read_text()) for p in paths]
+        return write_outputs(out_dir, rows, meta, echo=echo)
+    metas = [meta for _, meta, _ in parts]
     first = metas[0]
     seen: dict[str, Path] = {}
     for p, m in zip(paths, metas):
@@ -117,7 +157,7 @@ def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, ec
             if name in seen:
                 raise UserError(f"--merge: searcher {name!r} is in both {seen[name]} and {p}")
             seen[name] = p
-    rows = [row for p in paths for row in read_runs(p / "runs.csv")]
+    rows = [row for _, _, part_rows in parts for row in part_rows]
     meta = dict(first)
     meta["command"] = command or " + ".join(str(m.get("command")) for m in metas)
     meta["searchers"] = [n for m in metas for n in m["searchers"]]

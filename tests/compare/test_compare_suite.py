@@ -242,6 +242,24 @@ def test_suite_parts_merge_into_one_suite_with_the_same_keys(tmp_path):
     assert set(mx["problems"]["g06"]["searchers"]) == {"random"}
     assert set(mx["problems"]["tabular"]["searchers"]) == {"random", "optuna"}
     assert "Left out: g06 of" in (tmp_path / "mx" / "summary.md").read_text()
+    # one searcher of one part left out (re-run with newer code of its own): the part that
+    # re-ran it takes its place, and a searcher in two parts is still refused
+    c = _part(tmp_path, "c", ("random",), table, repeats=1)
+    assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir), "--merge",
+                 str(c.out_dir), "--out", str(tmp_path / "dup")]) == 2
+    assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir), "--merge",
+                 str(c.out_dir), "--exclude-searcher", f"{a.out_dir}:random",
+                 "--out", str(tmp_path / "ms")]) == 0
+    ms = json.loads((tmp_path / "ms" / "summary.json").read_text())
+    assert ms["settings"]["searchers"] == ["optuna", "random"]
+    for label in ms["instances"]:
+        assert ms["problems"][label]["searchers"]["random"]["runs"] == 1
+    rows = list(csv.DictReader((tmp_path / "ms" / "tabular" / "runs.csv").open()))
+    assert {r["repeat"] for r in rows if r["searcher"] == "random"} == {"0"}
+    assert "Left out: random's runs of" in (tmp_path / "ms" / "summary.md").read_text()
+    assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir),
+                 "--exclude-searcher", f"{a.out_dir}:hyperopt", "--out",
+                 str(tmp_path / "ms2")]) == 2
     # another budget is another protocol: refused, one line
     c = _part(tmp_path, "c", ("optuna",), table, budget=7)
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(c.out_dir), "--out",
