@@ -86,10 +86,10 @@ def test_the_step_proposes_untried_grid_points_that_can_improve(table):
 
 
 def test_the_models_see_a_network_at_the_centre_of_its_grid_points(table):
-    """Depth indices 0 and 1 are one network of the table (as are resolution indices 0 and 1):
-    once networks are given, both points sit half-way between them; a network of one grid
-    point keeps its place; without networks every point keeps its place. An enumerated grid
-    also gets its own rhythm and prior (``points_per_poll``, the length-scale prior)."""
+    """Depth indices 0 and 1 are one network of the table (as are resolution indices 0 and 1,
+    and depth indices 2-4): once networks are given, a network's points share the centre of
+    its grid points; without networks every point keeps its place. An enumerated grid also
+    gets its own rhythm and prior (``points_per_poll``, the length-scale prior)."""
     core = table.core()
     core.close()
     step = ModelSearch(core.settings)

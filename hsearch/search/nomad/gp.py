@@ -2,9 +2,9 @@
 
 The kernel on points of the unit cube is ``sum_d s_d^2 exp(-(u_d - u'_d)^2 / (2 l_d^2))`` (one
 smooth effect per coordinate) plus a noise term. Targets are standardised; the hyperparameters
-maximise the marginal likelihood, with a weak prior pulling the length scales towards 0.3 of
-the box (``prior_length``), by L-BFGS-B from a fixed start with analytic gradients: a fit is a deterministic
-function of its data.
+maximise the marginal likelihood, with a weak prior pulling the length scales towards a share
+of the box (``prior_length``, 0.3 unless given), by L-BFGS-B from a fixed start with analytic
+gradients: a fit is a deterministic function of its data.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ from hsearch.search.nomad.gp import PRIOR_LENGTH, AdditiveGP
 from hsearch.search.nomad.restarts import snap, space_filling
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
-__all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED", "POINTS_PER_POLL", "GRID_POINTS_PER_POLL"]
+__all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED", "POINTS_PER_POLL",
+           "GRID_POINTS_PER_POLL"]
 
 Key = tuple[float, ...]
 
