@@ -57,19 +57,22 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
         raise UserError("--merge: mix of suite and single-problem directories; merge like "
                         "with like")
     out_dir = Path(out_dir)
-    searchers = [_searchers(p, kind) for p, kind in zip(paths, [*kinds] * len(paths))]
+    kind = kinds.pop()
+    docs = [json.loads((p / ("comparison.json" if kind == "problem" else "summary.json"))
+                       .read_text()) for p in paths]
     left_out: dict[Path, set[str]] = {}
     for entry in exclude_searchers:
         where, _, name = str(entry).rpartition(":")
-        match = [p for p, names in zip(paths, searchers) if Path(where) == p and name in names]
+        match = [p for p, doc in zip(paths, docs) if Path(where) == p and name in (
+            doc["searchers"] if kind == "problem" else doc["settings"]["searchers"])]
         if not match:
             raise UserError(f"--exclude-searcher {entry!r}: no merged directory {where!r} "
                             f"with searcher {name!r}")
         left_out.setdefault(match[0], set()).add(name)
-    if kinds == {"problem"}:
+    if kind == "problem":
         return _merge_problem(paths, out_dir, command, echo, [left_out.get(p, set())
                                                               for p in paths])
-    suites = [json.loads((p / "summary.json").read_text()) for p in paths]
+    suites = docs
     dropped = set()
     for entry in exclude:
         where, _, label = str(entry).rpartition(":")
@@ -109,12 +112,6 @@ def merge_comparisons(sources: Sequence[str | Path], out_dir: str | Path,
                        instances=labels, note=note)
 
 
-def _searchers(path: Path, kind: str) -> list[str]:
-    doc = json.loads((path / ("comparison.json" if kind == "problem" else "summary.json"))
-                     .read_text())
-    return list(doc["searchers"] if kind == "problem" else doc["settings"]["searchers"])
-
-
 def _part(path: Path, left_out: set[str]) -> tuple[dict, list[dict]]:
     """A part's comparison.json and runs.csv rows without the ``left_out`` searchers."""
     meta = json.loads((path / "comparison.json").read_text())
@@ -132,6 +129,9 @@ def _merge_problem(paths: Sequence[Path], out_dir: Path, command: str | None, ec
                    left_out: Sequence[set[str]]):
     parts = [(p, *_part(p, gone)) for p, gone in zip(paths, left_out)]
     parts = [part for part in parts if part[1]["searchers"]]
+    if not parts:
+        raise UserError(f"--merge: every searcher of {out_dir.name} is left out "
+                        f"(--exclude-searcher); nothing to merge there")
     paths = [p for p, _, _ in parts]
     if len(parts) == 1:  # one part left for this instance: its outputs, rewritten
         path, meta, rows = parts[0]

@@ -260,6 +260,10 @@ def test_suite_parts_merge_into_one_suite_with_the_same_keys(tmp_path):
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir),
                  "--exclude-searcher", f"{a.out_dir}:hyperopt", "--out",
                  str(tmp_path / "ms2")]) == 2
+    # leaving out every searcher of an instance is one error line, not a traceback
+    assert main(["compare", "--merge", str(a.out_dir), "--merge", str(b.out_dir),
+                 "--exclude-searcher", f"{a.out_dir}:random", "--exclude-searcher",
+                 f"{b.out_dir}:optuna", "--out", str(tmp_path / "ms3")]) == 2
     # another budget is another protocol: refused, one line
     c = _part(tmp_path, "c", ("optuna",), table, budget=7)
     assert main(["compare", "--merge", str(a.out_dir), "--merge", str(c.out_dir), "--out",
