@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -187,3 +188,20 @@ def current_node() -> dict[str, str]:
                 "node_ip": ray.util.get_node_ip_address()}
     except Exception:  # noqa: BLE001 - outside Ray (a test calling the trainable directly)
         return {"node_id": "", "node_ip": ""}
+
+
+def quiet_worker_exit() -> None:
+    """In a Ray worker (a trial, a seed task): when the search ends, Ray stops the worker with
+    SIGTERM, and its handler raises ``SystemExit``; raised inside a garbage-collection callback,
+    Python printed that as a traceback ("Exception ignored in ...") on the driver's console.
+    Drop just those reports; every other one still goes to the hook that was there before."""
+    if getattr(sys.unraisablehook, "hsearch_quiet", False):
+        return
+    before = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, SystemExit):
+            before(unraisable)
+
+    hook.hsearch_quiet = True
+    sys.unraisablehook = hook

@@ -39,7 +39,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 from hsearch.train import Architecture, Budget, SeedResult, TrainConfig, train_one_seed
 from hsearch.train.packed_seeds import PackedRun, train_seeds_packed
 from hsearch.train.device import limit_compile_threads, release_memory
-from hsearch.workflows.ray_session import DataHandle, current_node
+from hsearch.workflows.ray_session import DataHandle, current_node, quiet_worker_exit
 from hsearch.workflows.trial_spec import TrialSpec
 
 
@@ -101,11 +101,13 @@ def train_pack(work: SeedWork, dataset, seeds: Sequence[int]) -> PackedRun:
 
 def _pack_task(work: SeedWork, dataset, seeds: Sequence[int]):
     """:func:`train_pack` as a Ray task: its run and the id of the node it ran on."""
+    quiet_worker_exit()
     return train_pack(work, dataset, seeds), current_node()["node_id"]
 
 
 def _seed_task(work: SeedWork, dataset, seed: int):
     """:func:`train_seed` as a Ray task: its result and the id of the node it ran on."""
+    quiet_worker_exit()
     return train_seed(work, dataset, seed), current_node()["node_id"]
 
 

@@ -91,7 +91,7 @@ from hsearch.train import Architecture, summarize
 from hsearch.workflows import faults
 from hsearch.workflows.objectives import violation
 from hsearch.workflows.racing import ConfirmRule, finished_prefix
-from hsearch.workflows.ray_session import DataHandle, current_node
+from hsearch.workflows.ray_session import DataHandle, current_node, quiet_worker_exit
 from hsearch.workflows.seed_cache import SeedCache
 from hsearch.workflows.seeds import SeedWork, seed_runner
 from hsearch.workflows.trial_spec import (
@@ -112,6 +112,7 @@ RESULT_FILE = "hsearch_result.json"
 def hsearch_trial(config: dict, spec: TrialSpec, data: DataHandle) -> None:
     """Tune function trainable: evaluate ``config`` on ``spec.seeds`` (module docstring)."""
     started = time.time()
+    quiet_worker_exit()
     trial_dir = _trial_dir()
     final_path = trial_dir / RESULT_FILE
     if final_path.exists():

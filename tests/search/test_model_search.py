@@ -8,8 +8,10 @@ import pytest
 from scipy.optimize import approx_fprime
 
 from hsearch.search import MadsAskTell, MadsSettings
+import hsearch.search.nomad.model_search as model_search
 from hsearch.search.nomad.gp import AdditiveGP
-from hsearch.search.nomad.model_search import ModelSearch
+from hsearch.search.nomad.model_search import ModelSearch, refit_size
+from hsearch.search.nomad.restarts import snap_many
 from hsearch.search.nomad.settings import Evaluation
 from tests.search.test_mads_features import Table as TableProblem
 
@@ -61,6 +63,60 @@ def test_gp_gradient_is_the_likelihood_s_and_the_fit_is_deterministic():
     assert np.array_equal(a.theta, b.theta)
     mean, sd = a.predict(u[:5])
     assert np.all(np.abs(mean - y[:5]) < 0.3) and np.all(sd > 0)
+
+
+def test_predictions_made_in_blocks_are_the_gp_s_posterior():
+    """Mean and spread from the kernel made block by block equal the textbook formulas."""
+    rng = np.random.default_rng(1)
+    u, v = rng.random((40, 4)), rng.random((3000, 4))
+    y = np.sin(4 * u[:, 0]) + u[:, 1] * u[:, 2] + 0.01 * rng.standard_normal(40)
+    gp = AdditiveGP().fit(u, y)
+    mean, sd = gp.predict(v)
+    _, s2, k = gp._kernel(gp.theta, (v.T[:, :, None] - u.T[:, None, :]) ** 2)
+    _, _, kuu = gp._kernel(gp.theta, (u.T[:, :, None] - u.T[:, None, :]) ** 2)
+    kuu += (np.exp(2 * gp.theta[-1]) + 1e-8) * np.eye(len(u))
+    z = (y - y.mean()) / y.std()
+    var = s2.sum() - np.sum(k.T * np.linalg.solve(kuu, k.T), axis=0)
+    assert np.allclose(mean, y.mean() + y.std() * (k @ np.linalg.solve(kuu, z)), atol=1e-9)
+    assert np.allclose(sd, y.std() * np.sqrt(np.maximum(var, 1e-12)), atol=1e-7)
+
+
+def test_hyperparameters_kept_from_an_earlier_fit_still_see_every_point():
+    rng = np.random.default_rng(2)
+    u = rng.random((30, 2))
+    y = np.sin(5 * u[:, 0]) + 0.001 * rng.standard_normal(30)
+    early = AdditiveGP().fit(u[:20], y[:20])
+    late = AdditiveGP().fit(u, y, early.theta)
+    assert np.array_equal(late.theta, early.theta)
+    assert np.allclose(late.predict(u[20:])[0], y[20:], atol=0.05)  # the 10 new points
+
+
+def test_hyperparameters_are_refitted_at_every_point_while_fits_are_small():
+    assert [refit_size(n, 6) for n in range(1, 61)] == list(range(1, 61))  # NAS box, 1 constraint
+    sizes = [refit_size(n, 90) for n in range(1, 121)]  # 10 coordinates, 8 constraints
+    assert sizes[:19] == list(range(1, 20))
+    assert all(r <= n for n, r in enumerate(sizes, 1)) and sizes == sorted(sizes)
+    refits = sorted(set(sizes[19:]))
+    assert refits == [19, 24, 30, 38, 48, 60, 75, 94, 118]
+    assert all(b <= 1.25 * a + 1 for a, b in zip(refits, refits[1:]))
+
+
+def test_snapped_points_are_the_nearest_grid_points_in_the_box():
+    settings = MadsSettings(lower=(-1.3, 0.0, 2.0, 0.0), upper=(2.2, 7.0, 9.0, 1.0),
+                            x0=((0.0, 1.0, 3.0, 0.5),), input_types=("R", "I", "I", "R"),
+                            granularity=(0.25, 0.0, 2.0, 0.0), max_evals=10)
+    u = np.random.default_rng(3).random((500, 4))
+    u[:3] = [[0.0], [1.0], [0.5]]  # two corners and the centre
+    lo, hi = np.array(settings.lower), np.array(settings.upper)
+    raw = lo + u * (hi - lo)
+    keys = np.array(snap_many(settings, u))
+    assert np.all((keys >= lo) & (keys <= hi))
+    assert np.array_equal(keys[:, 3], raw[:, 3])  # continuous: as drawn
+    assert np.array_equal(keys[:, 1], np.round(raw[:, 1]))  # integer: the nearest
+    for j, step in ((0, 0.25), (2, 2.0)):
+        assert np.allclose(keys[:, j] / step, np.round(keys[:, j] / step))  # on the grid
+        inside = (raw[:, j] - step / 2 >= lo[j]) & (raw[:, j] + step / 2 <= hi[j])
+        assert np.all(np.abs(keys[inside, j] - raw[inside, j]) <= step / 2 + 1e-12)
 
 
 def test_the_step_proposes_untried_grid_points_that_can_improve(table):
@@ -123,6 +179,26 @@ def test_resume_with_the_step_asks_what_an_uninterrupted_run_asks(table, block_s
     tail = run(resumed, table)
     assert head + tail == reference
     assert any(e.source == "model" for e in resumed.history)
+
+
+def test_resume_on_a_continuous_box_asks_what_an_uninterrupted_run_asks(monkeypatch):
+    """With hyperparameters kept between refits (a small ``REFIT_SIZE``, so that the schedule
+    starts at 4 points), a resumed search fits them again from its log: the same points."""
+    monkeypatch.setattr(model_search, "REFIT_SIZE", 200)
+    settings = MadsSettings(lower=(0.0, 0.0, 0.0), upper=(1.0, 10.0, 2.0),
+                            x0=((0.5, 5.0, 1.0),), input_types=("R", "I", "R"),
+                            granularity=(0.0, 0.0, 0.25), n_constraints=2, max_evals=30, seed=4)
+
+    def blackbox(x):
+        return [(x[0] - 0.3) ** 2 + (x[1] - 7) ** 2 / 20 + x[2], 0.2 - x[0], x[1] - 8.0]
+
+    reference = run(MadsAskTell(settings), blackbox)
+    first = MadsAskTell(settings)
+    head = run(first, blackbox, rounds=14)
+    resumed = MadsAskTell.from_state(first.state_dict())
+    tail = run(resumed, blackbox)
+    assert head + tail == reference
+    assert sum(e.source == "model" for e in resumed.history) >= 3
 
 
 def test_free_workers_get_distinct_networks_spread_apart(table):

@@ -1,4 +1,5 @@
-"""A local Ray started by hsearch keeps token authentication and prints none of Ray's advice."""
+"""A local Ray started by hsearch keeps token authentication and prints none of Ray's advice; a
+Ray worker stopped at the end of a search prints no SystemExit traceback."""
 
 import os
 import subprocess
@@ -6,6 +7,8 @@ import sys
 import textwrap
 
 import pytest
+
+from hsearch.workflows.ray_session import quiet_worker_exit
 
 START_LOCAL_RAY = textwrap.dedent("""
     from hsearch.workflows.ray_session import ensure_ray
@@ -29,3 +32,23 @@ def test_a_local_ray_keeps_token_auth_without_printing_rays_advice():
     assert "auth mode: token" in done.stdout
     assert "Token authentication" not in output
     assert "RAY_AUTH_MODE" not in output
+
+
+class _RaisesWhenCollected:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def __del__(self):
+        raise self.error
+
+
+def test_a_stopped_worker_s_system_exit_is_not_reported_and_other_errors_are(monkeypatch):
+    """Ray's SIGTERM handler raising SystemExit inside a garbage-collection callback: dropped."""
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    quiet_worker_exit()
+    quiet_worker_exit()  # once per process: the second call changes nothing
+    _RaisesWhenCollected(SystemExit(1))
+    assert reported == []
+    _RaisesWhenCollected(ValueError("a real error"))
+    assert [type(u.exc_value) for u in reported] == [ValueError]

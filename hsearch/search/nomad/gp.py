@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
 
 __all__ = ["AdditiveGP"]
@@ -20,6 +20,8 @@ __all__ = ["AdditiveGP"]
 #: where the length scales' prior is centred, as a share of the box (``AdditiveGP``'s default).
 PRIOR_LENGTH = 0.3
 _JITTER = 1e-8
+#: numbers per block of a prediction's kernel (``AdditiveGP.cross_kernel``).
+_BLOCK = 65536
 
 
 class AdditiveGP:
@@ -52,24 +54,27 @@ class AdditiveGP:
         e, s2, k = self._kernel(theta, sq)
         noise2 = math.exp(2 * theta[-1])
         try:
-            factor = cho_factor(k + (noise2 + _JITTER) * np.eye(n), lower=True)
+            factor = cho_factor(k + (noise2 + _JITTER) * np.eye(n), lower=True,
+                                check_finite=False)
         except np.linalg.LinAlgError:
             return 1e10, np.zeros_like(theta)
-        alpha = cho_solve(factor, z)
-        w = cho_solve(factor, np.eye(n)) - np.outer(alpha, alpha)  # 2 * d nll / d K
+        alpha = cho_solve(factor, z, check_finite=False)
+        w = (cho_solve(factor, np.eye(n), check_finite=False)
+             - np.outer(alpha, alpha))  # 2 * d nll / d K
         log_l = theta[d:2 * d]
         value = (0.5 * z @ alpha + np.log(np.diag(factor[0])).sum()
                  + 0.5 * np.sum((log_l - self._prior) ** 2))
         grad = np.empty_like(theta)
-        for j in range(d):
-            grad[j] = np.sum(w * e[j]) * s2[j]
-            grad[d + j] = (0.5 * s2[j] * np.sum(w * e[j] * sq[j]) / math.exp(2 * log_l[j])
-                           + log_l[j] - self._prior)
+        e_w = e.reshape(d, -1) @ w.ravel()  # per coordinate: sum of w * e_j
+        e_sq_w = (e * sq).reshape(d, -1) @ w.ravel()
+        grad[:d] = e_w * s2
+        grad[d:2 * d] = 0.5 * s2 * e_sq_w / np.exp(2 * log_l) + log_l - self._prior
         grad[-1] = np.trace(w) * noise2
         return value, grad
 
-    def fit(self, u: np.ndarray, y: np.ndarray) -> AdditiveGP:
-        """Fit on points ``u`` (n x d) with targets ``y`` (n)."""
+    def fit(self, u: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> AdditiveGP:
+        """Fit on points ``u`` (n x d) with targets ``y`` (n): the hyperparameters maximise
+        the marginal likelihood, or are ``theta`` (another fit's) when given."""
         u = np.asarray(u, dtype=float)
         y = np.asarray(y, dtype=float)
         self._u = u
@@ -77,10 +82,11 @@ class AdditiveGP:
         self._scale = float(y.std()) or 1.0
         z = (y - self._mean) / self._scale
         sq = (u.T[:, :, None] - u.T[:, None, :]) ** 2
-        theta0, bounds = self._start(u.shape[1])
-        result = minimize(self._nll, theta0, args=(sq, z), jac=True, method="L-BFGS-B",
-                          bounds=bounds, options={"maxiter": 200})
-        self.theta = result.x
+        if theta is None:
+            theta0, bounds = self._start(u.shape[1])
+            theta = minimize(self._nll, theta0, args=(sq, z), jac=True, method="L-BFGS-B",
+                             bounds=bounds, options={"maxiter": 200}).x
+        self.theta = theta
         _, _, k = self._kernel(self.theta, sq)
         noise2 = math.exp(2 * self.theta[-1])
         self._factor = cho_factor(k + (noise2 + _JITTER) * np.eye(len(z)), lower=True)
@@ -89,9 +95,27 @@ class AdditiveGP:
 
     def predict(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the latent function at points ``v`` (m x d)."""
-        v = np.asarray(v, dtype=float)
-        sq = (v.T[:, :, None] - self._u.T[:, None, :]) ** 2
-        _, s2, k = self._kernel(self.theta, sq)
-        var = s2.sum() - np.sum(k.T * cho_solve(self._factor, k.T), axis=0)
+        k = self.cross_kernel(v)
+        s2 = np.exp(2 * self.theta[:self._u.shape[1]])
+        half = solve_triangular(self._factor[0], k.T, lower=True)  # L^-1 k', so var = s2 - |.|^2
+        var = s2.sum() - np.sum(half * half, axis=0)
         return (self._mean + self._scale * (k @ self._alpha),
                 self._scale * np.sqrt(np.maximum(var, 1e-12)))
+
+    def cross_kernel(self, v: np.ndarray) -> np.ndarray:
+        """The kernel between points ``v`` (m x d) and the fitted points, m x n, made in blocks
+        of ``v`` that stay in the processor's cache."""
+        d, n = self._u.shape[1], len(self._u)
+        factor = (-0.5 / np.exp(2 * self.theta[d:2 * d]))[:, None, None]
+        s2 = np.exp(2 * self.theta[:d])
+        vt = np.ascontiguousarray(np.asarray(v, dtype=float).T)
+        ut = np.ascontiguousarray(self._u.T)[:, None, :]
+        k = np.empty((vt.shape[1], n))
+        rows = max(1, _BLOCK // (d * n))
+        for start in range(0, vt.shape[1], rows):
+            e = vt[:, start:start + rows, None] - ut
+            np.square(e, out=e)
+            e *= factor
+            np.exp(e, out=e)
+            k[start:start + rows] = np.tensordot(s2, e, axes=1)
+        return k

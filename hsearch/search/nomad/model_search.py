@@ -2,10 +2,12 @@
 
 A Gaussian process (:class:`~hsearch.search.nomad.gp.AdditiveGP`) of every modelled output is
 fitted on the log's *trained, ok* points (failed and non-finite evaluations never reach it):
-each constraint always, the objective only when no exact ``known`` objective is given. The
-step proposes points of a candidate set on the settings' grid (every grid point of an all-grid
-box up to ``MAX_ENUMERATED``; otherwise a space-filling sample plus points around the best
-trained ones, snapped to the grid):
+each constraint always, the objective only when no exact ``known`` objective is given. Its
+hyperparameters are fitted anew at every point while the models are small, and on a large
+problem only each time the points have grown by a quarter (``refit_size``; in between, the
+models keep them and still see every point). The step proposes points of a candidate set on
+the settings' grid (every grid point of an all-grid box up to ``MAX_ENUMERATED``; otherwise a
+space-filling sample plus points around the best trained ones, snapped to the grid):
 
 * with a known objective: among untried candidates *cheaper than the best feasible point*
   (so never one that cannot improve), the one most likely to be the cheapest feasible,
@@ -41,7 +43,7 @@ import numpy as np
 from scipy.stats import norm
 
 from hsearch.search.nomad.gp import PRIOR_LENGTH, AdditiveGP
-from hsearch.search.nomad.restarts import snap, space_filling
+from hsearch.search.nomad.restarts import snap_many, space_filling
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
 __all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED", "POINTS_PER_POLL",
@@ -67,6 +69,12 @@ LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2)
 POINTS_PER_POLL = 3
 GRID_POINTS_PER_POLL = 6
 GRID_PRIOR_LENGTH = 0.15
+#: the models' hyperparameters are fitted anew at every number of ok points n while a fit is
+#: small (outputs x dimension x n^2 at most ``REFIT_SIZE``), then each time the points have
+#: grown by ``REFIT_GROWTH``; in between, the last fit's are kept (the models still see every
+#: point), so that most decisions on a large problem fit nothing.
+REFIT_SIZE = 32768
+REFIT_GROWTH = 1.25
 
 
 @functools.cache
@@ -99,6 +107,8 @@ class ModelSearch:
         self._prior_length = GRID_PRIOR_LENGTH if enumerated else PRIOR_LENGTH
         self._centres: dict[Key, Key] = {}
         self._fits: dict[tuple[int, int], AdditiveGP | None] = {}
+        self._thetas: dict[tuple[int, int], np.ndarray] = {}
+        self._samples: dict[tuple, list[Key]] = {}
         self.design_points = DESIGN_POINTS
         self._design_points: list[Key] | None = None
 
@@ -144,31 +154,56 @@ class ModelSearch:
         """The candidate set: the whole grid, or a sample around ``centres`` and the box."""
         if self._grid is not None:
             return self._grid
-        s = self.settings
-        rng = np.random.default_rng([s.seed, 7])
-        out = dict.fromkeys(snap(s, u) for u in rng.random((GLOBAL_SAMPLES, s.dimension)))
+        out = dict.fromkeys(self._sample("box"))
         for i, centre in enumerate(centres):
-            local = np.random.default_rng([s.seed, 11, i])
-            u0 = self._unit([centre])[0]
-            for scale in LOCAL_SCALES:
-                u = np.clip(u0 + scale * local.standard_normal((LOCAL_SAMPLES, s.dimension)),
-                            0.0, 1.0)
-                out.update(dict.fromkeys(snap(s, row) for row in u))
+            out.update(dict.fromkeys(self._sample(i, centre)))
         return list(out)
+
+    def _sample(self, *which) -> list[Key]:
+        """The space-filling sample of the box (``"box"``), or the ``i``-th centre's local one
+        (``i, centre``): a function of the settings and ``which``, kept once drawn."""
+        if which not in self._samples:
+            s = self.settings
+            if which == ("box",):
+                u = np.random.default_rng([s.seed, 7]).random((GLOBAL_SAMPLES, s.dimension))
+            else:
+                i, centre = which
+                local = np.random.default_rng([s.seed, 11, i])
+                u0 = self._unit([centre])[0]
+                u = np.concatenate([
+                    np.clip(u0 + scale * local.standard_normal((LOCAL_SAMPLES, s.dimension)),
+                            0.0, 1.0) for scale in LOCAL_SCALES])
+                if len(self._samples) > 64:  # old centres: forget them
+                    self._samples = {k: v for k, v in self._samples.items() if k == ("box",)}
+            self._samples[which] = list(dict.fromkeys(snap_many(s, u)))
+        return self._samples[which]
 
     # --- models ---------------------------------------------------------------------------
 
     def _model(self, ok: Sequence[Evaluation], output: int) -> AdditiveGP | None:
+        """The model of ``output`` on the ``ok`` points; its hyperparameters are those fitted
+        on the first ``refit_size(...)`` of them (on all, if those have one value)."""
         key = (len(ok), output)
         if key not in self._fits:
             self._fits = {k: v for k, v in self._fits.items() if k[0] == len(ok)}
             y = np.array([e.outputs[output] for e in ok])
             model = None
             if len(ok) >= MIN_POINTS and np.ptp(y) > 0:
-                with _blas_controller().limit(limits=1):
-                    model = AdditiveGP(self._prior_length).fit(self._coords([e.x for e in ok]), y)
+                width = (1 + self.settings.n_constraints) * self.settings.dimension
+                r = refit_size(len(ok), width)
+                theta = None
+                if r < len(ok) and np.ptp(y[:r]) > 0:
+                    theta = self._thetas.get((r, output))
+                    if theta is None:
+                        theta = self._fit(ok[:r], y[:r]).theta
+                        self._thetas[(r, output)] = theta
+                model = self._fit(ok, y, theta)
             self._fits[key] = model
         return self._fits[key]
+
+    def _fit(self, ok, y, theta=None) -> AdditiveGP:
+        with _blas_controller().limit(limits=1):
+            return AdditiveGP(self._prior_length).fit(self._coords([e.x for e in ok]), y, theta)
 
     def _predict(self, ok, output, u) -> tuple[np.ndarray, np.ndarray]:
         model = self._model(ok, output)
@@ -300,6 +335,17 @@ class ModelSearch:
             if len(out) == k:
                 break
         return out
+
+
+def refit_size(n: int, width: int) -> int:
+    """On how many of the first ok points the hyperparameters are fitted when ``n`` are ok,
+    for models of ``width`` outputs x dimensions (``REFIT_SIZE``)."""
+    r = max(MIN_POINTS, math.isqrt(REFIT_SIZE // width))
+    if n <= r:
+        return n
+    while (grown := math.ceil(r * REFIT_GROWTH)) <= n:
+        r = grown
+    return r
 
 
 def _rounded(key) -> Key:

@@ -12,7 +12,8 @@ import numpy as np
 
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
-__all__ = ["EMPTY_RUNS_TO_STOP", "stop_reason", "restart_points", "space_filling", "snap"]
+__all__ = ["EMPTY_RUNS_TO_STOP", "stop_reason", "restart_points", "space_filling", "snap",
+           "snap_many"]
 
 #: A NOMAD run that hands out no new point ends the search after this many in a row.
 EMPTY_RUNS_TO_STOP = 3
@@ -86,17 +87,22 @@ def space_filling(settings: MadsSettings, n: int, rng_seed: int,
 
 def snap(settings: MadsSettings, u) -> Key:
     """A unit-cube point mapped into the box, on the granularity and integer grid."""
+    return snap_many(settings, [u])[0]
+
+
+def snap_many(settings: MadsSettings, u) -> list[Key]:
+    """Unit-cube points (rows of ``u``) mapped into the box, on the granularity and integer
+    grid (rounding half to even), as keys."""
     s = settings
-    out = []
-    for ui, lo, hi, g, t in zip(u, s.lower, s.upper, s.granularity, s.input_types):
-        v = lo + float(ui) * (hi - lo)
-        step = g if g > 0 else (1.0 if t == "I" else 0.0)
-        if step > 0:
-            v = round(v / step) * step
-            while v > hi + 1e-12:
-                v -= step
-            while v < lo - 1e-12:
-                v += step
-            v = float(round(v)) if t == "I" else float(v)
-        out.append(min(max(v, lo), hi))
-    return tuple(out)
+    lo, hi = np.array(s.lower, dtype=float), np.array(s.upper, dtype=float)
+    step = np.array([g if g > 0 else (1.0 if t == "I" else 0.0)
+                     for g, t in zip(s.granularity, s.input_types)])
+    on_grid = step > 0
+    v = lo + np.asarray(u, dtype=float).reshape(-1, len(lo)) * (hi - lo)
+    v = np.where(on_grid, np.round(v / np.where(on_grid, step, 1.0)) * step, v)
+    while (over := on_grid & (v > hi + 1e-12)).any():
+        v = np.where(over, v - step, v)
+    while (under := on_grid & (v < lo - 1e-12)).any():
+        v = np.where(under, v + step, v)
+    v = np.where(on_grid & (np.array(s.input_types) == "I"), np.round(v), v)
+    return [tuple(row) for row in np.minimum(np.maximum(v, lo), hi).tolist()]
