@@ -23,15 +23,14 @@ from pathlib import Path
 
 from hsearch.compare.protocol import CompareSettings
 from hsearch.compare.run import run_comparison
-
-ANALYTIC = ("g06", "g04", "pressure_vessel", "g07")
+from hsearch.problems import list_problems  # the suite's analytic problems
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="the first run's searcher seed")
-    parser.add_argument("--instances", default=",".join(ANALYTIC))
+    parser.add_argument("--instances", default=",".join(list_problems()))
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     instances = tuple(args.instances.split(","))
