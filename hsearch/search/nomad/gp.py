@@ -104,9 +104,8 @@ class AdditiveGP:
 
     def cross_kernel(self, v: np.ndarray) -> np.ndarray:
         """The kernel between points ``v`` (m x d) and the fitted points, m x n: ``_kernel``'s
-        sum, made in place in blocks of ``v`` that stay in the processor's cache (calling
-        ``_kernel`` per block made a whole replay of the analytic problems 1.10x as long, median
-        of 3 paired runs of experiments/bench_model_decisions.py on the 2-core machine)."""
+        sum, made in place in blocks of ``v`` that stay in the processor's cache (faster than
+        ``_kernel`` per block: experiments/results/model_search_decisions.md)."""
         d, n = self._u.shape[1], len(self._u)
         factor = (-0.5 / np.exp(2 * self.theta[d:2 * d]))[:, None, None]
         s2 = np.exp(2 * self.theta[:d])
