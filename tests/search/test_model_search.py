@@ -9,7 +9,7 @@ from scipy.optimize import approx_fprime
 
 from hsearch.search import MadsAskTell, MadsSettings
 import hsearch.search.nomad.model_search as model_search
-from hsearch.search.nomad.gp import AdditiveGP
+from hsearch.search.nomad.gp import AdditiveGP, cross_kernel
 from hsearch.search.nomad.model_search import ModelSearch, refit_size
 from hsearch.search.nomad.restarts import snap_many
 from hsearch.search.nomad.settings import Evaluation
@@ -91,14 +91,14 @@ def test_hyperparameters_kept_from_an_earlier_fit_still_see_every_point():
     assert np.allclose(late.predict(u[20:])[0], y[20:], atol=0.05)  # the 10 new points
 
 
-def test_hyperparameters_are_refitted_at_every_point_while_fits_are_small():
-    assert [refit_size(n, 6) for n in range(1, 61)] == list(range(1, 61))  # NAS box, 1 constraint
-    sizes = [refit_size(n, 90) for n in range(1, 121)]  # 10 coordinates, 8 constraints
-    assert sizes[:19] == list(range(1, 20))
+def test_hyperparameters_are_refitted_at_every_point_while_fits_are_small_or_points_few():
+    assert [refit_size(n, 2, 3) for n in range(1, 37)] == list(range(1, 37))  # NAS box
+    assert [refit_size(n, 5, 4) for n in range(1, 21)] == list(range(1, 21))  # 4 coordinates
+    sizes = [refit_size(n, 9, 10) for n in range(1, 121)]  # 10 coordinates, 8 constraints
+    assert sizes[:21] == list(range(1, 22))  # 21 hyperparameters per model: every point
     assert all(r <= n for n, r in enumerate(sizes, 1)) and sizes == sorted(sizes)
-    refits = sorted(set(sizes[19:]))
-    assert refits == [19, 24, 30, 38, 48, 60, 75, 94, 118]
-    assert all(b <= 1.25 * a + 1 for a, b in zip(refits, refits[1:]))
+    refits = sorted(set(sizes[21:]))
+    assert refits == [21, 27, 34, 43, 54, 68, 85, 107]
 
 
 def test_snapped_points_are_the_nearest_grid_points_in_the_box():
@@ -181,17 +181,22 @@ def test_resume_with_the_step_asks_what_an_uninterrupted_run_asks(table, block_s
     assert any(e.source == "model" for e in resumed.history)
 
 
+def continuous_box(last_granularity: float, **kw) -> MadsSettings:
+    """A box of a real, an integer and a real coordinate with two constraints (``bowl``)."""
+    return MadsSettings(lower=(0.0, 0.0, 0.0), upper=(1.0, 10.0, 2.0), x0=((0.5, 5.0, 1.0),),
+                        input_types=("R", "I", "R"), granularity=(0.0, 0.0, last_granularity),
+                        n_constraints=2, **kw)
+
+
+def bowl(x):
+    return [(x[0] - 0.3) ** 2 + (x[1] - 7) ** 2 / 20 + x[2], 0.2 - x[0], x[1] - 8.0]
+
+
 def test_resume_on_a_continuous_box_asks_what_an_uninterrupted_run_asks(monkeypatch):
     """With hyperparameters kept between refits (a small ``REFIT_SIZE``, so that the schedule
-    starts at 4 points), a resumed search fits them again from its log: the same points."""
+    starts at 7 points), a resumed search fits them again from its log: the same points."""
     monkeypatch.setattr(model_search, "REFIT_SIZE", 200)
-    settings = MadsSettings(lower=(0.0, 0.0, 0.0), upper=(1.0, 10.0, 2.0),
-                            x0=((0.5, 5.0, 1.0),), input_types=("R", "I", "R"),
-                            granularity=(0.0, 0.0, 0.25), n_constraints=2, max_evals=30, seed=4)
-
-    def blackbox(x):
-        return [(x[0] - 0.3) ** 2 + (x[1] - 7) ** 2 / 20 + x[2], 0.2 - x[0], x[1] - 8.0]
-
+    settings, blackbox = continuous_box(0.25, max_evals=30, seed=4), bowl
     reference = run(MadsAskTell(settings), blackbox)
     first = MadsAskTell(settings)
     head = run(first, blackbox, rounds=14)
@@ -199,6 +204,43 @@ def test_resume_on_a_continuous_box_asks_what_an_uninterrupted_run_asks(monkeypa
     tail = run(resumed, blackbox)
     assert head + tail == reference
     assert sum(e.source == "model" for e in resumed.history) >= 3
+
+
+def test_kept_kernel_columns_give_the_scores_of_a_search_that_makes_them_anew(monkeypatch):
+    """Between refits a model search keeps its candidates' kernel columns and adds only the new
+    points': at every step its scores equal, bit for bit, those of a new search given the same
+    log (what a resumed search computes)."""
+    monkeypatch.setattr(model_search, "REFIT_SIZE", 200)
+    settings = continuous_box(0.0, max_evals=40, seed=2)
+    core = MadsAskTell(settings)
+    run(core, bowl)
+    log = core.history
+
+    class Recording(ModelSearch):
+        def _score(self, *args):
+            self.scores = super()._score(*args)
+            return self.scores
+
+    kept = Recording(settings)
+    for n in range(12, len(log)):
+        answered = {e.x for e in log[:n]}
+        fresh = Recording(settings)
+        for search in (kept, fresh):
+            search.propose(log[:n], 3, answered.__contains__, None, None, n_model=99)
+        assert np.array_equal(kept.scores, fresh.scores)
+    assert kept._kernels and all(len(seen) > 20 for _, seen, _ in kept._kernels.values())
+
+
+def test_kernel_columns_are_the_same_numbers_made_apart_or_together():
+    rng = np.random.default_rng(3)
+    u, v = rng.random((37, 5)), rng.random((1001, 5))
+    theta = rng.normal(-0.5, 0.5, 11)
+    whole = cross_kernel(theta, v, u)
+    columns = np.concatenate([cross_kernel(theta, v, u[j:j + 1]) for j in range(37)], axis=1)
+    rows = np.concatenate([cross_kernel(theta, v[i:i + 77], u) for i in range(0, 1001, 77)])
+    assert np.array_equal(whole, columns) and np.array_equal(whole, rows)
+    _, _, textbook = AdditiveGP._kernel(theta, (v.T[:, :, None] - u.T[:, None, :]) ** 2)
+    assert np.allclose(whole, textbook, rtol=1e-12, atol=0)
 
 
 def test_free_workers_get_distinct_networks_spread_apart(table):

@@ -605,7 +605,7 @@ class MadsAskTell:
         free = self._free
         n_model = sum(e.source == "model" for e in self._log) + len(self._model_handed)
         points = self._model.propose(
-            self._log, k, self._taken, free.known_value if free.known is not None else None,
+            self._log, k, self._taken(), free.known_value if free.known is not None else None,
             free.network if free.network_key is not None else None, n_model,
             running=list(self._handed))
         for key in points:
@@ -614,13 +614,15 @@ class MadsAskTell:
             free.claim(key)
         return points
 
-    def _taken(self, key: Key) -> bool:
-        """True for a point the step must not propose: answered, handed out, queued, or of a
-        network already trained or handed out."""
-        return (key in self._answers or key in self._handed or key in self._queue
-                or key in self._model_requeued
-                or (self._block is not None and key in self._block.points)
-                or self._free.first_of_network(key) is not None)
+    def _taken(self) -> Callable[[Key], bool]:
+        """A test that is True for the points the step must not propose: answered, handed out,
+        queued, or of a network already trained or handed out (a snapshot of this state, which
+        does not change while the step proposes)."""
+        keys = set(self._answers).union(self._handed, self._queue, self._model_requeued,
+                                        self._block.points if self._block is not None else ())
+        if self._free.network_key is None:
+            return keys.__contains__
+        return lambda key: key in keys or self._free.first_of_network(key) is not None
 
     def _restart_from_model(self) -> None:
         """End the current NOMAD run (its block is told) and restart from the best points."""

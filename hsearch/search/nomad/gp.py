@@ -15,13 +15,13 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.optimize import minimize
 
-__all__ = ["AdditiveGP"]
+__all__ = ["AdditiveGP", "cross_kernel", "squared_differences"]
 
 #: where the length scales' prior is centred, as a share of the box (``AdditiveGP``'s default).
 PRIOR_LENGTH = 0.3
 _JITTER = 1e-8
-#: numbers per block of a prediction's kernel (``AdditiveGP.cross_kernel``).
-_BLOCK = 65536
+#: numbers per block of a prediction's kernel (``cross_kernel``).
+_BLOCK = 32768
 
 
 class AdditiveGP:
@@ -72,51 +72,87 @@ class AdditiveGP:
         grad[-1] = np.trace(w) * noise2
         return value, grad
 
-    def fit(self, u: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> AdditiveGP:
+    def fit(self, u: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None,
+            sq: np.ndarray | None = None) -> AdditiveGP:
         """Fit on points ``u`` (n x d) with targets ``y`` (n): the hyperparameters maximise
-        the marginal likelihood, or are ``theta`` (another fit's) when given."""
+        the marginal likelihood, or are ``theta`` (another fit's) when given. ``sq``: the
+        points' squared differences per coordinate (d x n x n), if already made."""
         u = np.asarray(u, dtype=float)
         y = np.asarray(y, dtype=float)
         self._u = u
         self._mean = float(y.mean())
         self._scale = float(y.std()) or 1.0
         z = (y - self._mean) / self._scale
-        sq = (u.T[:, :, None] - u.T[:, None, :]) ** 2
+        if sq is None:
+            sq = squared_differences(u)
         if theta is None:
             theta0, bounds = self._start(u.shape[1])
             theta = minimize(self._nll, theta0, args=(sq, z), jac=True, method="L-BFGS-B",
                              bounds=bounds, options={"maxiter": 200}).x
         self.theta = theta
         _, _, k = self._kernel(self.theta, sq)
-        noise2 = math.exp(2 * self.theta[-1])
-        self._factor = cho_factor(k + (noise2 + _JITTER) * np.eye(len(z)), lower=True)
-        self._alpha = cho_solve(self._factor, z)
+        k.flat[::len(z) + 1] += math.exp(2 * self.theta[-1]) + _JITTER
+        self._factor = cho_factor(k, lower=True, overwrite_a=True, check_finite=False)
+        self._alpha = cho_solve(self._factor, z, check_finite=False)
+        self._inverse = None
         return self
+
+    @property
+    def points(self) -> np.ndarray:
+        """The fitted points (n x d)."""
+        return self._u
 
     def predict(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the latent function at points ``v`` (m x d)."""
-        k = self.cross_kernel(v)
+        return self.predict_from(self.cross_kernel(v))
+
+    def predict_from(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``predict`` at the points whose ``cross_kernel`` is ``k`` (m x n)."""
         s2 = np.exp(2 * self.theta[:self._u.shape[1]])
-        half = solve_triangular(self._factor[0], k.T, lower=True)  # L^-1 k', so var = s2 - |.|^2
-        var = s2.sum() - np.sum(half * half, axis=0)
+        if self._inverse is None:  # L^-1: a product with it is faster than a triangular solve
+            self._inverse = solve_triangular(self._factor[0], np.eye(len(self._u)), lower=True,
+                                             check_finite=False)
+        half = k @ self._inverse.T  # k L^-T, so var = s2 - |row|^2
+        var = s2.sum() - np.einsum("ij,ij->i", half, half)
         return (self._mean + self._scale * (k @ self._alpha),
                 self._scale * np.sqrt(np.maximum(var, 1e-12)))
 
     def cross_kernel(self, v: np.ndarray) -> np.ndarray:
-        """The kernel between points ``v`` (m x d) and the fitted points, m x n: ``_kernel``'s
-        sum, made in place in blocks of ``v`` that stay in the processor's cache (faster than
-        ``_kernel`` per block: experiments/results/model_search_decisions.md)."""
-        d, n = self._u.shape[1], len(self._u)
-        factor = (-0.5 / np.exp(2 * self.theta[d:2 * d]))[:, None, None]
-        s2 = np.exp(2 * self.theta[:d])
-        vt = np.ascontiguousarray(np.asarray(v, dtype=float).T)
-        ut = np.ascontiguousarray(self._u.T)[:, None, :]
-        k = np.empty((vt.shape[1], n))
-        rows = max(1, _BLOCK // (d * n))
-        for start in range(0, vt.shape[1], rows):
-            e = vt[:, start:start + rows, None] - ut
+        """The kernel between points ``v`` (m x d) and the fitted points, m x n
+        (:func:`cross_kernel`)."""
+        return cross_kernel(self.theta, v, self._u)
+
+
+def squared_differences(u: np.ndarray) -> np.ndarray:
+    """Squared differences of points ``u`` (n x d) per coordinate, d x n x n, in C order (a
+    fit's rounding depends on the layout, so every fit on the same points gets the same one)."""
+    ut = np.ascontiguousarray(np.asarray(u, dtype=float).T)
+    return (ut[:, :, None] - ut[:, None, :]) ** 2
+
+
+def cross_kernel(theta: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The kernel with hyperparameters ``theta`` between points ``v`` (m x d) and ``u``
+    (n x d), m x n. Each entry is the same sequence of operations whatever the shapes (the
+    coordinates summed in order, no matrix product), so columns made one point at a time equal
+    columns made together, bit for bit: a model search may keep the columns of its candidates
+    between decisions. Made in blocks of rows that stay in the processor's cache."""
+    u = np.asarray(u, dtype=float)
+    d, n = u.shape[1], len(u)
+    factor = -0.5 / np.exp(2 * theta[d:2 * d])
+    s2 = np.exp(2 * theta[:d])
+    vt = np.ascontiguousarray(np.asarray(v, dtype=float).T)
+    ut = np.ascontiguousarray(u.T)
+    k = np.zeros((vt.shape[1], n))
+    rows = max(1, _BLOCK // max(n, 1))
+    buffer = np.empty((min(rows, vt.shape[1]), n))
+    for start in range(0, vt.shape[1], rows):
+        out = k[start:start + rows]
+        e = buffer[:len(out)]
+        for j in range(d):
+            np.subtract(vt[j, start:start + rows, None], ut[j], out=e)
             np.square(e, out=e)
-            e *= factor
+            e *= factor[j]
             np.exp(e, out=e)
-            k[start:start + rows] = np.tensordot(s2, e, axes=1)
-        return k
+            e *= s2[j]
+            out += e
+    return k

@@ -3,9 +3,10 @@
 A Gaussian process (:class:`~hsearch.search.nomad.gp.AdditiveGP`) of every modelled output is
 fitted on the log's *trained, ok* points (failed and non-finite evaluations never reach it):
 each constraint always, the objective only when no exact ``known`` objective is given. Its
-hyperparameters are fitted anew at every point while the models are small, and on a large
-problem only each time the points have grown by a quarter (``refit_size``; in between, the
-models keep them and still see every point). The step proposes points of a candidate set on
+hyperparameters are fitted anew at every point while the models are small or the points few,
+and on a large problem only each time the points have grown by a quarter (``refit_size``; in
+between, the models keep them and still see every point, and the candidates' kernel columns
+are kept too). The step proposes points of a candidate set on
 the settings' grid (every grid point of an all-grid box up to ``MAX_ENUMERATED``; otherwise a
 space-filling sample plus points around the best trained ones, snapped to the grid):
 
@@ -40,9 +41,11 @@ import math
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
+from scipy.special import ndtr  # the normal distribution function
 from scipy.stats import norm
 
-from hsearch.search.nomad.gp import PRIOR_LENGTH, AdditiveGP
+from hsearch.search.nomad.gp import (PRIOR_LENGTH, AdditiveGP, cross_kernel,
+                                     squared_differences)
 from hsearch.search.nomad.restarts import snap_many, space_filling
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
@@ -70,10 +73,11 @@ POINTS_PER_POLL = 3
 GRID_POINTS_PER_POLL = 6
 GRID_PRIOR_LENGTH = 0.15
 #: the models' hyperparameters are fitted anew at every number of ok points n while a fit is
-#: small (outputs x dimension x n^2 at most ``REFIT_SIZE``), then each time the points have
-#: grown by ``REFIT_GROWTH``; in between, the last fit's are kept (the models still see every
-#: point), so that most decisions on a large problem fit nothing.
-REFIT_SIZE = 32768
+#: small (outputs x dimension x n^2 at most ``REFIT_SIZE``) or n is at most their number per
+#: model (2 x dimension + 1: fewer points determine them poorly), then each time the points
+#: have grown by ``REFIT_GROWTH``; in between, the last fit's are kept (the models still see
+#: every point), so that most decisions on a large problem fit nothing.
+REFIT_SIZE = 8192
 REFIT_GROWTH = 1.25
 
 
@@ -108,7 +112,10 @@ class ModelSearch:
         self._centres: dict[Key, Key] = {}
         self._fits: dict[tuple[int, int], AdditiveGP | None] = {}
         self._thetas: dict[tuple[int, int], np.ndarray] = {}
-        self._samples: dict[tuple, list[Key]] = {}
+        self._samples: dict[tuple, tuple[list[Key], np.ndarray]] = {}
+        self._kernels: dict[tuple, tuple[bytes, np.ndarray, np.ndarray]] = {}
+        self._data: tuple[list[Evaluation], np.ndarray | None, np.ndarray | None] = (
+            [], None, None)
         self.design_points = DESIGN_POINTS
         self._design_points: list[Key] | None = None
 
@@ -150,18 +157,20 @@ class ModelSearch:
             points = [self._centres.get(_rounded(p), p) for p in points]
         return self._unit(points)
 
-    def candidates(self, centres: Sequence[Key]) -> list[Key]:
-        """The candidate set: the whole grid, or a sample around ``centres`` and the box."""
+    def _blocks(self, centres: Sequence[Key]) -> list[tuple[Hashable, list[Key], np.ndarray]]:
+        """The candidate set in blocks of (name, points, the models' coordinates of them): the
+        whole grid, or the box's space-filling sample and one sample around each centre."""
         if self._grid is not None:
-            return self._grid
-        out = dict.fromkeys(self._sample("box"))
-        for i, centre in enumerate(centres):
-            out.update(dict.fromkeys(self._sample(i, centre)))
-        return list(out)
+            if "grid" not in self._samples:
+                self._samples["grid"] = (self._grid, self._coords(self._grid))
+            return [("grid", *self._samples["grid"])]
+        return [(which, *self._sample(*which))
+                for which in [("box",)] + [(i, centre) for i, centre in enumerate(centres)]]
 
-    def _sample(self, *which) -> list[Key]:
+    def _sample(self, *which) -> tuple[list[Key], np.ndarray]:
         """The space-filling sample of the box (``"box"``), or the ``i``-th centre's local one
-        (``i, centre``): a function of the settings and ``which``, kept once drawn."""
+        (``i, centre``), and its coordinates: a function of the settings and ``which``, kept
+        once drawn."""
         if which not in self._samples:
             s = self.settings
             if which == ("box",):
@@ -175,7 +184,8 @@ class ModelSearch:
                             0.0, 1.0) for scale in LOCAL_SCALES])
                 if len(self._samples) > 64:  # old centres: forget them
                     self._samples = {k: v for k, v in self._samples.items() if k == ("box",)}
-            self._samples[which] = list(dict.fromkeys(snap_many(s, u)))
+            keys = list(dict.fromkeys(snap_many(s, u)))
+            self._samples[which] = (keys, self._coords(keys))
         return self._samples[which]
 
     # --- models ---------------------------------------------------------------------------
@@ -189,8 +199,8 @@ class ModelSearch:
             y = np.array([e.outputs[output] for e in ok])
             model = None
             if len(ok) >= MIN_POINTS and np.ptp(y) > 0:
-                width = (1 + self.settings.n_constraints) * self.settings.dimension
-                r = refit_size(len(ok), width)
+                self._points(ok)  # shared by every output and prefix
+                r = self._refit_size(len(ok))
                 theta = None
                 if r < len(ok) and np.ptp(y[:r]) > 0:
                     theta = self._thetas.get((r, output))
@@ -198,26 +208,66 @@ class ModelSearch:
                         theta = self._fit(ok[:r], y[:r]).theta
                         self._thetas[(r, output)] = theta
                 model = self._fit(ok, y, theta)
+                if theta is None:  # fitted on all n points: the refit at n, if n is one
+                    self._thetas[(len(ok), output)] = model.theta
             self._fits[key] = model
         return self._fits[key]
 
     def _fit(self, ok, y, theta=None) -> AdditiveGP:
+        u, sq = self._points(ok)
         with _blas_controller().limit(limits=1):
-            return AdditiveGP(self._prior_length).fit(self._coords([e.x for e in ok]), y, theta)
+            return AdditiveGP(self._prior_length).fit(u, y, theta, sq)
 
-    def _predict(self, ok, output, u) -> tuple[np.ndarray, np.ndarray]:
+    def _points(self, ok) -> tuple[np.ndarray, np.ndarray]:
+        """The models' coordinates of the ``ok`` points and their squared differences, kept for
+        the longest list asked so far (its prefixes share them)."""
+        seen, u, sq = self._data
+        if len(ok) > len(seen) or any(a is not b for a, b in zip(ok, seen)):
+            u = self._coords([e.x for e in ok])
+            seen, sq = list(ok), squared_differences(u)
+            self._data = (seen, u, sq)
+        if len(ok) < len(seen):
+            return u[:len(ok)], np.ascontiguousarray(sq[:, :len(ok), :len(ok)])
+        return u, sq
+
+    def _predict(self, ok, output, picks) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of ``output`` at the ``picks``: (block, rows of it) in order."""
         model = self._model(ok, output)
+        m = sum(len(rows) for _, rows in picks)
         if model is None:  # too few points or a constant output: its mean, no spread
             y = np.array([e.outputs[output] for e in ok])
-            return np.full(len(u), y.mean()), np.full(len(u), 1e-9)
+            return np.full(m, y.mean()), np.full(m, 1e-9)
+        k = np.concatenate([self._kernel_rows(block, rows, output, model)
+                            for block, rows in picks])
         with _blas_controller().limit(limits=1):
-            return model.predict(u)
+            return model.predict_from(k)
 
-    def _pof(self, ok, u) -> np.ndarray:
-        p = np.ones(len(u))
+    def _kernel_rows(self, block, rows, output, model) -> np.ndarray:
+        """``model``'s kernel between the ``rows`` of ``block`` and its points. While the
+        hyperparameters are kept (``refit_size``), a block's columns are kept too and only the
+        new points' are made (the same numbers: ``gp.cross_kernel``)."""
+        which, _, coords = block
+        theta, points = model.theta, model.points
+        n = len(points)
+        if self._refit_size(n) == n and self._refit_size(n + 1) > n:  # theta for this n alone
+            return cross_kernel(theta, coords[rows], points)
+        tag = theta.tobytes()
+        old_tag, seen, k = self._kernels.get((which, output), (b"", points[:0], None))
+        if old_tag != tag or not np.array_equal(seen, points[:len(seen)]):
+            seen, k = points[:0], np.empty((len(coords), 0))
+        if len(seen) < len(points):
+            k = np.concatenate([k, cross_kernel(theta, coords, points[len(seen):])], axis=1)
+            self._kernels[(which, output)] = (tag, points, k)
+        return k[rows]
+
+    def _refit_size(self, n: int) -> int:
+        return refit_size(n, 1 + self.settings.n_constraints, self.settings.dimension)
+
+    def _pof(self, ok, picks) -> np.ndarray:
+        p = np.ones(sum(len(rows) for _, rows in picks))
         for j in range(1, 1 + self.settings.n_constraints):
-            mean, sd = self._predict(ok, j, u)
-            p *= norm.cdf(-mean / np.maximum(sd, 1e-12))
+            mean, sd = self._predict(ok, j, picks)
+            p *= ndtr(-mean / np.maximum(sd, 1e-12))
         return p
 
     # --- proposals ------------------------------------------------------------------------
@@ -262,32 +312,38 @@ class ModelSearch:
         centres = [best.x] if best else []
         centres += [e.x for e in sorted(ok, key=_violation)[:2] if e is not best]
         # one candidate per untried network (the first of its points)
-        cands: dict[Hashable, Key] = {}
-        for key in self.candidates(centres):
-            if taken(key):
-                continue
-            n = net(key)
-            if n in taken_nets or n in cands:
-                continue
-            cands[n] = key
-        points = list(cands.values())
+        blocks = self._blocks(centres)
+        self._kernels = {key: v for key, v in self._kernels.items()
+                         if key[0] in {which for which, _, _ in blocks}}
+        cands: dict[Hashable, tuple[Key, int, int]] = {}
+        for b, (_, keys, _) in enumerate(blocks):
+            for row, key in enumerate(keys):
+                n = key if network is None else network(key)
+                if n in cands or n in taken_nets or taken(key):
+                    continue
+                cands[n] = (key, b, row)
+        found = list(cands.values())
         f_known = None
         if known is not None:
-            values = [known(p) for p in points]
+            values = [known(key) for key, _, _ in found]
             keep = [i for i, v in enumerate(values) if v is not None
                     and (best is None or v < best.outputs[0])]
-            points = [points[i] for i in keep]
+            found = [found[i] for i in keep]
             f_known = np.array([values[i] for i in keep], dtype=float)
-        if not points:
+        if not found:
             return []
-        u = self._coords(points)
-        score = self._score(ok, best, u, f_known)
+        points = [key for key, _, _ in found]
+        rows: list[list[int]] = [[] for _ in blocks]
+        for _, b, row in found:
+            rows[b].append(row)
+        picks = [(block, np.array(r, dtype=np.intp)) for block, r in zip(blocks, rows)]
+        score = self._score(ok, best, picks, f_known)
         cheap = f_known if f_known is not None else np.zeros(len(points))
         order = np.lexsort((cheap, -score))
         return self._spread([points[i] for i in order], k, running)
 
-    def _score(self, ok, best, u, f_known) -> np.ndarray:
-        pof = self._pof(ok, u)
+    def _score(self, ok, best, picks, f_known) -> np.ndarray:
+        pof = self._pof(ok, picks)
         if f_known is not None:
             if self.settings.n_constraints == 0:
                 return pof
@@ -298,10 +354,10 @@ class ModelSearch:
             return p_cheapest
         if best is None:
             return pof
-        mean, sd = self._predict(ok, 0, u)
+        mean, sd = self._predict(ok, 0, picks)
         sd = np.maximum(sd, 1e-12)
         z = (best.outputs[0] - mean) / sd
-        ei = (best.outputs[0] - mean) * norm.cdf(z) + sd * norm.pdf(z)
+        ei = (best.outputs[0] - mean) * ndtr(z) + sd * norm.pdf(z)
         return ei * pof
 
     def _spread(self, ordered: list[Key], k: int, running: Sequence[Key]) -> list[Key]:
@@ -337,10 +393,10 @@ class ModelSearch:
         return out
 
 
-def refit_size(n: int, width: int) -> int:
+def refit_size(n: int, outputs: int, dimension: int) -> int:
     """On how many of the first ok points the hyperparameters are fitted when ``n`` are ok,
-    for models of ``width`` outputs x dimensions (``REFIT_SIZE``)."""
-    r = max(MIN_POINTS, math.isqrt(REFIT_SIZE // width))
+    for ``outputs`` models in ``dimension`` coordinates (``REFIT_SIZE``)."""
+    r = max(MIN_POINTS, 2 * dimension + 1, math.isqrt(REFIT_SIZE // (outputs * dimension)))
     if n <= r:
         return n
     while (grown := math.ceil(r * REFIT_GROWTH)) <= n:
