@@ -237,28 +237,36 @@ class ModelSearch:
         if model is None:  # too few points or a constant output: its mean, no spread
             y = np.array([e.outputs[output] for e in ok])
             return np.full(m, y.mean()), np.full(m, 1e-9)
-        k = np.concatenate([self._kernel_rows(block, rows, output, model)
-                            for block, rows in picks])
+        k = np.empty((m, len(model.points)))
+        start = 0
+        for block, rows in picks:
+            self._kernel_rows(block, rows, output, model, k[start:start + len(rows)])
+            start += len(rows)
         with _blas_controller().limit(limits=1):
             return model.predict_from(k)
 
-    def _kernel_rows(self, block, rows, output, model) -> np.ndarray:
-        """``model``'s kernel between the ``rows`` of ``block`` and its points. While the
-        hyperparameters are kept (``refit_size``), a block's columns are kept too and only the
-        new points' are made (the same numbers: ``gp.cross_kernel``)."""
+    def _kernel_rows(self, block, rows, output, model, out: np.ndarray) -> None:
+        """``model``'s kernel between the ``rows`` of ``block`` and its points, into ``out``.
+        While the hyperparameters are kept (``refit_size``), a block's columns are kept too and
+        only the new points' are made (the same numbers: ``gp.cross_kernel``)."""
         which, _, coords = block
         theta, points = model.theta, model.points
         n = len(points)
         if self._refit_size(n) == n and self._refit_size(n + 1) > n:  # theta for this n alone
-            return cross_kernel(theta, coords[rows], points)
+            out[...] = cross_kernel(theta, coords[rows], points)
+            return
         tag = theta.tobytes()
         old_tag, seen, k = self._kernels.get((which, output), (b"", points[:0], None))
         if old_tag != tag or not np.array_equal(seen, points[:len(seen)]):
             seen, k = points[:0], np.empty((len(coords), 0))
-        if len(seen) < len(points):
-            k = np.concatenate([k, cross_kernel(theta, coords, points[len(seen):])], axis=1)
+        if len(seen) < n:
+            if k.shape[1] < n:  # room for the next points' columns too
+                grown = np.empty((len(coords), 2 * n + 16))
+                grown[:, :len(seen)] = k[:, :len(seen)]
+                k = grown
+            k[:, len(seen):n] = cross_kernel(theta, coords, points[len(seen):])
             self._kernels[(which, output)] = (tag, points, k)
-        return k[rows]
+        np.take(k[:, :n], rows, axis=0, out=out)
 
     def _refit_size(self, n: int) -> int:
         return refit_size(n, 1 + self.settings.n_constraints, self.settings.dimension)
