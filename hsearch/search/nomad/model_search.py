@@ -321,8 +321,8 @@ class ModelSearch:
         centres += [e.x for e in sorted(ok, key=_violation)[:2] if e is not best]
         # one candidate per untried network (the first of its points)
         blocks = self._blocks(centres)
-        self._kernels = {key: v for key, v in self._kernels.items()
-                         if key[0] in {which for which, _, _ in blocks}}
+        names = {which for which, _, _ in blocks}
+        self._kernels = {key: v for key, v in self._kernels.items() if key[0] in names}
         cands: dict[Hashable, tuple[Key, int, int]] = {}
         for b, (_, keys, _) in enumerate(blocks):
             for row, key in enumerate(keys):
