@@ -226,9 +226,41 @@ def test_kept_kernel_columns_give_the_scores_of_a_search_that_makes_them_anew(mo
         answered = {e.x for e in log[:n]}
         fresh = Recording(settings)
         for search in (kept, fresh):
-            search.propose(log[:n], 3, answered.__contains__, None, None, n_model=99)
+            search.propose(log[:n], 3, answered, None, None, n_model=99)
         assert np.array_equal(kept.scores, fresh.scores)
     assert kept._kernels and all(len(seen) > 20 for _, seen, _ in kept._kernels.values())
+
+
+def test_untried_candidates_by_set_operations_are_those_found_point_by_point():
+    """With ``taken`` a set, the step excludes taken points, trained points and repeats of an
+    earlier block by set operations; a container it must test point by point gives the same
+    candidates and proposals (some taken points lie in the step's own samples)."""
+    settings = continuous_box(0.0, max_evals=30, seed=3)
+    core = MadsAskTell(settings)
+    run(core, bowl)
+    log = core.history
+
+    class Points:  # a container that is no set
+        def __init__(self, keys):
+            self.keys = keys
+
+        def __contains__(self, key):
+            return key in self.keys
+
+    by_sets, one_by_one = ModelSearch(settings), ModelSearch(settings)
+    for n in range(12, len(log), 3):
+        blocks = by_sets._blocks([e.x for e in log[:n]][-3:])
+        taken = {e.x for e in log[:n:2]} | set(blocks[0][1][::97]) | set(blocks[2][1][::5])
+        trained = {e.x for e in log[:n] if e.trained}
+        fast = by_sets._untried(blocks, frozenset(taken), trained, None)
+        slow = one_by_one._untried(blocks, Points(taken), trained, None)
+        assert [rows.tolist() for _, rows in fast] == [rows.tolist() for _, rows in slow]
+        kept = [blocks[b][1][r] for b, (_, rows) in enumerate(fast) for r in rows]
+        assert len(set(kept)) == len(kept) and not set(kept) & (taken | trained)
+        assert sum(len(rows) for _, rows in fast) < sum(len(keys) for _, keys, _ in blocks)
+        args = (log[:n], 3)
+        assert (by_sets.propose(*args, frozenset(taken), None, None, n_model=99)
+                == one_by_one.propose(*args, Points(taken), None, None, n_model=99))
 
 
 def test_kernel_columns_are_the_same_numbers_made_apart_or_together():
@@ -288,9 +320,7 @@ def test_a_failed_evaluation_does_not_change_the_model_s_proposal(table):
     assert all(e.x != failed for e in log)
     with_failure = log + [Evaluation(failed, None, "failed", 0, "model")]
 
-    def taken(key):
-        return key == failed or any(key == e.x for e in log)
-
+    taken = {failed} | {e.x for e in log}
     step = ModelSearch(core.settings)
     args = (3, taken, table.known, table.network, 10)
     assert step.propose(with_failure, *args) == ModelSearch(core.settings).propose(log, *args)

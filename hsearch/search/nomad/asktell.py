@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,17 @@ FREE_STREAK_LIMIT = 60
 MODEL_EVERY = 1
 
 Key = tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class _TakenWithNetworks:
+    """Taken points, and every point of a network that a trained or handed-out point stands
+    for."""
+    keys: frozenset
+    first_of_network: Callable[[Key], Key | None]
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self.keys or self.first_of_network(key) is not None
 
 
 @dataclass
@@ -614,15 +625,16 @@ class MadsAskTell:
             free.claim(key)
         return points
 
-    def _taken(self) -> Callable[[Key], bool]:
-        """A test that is True for the points the step must not propose: answered, handed out,
-        queued, or of a network already trained or handed out (a snapshot of this state, which
-        does not change while the step proposes)."""
-        keys = set(self._answers).union(self._handed, self._queue, self._model_requeued,
-                                        self._block.points if self._block is not None else ())
+    def _taken(self) -> Container[Key]:
+        """The points the step must not propose: answered, handed out, queued, or of a network
+        already trained or handed out (a snapshot of this state, which does not change while
+        the step proposes; a set when points are not grouped into networks)."""
+        block = self._block.points if self._block is not None else ()
+        keys = frozenset(self._answers).union(self._handed, self._queue, self._model_requeued,
+                                              block)
         if self._free.network_key is None:
-            return keys.__contains__
-        return lambda key: key in keys or self._free.first_of_network(key) is not None
+            return keys
+        return _TakenWithNetworks(keys, self._free.first_of_network)
 
     def _restart_from_model(self) -> None:
         """End the current NOMAD run (its block is told) and restart from the best points."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg import lapack, solve_triangular
 from scipy.optimize import minimize
 
 __all__ = ["AdditiveGP", "cross_kernel", "squared_differences"]
@@ -20,8 +20,10 @@ __all__ = ["AdditiveGP", "cross_kernel", "squared_differences"]
 #: where the length scales' prior is centred, as a share of the box (``AdditiveGP``'s default).
 PRIOR_LENGTH = 0.3
 _JITTER = 1e-8
-#: numbers per block of a prediction's kernel (``cross_kernel``).
+#: numbers per block of a prediction's kernel, and fewer points than this are made the other
+#: way round (``cross_kernel``).
 _BLOCK = 32768
+_FEW_POINTS = 16
 
 
 class AdditiveGP:
@@ -43,26 +45,28 @@ class AdditiveGP:
     def _kernel(theta: np.ndarray, sq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-coordinate exponentials, their scales and their sum, for squared differences
         ``sq`` (d x n x m)."""
-        d = sq.shape[0]
+        d, n, m = sq.shape
         e = np.exp(-0.5 * sq / np.exp(2 * theta[d:2 * d])[:, None, None])
         s2 = np.exp(2 * theta[:d])
-        return e, s2, np.tensordot(s2, e, axes=1)
+        return e, s2, np.dot(s2[None], e.reshape(d, n * m)).reshape(n, m)
 
     def _nll(self, theta: np.ndarray, sq: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log marginal likelihood (plus the prior) and its gradient."""
+        """Negative log marginal likelihood (plus the prior) and its gradient. LAPACK is
+        called directly: the optimiser calls this often on tiny matrices, where the checks of
+        ``scipy.linalg``'s wrappers cost more than the arithmetic (the same routines, the same
+        numbers)."""
         d, n = sq.shape[0], sq.shape[1]
         e, s2, k = self._kernel(theta, sq)
         noise2 = math.exp(2 * theta[-1])
-        try:
-            factor = cho_factor(k + (noise2 + _JITTER) * np.eye(n), lower=True,
-                                check_finite=False)
-        except np.linalg.LinAlgError:
+        k += (noise2 + _JITTER) * np.eye(n)
+        factor, info = lapack.dpotrf(k, lower=1, clean=0, overwrite_a=1)
+        if info:
             return 1e10, np.zeros_like(theta)
-        alpha = cho_solve(factor, z, check_finite=False)
-        w = (cho_solve(factor, np.eye(n), check_finite=False)
-             - np.outer(alpha, alpha))  # 2 * d nll / d K
+        alpha, _ = lapack.dpotrs(factor, z, lower=1)
+        w, _ = lapack.dpotrs(factor, np.eye(n), lower=1, overwrite_b=1)
+        w -= np.outer(alpha, alpha)  # 2 * d nll / d K
         log_l = theta[d:2 * d]
-        value = (0.5 * z @ alpha + np.log(np.diag(factor[0])).sum()
+        value = (0.5 * z @ alpha + np.log(np.diag(factor)).sum()
                  + 0.5 * np.sum((log_l - self._prior) ** 2))
         grad = np.empty_like(theta)
         e_w = e.reshape(d, -1) @ w.ravel()  # per coordinate: sum of w * e_j
@@ -92,8 +96,10 @@ class AdditiveGP:
         self.theta = theta
         _, _, k = self._kernel(self.theta, sq)
         k.flat[::len(z) + 1] += math.exp(2 * self.theta[-1]) + _JITTER
-        self._factor = cho_factor(k, lower=True, overwrite_a=True, check_finite=False)
-        self._alpha = cho_solve(self._factor, z, check_finite=False)
+        self._factor, info = lapack.dpotrf(k, lower=1, clean=0, overwrite_a=1)
+        if info:
+            raise np.linalg.LinAlgError("the kernel matrix is not positive definite")
+        self._alpha, _ = lapack.dpotrs(self._factor, z, lower=1)
         self._inverse = None
         return self
 
@@ -110,7 +116,7 @@ class AdditiveGP:
         """``predict`` at the points whose ``cross_kernel`` is ``k`` (m x n)."""
         s2 = np.exp(2 * self.theta[:self._u.shape[1]])
         if self._inverse is None:  # L^-1: a product with it is faster than a triangular solve
-            self._inverse = solve_triangular(self._factor[0], np.eye(len(self._u)), lower=True,
+            self._inverse = solve_triangular(self._factor, np.eye(len(self._u)), lower=True,
                                              check_finite=False)
         half = k @ self._inverse.T  # k L^-T, so var = s2 - |row|^2
         var = s2.sum() - np.einsum("ij,ij->i", half, half)
@@ -135,8 +141,12 @@ def cross_kernel(theta: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
     (n x d), m x n. Each entry is the same sequence of operations whatever the shapes (the
     coordinates summed in order, no matrix product), so columns made one point at a time equal
     columns made together, bit for bit: a model search may keep the columns of its candidates
-    between decisions. Made in blocks of rows that stay in the processor's cache."""
+    between decisions. Made in blocks of rows that stay in the processor's cache; for a few
+    points ``u``, made as the kernel between ``u`` and ``v`` and transposed (the same numbers:
+    the square of a difference does not depend on its sign), so numpy's loops run along ``v``."""
     u = np.asarray(u, dtype=float)
+    if len(u) < _FEW_POINTS < len(v):
+        return np.ascontiguousarray(cross_kernel(theta, u, v).T)
     d, n = u.shape[1], len(u)
     factor = -0.5 / np.exp(2 * theta[d:2 * d])
     s2 = np.exp(2 * theta[:d])

@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence, Set
 
 import numpy as np
 from scipy.special import ndtr  # the normal distribution function
@@ -83,8 +83,8 @@ REFIT_GROWTH = 1.25
 
 @functools.cache
 def _blas_controller():
-    """One thread for BLAS while fitting: these matrices are tiny, and BLAS threads on a busy
-    machine cost more than the arithmetic."""
+    """One thread for BLAS while a decision fits and predicts: these matrices are small, and
+    BLAS threads on a busy machine cost more than the arithmetic."""
     from threadpoolctl import ThreadpoolController
     return ThreadpoolController()
 
@@ -92,8 +92,8 @@ def _blas_controller():
 class ModelSearch:
     """Proposals of the model search step for one search (module docstring).
 
-    ``propose(log, k, taken, known, network)``: up to ``k`` new points. ``taken(key)`` is
-    True for points that must not be proposed (answered, handed out, queued); ``network``
+    ``propose(log, k, taken, known, network)``: up to ``k`` new points. ``taken`` holds the
+    points that must not be proposed (answered, handed out, queued); ``network``
     maps a point to its network (None: every point is its own); ``known`` is the exact
     objective or None.
     """
@@ -114,6 +114,7 @@ class ModelSearch:
         self._thetas: dict[tuple[int, int], np.ndarray] = {}
         self._samples: dict[tuple, tuple[list[Key], np.ndarray]] = {}
         self._kernels: dict[tuple, tuple[bytes, np.ndarray, np.ndarray]] = {}
+        self._members: dict[Hashable, tuple[dict[Key, int], frozenset]] = {}
         self._data: tuple[list[Evaluation], np.ndarray | None, np.ndarray | None] = (
             [], None, None)
         self.design_points = DESIGN_POINTS
@@ -215,8 +216,7 @@ class ModelSearch:
 
     def _fit(self, ok, y, theta=None) -> AdditiveGP:
         u, sq = self._points(ok)
-        with _blas_controller().limit(limits=1):
-            return AdditiveGP(self._prior_length).fit(u, y, theta, sq)
+        return AdditiveGP(self._prior_length).fit(u, y, theta, sq)
 
     def _points(self, ok) -> tuple[np.ndarray, np.ndarray]:
         """The models' coordinates of the ``ok`` points and their squared differences, kept for
@@ -242,8 +242,7 @@ class ModelSearch:
         for block, rows in picks:
             self._kernel_rows(block, rows, output, model, k[start:start + len(rows)])
             start += len(rows)
-        with _blas_controller().limit(limits=1):
-            return model.predict_from(k)
+        return model.predict_from(k)
 
     def _kernel_rows(self, block, rows, output, model, out: np.ndarray) -> None:
         """``model``'s kernel between the ``rows`` of ``block`` and its points, into ``out``.
@@ -280,7 +279,7 @@ class ModelSearch:
 
     # --- proposals ------------------------------------------------------------------------
 
-    def propose(self, log: Sequence[Evaluation], k: int, taken: Callable[[Key], bool],
+    def propose(self, log: Sequence[Evaluation], k: int, taken: Container[Key],
                 known: Callable[[Key], float | None] | None,
                 network: Callable[[Key], Hashable] | None, n_model: int = 0,
                 running: Sequence[Key] = ()) -> list[Key]:
@@ -297,7 +296,7 @@ class ModelSearch:
         best = min(feasible, key=lambda e: e.outputs[0]) if feasible else None
         if len(ok) < MIN_POINTS or n_model < self.design_points:
             def useless(key):
-                if taken(key):
+                if key in taken:
                     return True
                 if best is None or known is None:
                     return False
@@ -319,36 +318,59 @@ class ModelSearch:
                 return design
         centres = [best.x] if best else []
         centres += [e.x for e in sorted(ok, key=_violation)[:2] if e is not best]
-        # one candidate per untried network (the first of its points)
         blocks = self._blocks(centres)
         names = {which for which, _, _ in blocks}
         self._kernels = {key: v for key, v in self._kernels.items() if key[0] in names}
-        cands: dict[Hashable, tuple[Key, int, int]] = {}
-        for b, (_, keys, _) in enumerate(blocks):
-            for row, key in enumerate(keys):
-                n = key if network is None else network(key)
-                if n in cands or n in taken_nets or taken(key):
-                    continue
-                cands[n] = (key, b, row)
-        found = list(cands.values())
+        self._members = {key: v for key, v in self._members.items() if key in names}
+        picks = self._untried(blocks, taken, taken_nets, network)
         f_known = None
         if known is not None:
-            values = [known(key) for key, _, _ in found]
-            keep = [i for i, v in enumerate(values) if v is not None
-                    and (best is None or v < best.outputs[0])]
-            found = [found[i] for i in keep]
-            f_known = np.array([values[i] for i in keep], dtype=float)
-        if not found:
+            values = [[known(keys[row]) for row in rows] for (_, keys, _), rows in picks]
+            limit = best.outputs[0] if best is not None else math.inf
+            keep = [np.array([v is not None and v < limit for v in vs], dtype=bool)
+                    for vs in values]
+            f_known = np.array([v for vs, kept in zip(values, keep)
+                                for v, kk in zip(vs, kept) if kk], dtype=float)
+            picks = [(block, rows[kept]) for (block, rows), kept in zip(picks, keep)]
+        points = [keys[row] for (_, keys, _), rows in picks for row in rows.tolist()]
+        if not points:
             return []
-        points = [key for key, _, _ in found]
-        rows: list[list[int]] = [[] for _ in blocks]
-        for _, b, row in found:
-            rows[b].append(row)
-        picks = [(block, np.array(r, dtype=np.intp)) for block, r in zip(blocks, rows)]
-        score = self._score(ok, best, picks, f_known)
+        with _blas_controller().limit(limits=1):
+            score = self._score(ok, best, picks, f_known)
         cheap = f_known if f_known is not None else np.zeros(len(points))
         order = np.lexsort((cheap, -score))
-        return self._spread([points[i] for i in order], k, running)
+        return self._spread(points, order, k, running)
+
+    def _untried(self, blocks, taken: Container[Key], trained: set[Hashable],
+                 network: Callable[[Key], Hashable] | None) -> list[tuple[tuple, np.ndarray]]:
+        """Per block, the rows of its candidates: one per network that is not ``trained`` and
+        none of whose points is ``taken``, at its first point in block order."""
+        if network is None and isinstance(taken, Set):  # by set operations, not point by point
+            gone, picks = set(taken) | trained, []
+            for block in blocks:
+                index, members = self._lookup(block)
+                skip = [index[key] for key in members & gone]
+                picks.append((block, np.setdiff1d(np.arange(len(index)), skip)))
+                gone |= members
+            return picks
+        seen, picks = set(trained), []
+        for block in blocks:
+            rows = []
+            for row, key in enumerate(block[1]):
+                n = key if network is None else network(key)
+                if n not in seen and key not in taken:
+                    seen.add(n)
+                    rows.append(row)
+            picks.append((block, np.array(rows, dtype=np.intp)))
+        return picks
+
+    def _lookup(self, block) -> tuple[dict[Key, int], frozenset]:
+        """A block's row of each point, and its points as a set (kept with the block)."""
+        which, keys, _ = block
+        if which not in self._members:
+            self._members[which] = ({key: row for row, key in enumerate(keys)},
+                                    frozenset(keys))
+        return self._members[which]
 
     def _score(self, ok, best, picks, f_known) -> np.ndarray:
         pof = self._pof(ok, picks)
@@ -368,22 +390,25 @@ class ModelSearch:
         ei = (best.outputs[0] - mean) * ndtr(z) + sd * norm.pdf(z)
         return ei * pof
 
-    def _spread(self, ordered: list[Key], k: int, running: Sequence[Key]) -> list[Key]:
-        """The first ``k`` of ``ordered`` that are no grid neighbours of a running point or of
-        one chosen before (a batch spreads out; asked one by one, the same points come); when
-        fewer qualify, the best of the others fill the rest (no worker waits for a spread)."""
+    def _spread(self, points: list[Key], order: np.ndarray, k: int,
+                running: Sequence[Key]) -> list[Key]:
+        """The first ``k`` of the ``points`` in ``order`` that are no grid neighbours of a
+        running point or of one chosen before (a batch spreads out; asked one by one, the same
+        points come); when fewer qualify, the best of the others fill the rest (no worker waits
+        for a spread)."""
         radius = np.where(self._steps > 0, self._steps / self._span, 0.1) * 1.001
         near = list(self._coords(running)) if running else []
         chosen: list[Key] = []
-        for key in ordered:
-            u = self._coords([key])[0]
+        for i in order:
+            u = self._coords([points[i]])[0]
             if any(np.all(np.abs(u - c) <= radius) for c in near):
                 continue
-            chosen.append(key)
+            chosen.append(points[i])
             near.append(u)
             if len(chosen) == k:
                 return chosen
-        return chosen + [key for key in ordered if key not in chosen][:k - len(chosen)]
+        others = (points[i] for i in order if points[i] not in chosen)
+        return chosen + list(itertools.islice(others, k - len(chosen)))
 
     def _design(self, k, taken, net, taken_nets) -> list[Key]:
         """The next points of the search's Latin hypercube that are still untried."""
