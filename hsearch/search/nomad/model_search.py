@@ -325,10 +325,10 @@ class ModelSearch:
         picks = self._untried(blocks, taken, taken_nets, network)
         f_known = None
         if known is not None:
-            values = [[known(keys[row]) for row in rows] for (_, keys, _), rows in picks]
-            limit = best.outputs[0] if best is not None else math.inf
-            keep = [np.array([v is not None and v < limit for v in vs], dtype=bool)
-                    for vs in values]
+            values = [[known(keys[row]) for row in rows.tolist()]
+                      for (_, keys, _), rows in picks]
+            keep = [np.array([v is not None and (best is None or v < best.outputs[0])
+                              for v in vs], dtype=bool) for vs in values]
             f_known = np.array([v for vs, kept in zip(values, keep)
                                 for v, kk in zip(vs, kept) if kk], dtype=float)
             picks = [(block, rows[kept]) for (block, rows), kept in zip(picks, keep)]
@@ -343,8 +343,8 @@ class ModelSearch:
 
     def _untried(self, blocks, taken: Container[Key], trained: set[Hashable],
                  network: Callable[[Key], Hashable] | None) -> list[tuple[tuple, np.ndarray]]:
-        """Per block, the rows of its candidates: one per network that is not ``trained`` and
-        none of whose points is ``taken``, at its first point in block order."""
+        """Per block, the rows of its candidates: one per network that is not ``trained``, at
+        its first point in block order that is not ``taken``."""
         if network is None and isinstance(taken, Set):  # by set operations, not point by point
             gone, picks = set(taken) | trained, []
             for block in blocks:
