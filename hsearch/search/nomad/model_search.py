@@ -410,15 +410,16 @@ class ModelSearch:
         others = (points[i] for i in order if points[i] not in chosen)
         return chosen + list(itertools.islice(others, k - len(chosen)))
 
-    def _design(self, k, taken, net, taken_nets) -> list[Key]:
-        """The next points of the search's Latin hypercube that are still untried."""
+    def _design(self, k, useless, net, taken_nets) -> list[Key]:
+        """The next points of the search's Latin hypercube that are still untried and not
+        ``useless``."""
         if self._design_points is None:
             n = max(self.design_points, self.settings.block_size)
             self._design_points = space_filling(self.settings, n, self.settings.seed * 1000 + 17,
                                                 lambda key: True)
         out, nets = [], set(taken_nets)
         for key in self._design_points:
-            if not taken(key) and net(key) not in nets:
+            if not useless(key) and net(key) not in nets:
                 out.append(key)
                 nets.add(net(key))
             if len(out) == k:
