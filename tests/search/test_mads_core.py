@@ -251,3 +251,34 @@ def test_several_starting_points_leave_no_temporary_file(tmp_path, monkeypatch):
     core.close()
     assert [tuple(p) for p in points[:2]] == [start, shifted]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_nomad_run_starts_in_the_spare_child_started_ahead():
+    """A new NOMAD run (a restart) starts in the spare child, and a new spare is started; a
+    spare that died is replaced without a restart counted or the run changed; ``close`` ends
+    both processes."""
+    settings = settings_for("g04", 1, max_evals=40, model_search=True)
+    blackbox = ProblemBlackbox("g04")
+    reference = trajectory(drive([MadsAskTell(settings)], blackbox)[0])
+    core = MadsAskTell(settings)
+    children, spare, killed = [], None, None
+    while not core.finished:
+        points = core.ask(timeout=0.05)
+        core.tell(points, [blackbox(p) for p in points])
+        if core.child_pid is not None and core.child_pid not in children:
+            children.append(core.child_pid)
+            assert spare is None or core.child_pid == spare.pid or spare.pid == killed
+        spare = core._spare
+        if len(children) == 2 and killed is None and spare is not None:
+            killed = spare.pid
+            os.kill(killed, signal.SIGKILL)
+            spare.proc.wait(timeout=5)
+    assert len(children) >= 4 and killed not in children
+    assert core.restarts == 0 and trajectory(core) == reference
+    assert core._child is None and core._spare is None  # finished: no process left
+    unfinished = MadsAskTell(settings)
+    assert unfinished.ask(timeout=5.0)
+    processes = [unfinished._child, unfinished._spare]
+    assert all(p is not None and p.alive for p in processes)
+    unfinished.close()
+    assert not any(p.alive for p in processes)

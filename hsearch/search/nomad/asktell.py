@@ -119,6 +119,7 @@ class MadsAskTell:
         self._queue: list[Key] = []
         self._block: _Block | None = None
         self._child: NomadChild | None = None
+        self._spare: NomadChild | None = None  # started ahead for the next NOMAD run
         self._finished = False
         self._result: dict[str, Any] | None = None
         self._restarts = 0
@@ -339,7 +340,8 @@ class MadsAskTell:
             # else: NOMAD will ask for it again after a replay, as a new point
 
     def close(self) -> None:
-        """End the child process (the object can still be saved; ``ask`` would replay)."""
+        """End the child processes (the object can still be saved; ``ask`` would replay)."""
+        self._close_spare()
         if self._child is not None:
             self._child.close()
             self._child = None
@@ -431,7 +433,12 @@ class MadsAskTell:
                 "surrogate": self.known is not None}
 
     def _start_child(self) -> None:
-        self._child = NomadChild(self._child_settings())
+        """Start the current NOMAD run in the spare child if it is alive, and a new spare for
+        the next run: a restart (frequent with the model search step) then waits for no
+        interpreter to start."""
+        settings = self._child_settings()
+        self._child = self._start_spare(settings) or NomadChild(settings)
+        self._spare = NomadChild()
         self._replayed = 0
         self._replay_target = sum(e.run == self._run and e.source == "nomad" for e in self._log)
         self._free_streak = 0
@@ -561,6 +568,7 @@ class MadsAskTell:
 
     def _finish(self, why: str) -> None:
         self._close_child()
+        self._close_spare()
         self._block = None
         self._queue = []
         self._finished = True
@@ -662,6 +670,24 @@ class MadsAskTell:
         if self._child is not None:
             self._child.close()
             self._child = None
+
+    def _start_spare(self, settings: dict[str, Any]) -> NomadChild | None:
+        """The spare child, given the run's ``settings``; None if there is none or it exited."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.alive:
+            try:
+                spare.start(settings)
+                return spare
+            except OSError:  # it exited after all
+                pass
+        if spare is not None:
+            spare.close()
+        return None
+
+    def _close_spare(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
 
     def _on_child_death(self, why: str) -> None:
         child = self._child

@@ -62,6 +62,8 @@ def _remove_dir(holder):
 
 def main():
     conn = Connection(int(sys.argv[1]))
+    import PyNomad  # before the run's settings: a spare child waits ready
+
     try:
         message = conn.recv()
     except EOFError:
@@ -69,7 +71,6 @@ def main():
     if not (isinstance(message, tuple) and message[0] == "start"):
         return 2
     settings = message[1]
-    import PyNomad
 
     history = []  # (point, line-or-None) in evaluation order (local mode)
     seq = [0]

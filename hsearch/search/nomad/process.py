@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import weakref
 from multiprocessing.connection import Connection
 from typing import Any
@@ -39,9 +38,11 @@ def _kill(proc: subprocess.Popen | None, conn: Connection | None) -> None:
 
 
 class NomadChild:
-    """One NOMAD child process and its connection (never pickled)."""
+    """One NOMAD child process and its connection (never pickled). Made without ``settings``,
+    it waits for :meth:`start`, its interpreter up and PyNomad imported: a spare, so that a
+    new NOMAD run does not wait for a process to start."""
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: dict[str, Any] | None = None):
         parent_sock, child_sock = socket.socketpair()
         self.output = tempfile.TemporaryFile()
         try:
@@ -58,10 +59,18 @@ class NomadChild:
         finally:
             child_sock.close()
         self.conn = Connection(parent_sock.detach())
-        self.conn.send(("start", settings))
-        self.started = time.monotonic()
         self.messages = 0
         self._finalizer = weakref.finalize(self, _kill, self.proc, self.conn)
+        if settings is not None:
+            self.start(settings)
+
+    def start(self, settings: dict[str, Any]) -> None:
+        """Begin the NOMAD run of ``settings`` (``asktell._child_settings``)."""
+        self.conn.send(("start", settings))
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     @property
     def pid(self) -> int:
