@@ -51,16 +51,12 @@ class AdditiveGP:
         return e, s2, np.dot(s2[None], e.reshape(d, n * m)).reshape(n, m)
 
     def _nll(self, theta: np.ndarray, sq: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log marginal likelihood (plus the prior) and its gradient. LAPACK is
-        called directly: the optimiser calls this often on tiny matrices, where the checks of
-        ``scipy.linalg``'s wrappers cost more than the arithmetic (the same routines, the same
-        numbers)."""
+        """Negative log marginal likelihood (plus the prior) and its gradient."""
         d, n = sq.shape[0], sq.shape[1]
         e, s2, k = self._kernel(theta, sq)
         noise2 = math.exp(2 * theta[-1])
-        k += (noise2 + _JITTER) * np.eye(n)
-        factor, info = lapack.dpotrf(k, lower=1, clean=0, overwrite_a=1)
-        if info:
+        factor = _cholesky(k, noise2)
+        if factor is None:
             return 1e10, np.zeros_like(theta)
         alpha, _ = lapack.dpotrs(factor, z, lower=1)
         w, _ = lapack.dpotrs(factor, np.eye(n), lower=1, overwrite_b=1)
@@ -95,9 +91,8 @@ class AdditiveGP:
                              bounds=bounds, options={"maxiter": 200}).x
         self.theta = theta
         _, _, k = self._kernel(self.theta, sq)
-        k.flat[::len(z) + 1] += math.exp(2 * self.theta[-1]) + _JITTER
-        self._factor, info = lapack.dpotrf(k, lower=1, clean=0, overwrite_a=1)
-        if info:
+        self._factor = _cholesky(k, math.exp(2 * self.theta[-1]))
+        if self._factor is None:
             raise np.linalg.LinAlgError("the kernel matrix is not positive definite")
         self._alpha, _ = lapack.dpotrs(self._factor, z, lower=1)
         self._inverse = None
@@ -127,6 +122,16 @@ class AdditiveGP:
         """The kernel between points ``v`` (m x d) and the fitted points, m x n
         (:func:`cross_kernel`)."""
         return cross_kernel(self.theta, v, self._u)
+
+
+def _cholesky(k: np.ndarray, noise2: float) -> np.ndarray | None:
+    """The lower Cholesky factor of the kernel matrix ``k`` plus the noise variance ``noise2``
+    (and a jitter) on its diagonal, or None if that is not positive definite. ``k`` is
+    overwritten. LAPACK is called directly: the likelihood calls this often on tiny matrices,
+    where the checks of ``scipy.linalg``'s wrappers cost more than the arithmetic."""
+    k.flat[::len(k) + 1] += noise2 + _JITTER
+    factor, info = lapack.dpotrf(k, lower=1, clean=0, overwrite_a=1)
+    return None if info else factor
 
 
 def squared_differences(u: np.ndarray) -> np.ndarray:
