@@ -64,12 +64,7 @@ class RacingRule:
         if not is_int(self.min_seeds) or self.min_seeds < 2:
             raise UserError(f"`racing.min_seeds >= 2` must hold, but got "
                             f"min_seeds={self.min_seeds!r}")
-        if not 0.5 < self.confidence < 1.0:
-            raise UserError(f"`0.5 < racing.confidence < 1` must hold, but got "
-                            f"confidence={self.confidence!r}")
-        if not (math.isfinite(self.std_floor) and self.std_floor >= 0):
-            raise UserError(f"`racing.std_floor >= 0` must hold, but got "
-                            f"std_floor={self.std_floor!r}")
+        _check_bound("racing", self.confidence, self.std_floor)
 
     def upper_bound(self, accs: Sequence[float], total_seeds: int) -> float:
         """UPB of the final ``total_seeds``-seed mean from the seeds in ``accs`` (module docs).
@@ -88,11 +83,8 @@ class RacingRule:
             return mean
         if n < 2:
             return math.inf
-        from scipy.stats import t as student_t
-
-        std = math.sqrt(math.fsum((a - mean) ** 2 for a in accs) / (n - 1))
+        std, quantile = _spread(accs, mean, self.confidence)
         rest = total_seeds - n
-        quantile = float(student_t.ppf(self.confidence, n - 1))
         spread = max(std, self.std_floor) * math.sqrt(1.0 / n + 1.0 / rest)
         return mean + rest / total_seeds * quantile * spread
 
@@ -113,6 +105,26 @@ class RacingRule:
         if not self.enabled or n < self.min_seeds or n >= total_seeds:
             return False
         return not meets_threshold(self.upper_bound(accs, total_seeds), threshold)
+
+
+def _check_bound(name: str, confidence: float, std_floor: float) -> None:
+    """The settings racing and confirmation share: a one-sided level in (0.5, 1) and a
+    standard deviation floor >= 0 (``name``: the settings' section in messages)."""
+    if not 0.5 < confidence < 1.0:
+        raise UserError(f"`0.5 < {name}.confidence < 1` must hold, but got "
+                        f"confidence={confidence!r}")
+    if not (math.isfinite(std_floor) and std_floor >= 0):
+        raise UserError(f"`{name}.std_floor >= 0` must hold, but got std_floor={std_floor!r}")
+
+
+def _spread(accs: Sequence[float], mean: float, confidence: float) -> tuple[float, float]:
+    """The sample standard deviation (ddof=1) of two or more seeds' ``accs`` around their
+    ``mean``, and Student's t quantile at ``confidence`` for them (n - 1 degrees of freedom)."""
+    from scipy.stats import t as student_t
+
+    n = len(accs)
+    std = math.sqrt(math.fsum((a - mean) ** 2 for a in accs) / (n - 1))
+    return std, float(student_t.ppf(confidence, n - 1))
 
 
 def finished_prefix(results: dict[int, float], seeds: Sequence[int]) -> list[float]:
@@ -167,12 +179,7 @@ class ConfirmRule:
         if self.max_seeds is not None and (not is_int(self.max_seeds) or self.max_seeds < 2):
             raise UserError(f"`confirm.max_seeds >= 2` must hold, but got "
                             f"max_seeds={self.max_seeds!r}")
-        if not 0.5 < self.confidence < 1.0:
-            raise UserError(f"`0.5 < confirm.confidence < 1` must hold, but got "
-                            f"confidence={self.confidence!r}")
-        if not (math.isfinite(self.std_floor) and self.std_floor >= 0):
-            raise UserError(f"`confirm.std_floor >= 0` must hold, but got "
-                            f"std_floor={self.std_floor!r}")
+        _check_bound("confirm", self.confidence, self.std_floor)
 
     def limit(self, own_seeds: int) -> int:
         """The seeds a trial with ``own_seeds`` seeds may reach: ``max_seeds``, or twice
@@ -189,13 +196,8 @@ class ConfirmRule:
         return mean_accuracy(accs) + self._half_width(accs) if len(accs) >= 2 else math.inf
 
     def _half_width(self, accs: Sequence[float]) -> float:
-        from scipy.stats import t as student_t
-
-        n = len(accs)
-        mean = mean_accuracy(accs)
-        std = math.sqrt(math.fsum((a - mean) ** 2 for a in accs) / (n - 1))
-        quantile = float(student_t.ppf(self.confidence, n - 1))
-        return quantile * max(std, self.std_floor) / math.sqrt(n)
+        std, quantile = _spread(accs, mean_accuracy(accs), self.confidence)
+        return quantile * max(std, self.std_floor) / math.sqrt(len(accs))
 
     def verdict(self, accs: Sequence[float], own_seeds: int, threshold: float,
                 tolerance: float = GAP_TOLERANCE) -> str | None:
