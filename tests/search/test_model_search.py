@@ -65,6 +65,22 @@ def test_gp_gradient_is_the_likelihood_s_and_the_fit_is_deterministic():
     assert np.all(np.abs(mean - y[:5]) < 0.3) and np.all(sd > 0)
 
 
+def test_a_lower_noise_floor_lets_the_gp_follow_a_deterministic_function_closer():
+    """g06's first constraint on 40 points of its box: the likelihood wants less noise than
+    the default floor allows, and with a lower floor the predictions elsewhere are closer."""
+    rng = np.random.default_rng(3)
+    u, v = rng.random((40, 2)), rng.random((200, 2))
+
+    def g1(u):
+        return -(87 * u[:, 0] + 8) ** 2 - (100 * u[:, 1] - 5) ** 2 + 100
+
+    default, low = AdditiveGP().fit(u, g1(u)), AdditiveGP(noise_floor=0.005).fit(u, g1(u))
+    assert math.exp(default.theta[-1]) == pytest.approx(0.02)
+    assert 0.005 - 1e-12 <= math.exp(low.theta[-1]) < 0.02
+    error = [np.abs(gp.predict(v)[0] - g1(v)).mean() for gp in (default, low)]
+    assert error[1] < 0.7 * error[0]
+
+
 def test_predictions_made_in_blocks_are_the_gp_s_posterior():
     """Mean and spread from the kernel made block by block equal the textbook formulas."""
     rng = np.random.default_rng(1)
@@ -145,7 +161,8 @@ def test_the_models_see_a_network_at_the_centre_of_its_grid_points(table):
     """Depth indices 0 and 1 are one network of the table (as are resolution indices 0 and 1,
     and depth indices 2-4): once networks are given, a network's points share the centre of
     its grid points; without networks every point keeps its place. An enumerated grid also
-    gets its own rhythm and prior (``points_per_poll``, the length-scale prior)."""
+    gets its own rhythm, prior and noise floor (``points_per_poll``, the length-scale prior,
+    the smallest noise)."""
     core = table.core()
     core.close()
     step = ModelSearch(core.settings)
@@ -159,6 +176,7 @@ def test_the_models_see_a_network_at_the_centre_of_its_grid_points(table):
                                           n_constraints=1, max_evals=10))
     assert (step.points_per_poll, continuous.points_per_poll) == (6, 3)
     assert step._prior_length < continuous._prior_length
+    assert step._noise_floor > continuous._noise_floor == model_search.BOX_NOISE_FLOOR
 
 
 def test_the_step_is_off_with_one_setting(table):

@@ -4,7 +4,9 @@ The kernel on points of the unit cube is ``sum_d s_d^2 exp(-(u_d - u'_d)^2 / (2 
 smooth effect per coordinate) plus a noise term. Targets are standardised; the hyperparameters
 maximise the marginal likelihood, with a weak prior pulling the length scales towards a share
 of the box (``prior_length``, 0.3 unless given), by L-BFGS-B from a fixed start with analytic
-gradients: a fit is a deterministic function of its data.
+gradients: a fit is a deterministic function of its data. The noise's standard deviation is at
+least ``noise_floor`` (in standardised units, ``NOISE_FLOOR`` unless given): a low floor lets the
+model all but interpolate a deterministic function, a higher one holds it to a smoother fit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ __all__ = ["AdditiveGP", "cross_kernel", "squared_differences"]
 
 #: where the length scales' prior is centred, as a share of the box (``AdditiveGP``'s default).
 PRIOR_LENGTH = 0.3
+#: the smallest noise standard deviation a fit may choose, standardised (``AdditiveGP``'s default).
+NOISE_FLOOR = 0.02
 _JITTER = 1e-8
 #: numbers per block of a prediction's kernel, and fewer points than this are made the other
 #: way round (``cross_kernel``).
@@ -29,16 +33,19 @@ _FEW_POINTS = 16
 class AdditiveGP:
     """GP regression on points of the unit cube: ``fit(u, y)``, then ``predict(v) -> (mean, sd)``
     of the latent function. ``theta``: log scales (d), log length scales (d), log noise.
-    ``prior_length``: the centre of the length scales' prior, as a share of the box."""
+    ``prior_length``: the centre of the length scales' prior, as a share of the box;
+    ``noise_floor``: the smallest noise standard deviation (module docstring)."""
 
-    def __init__(self, prior_length: float = PRIOR_LENGTH) -> None:
+    def __init__(self, prior_length: float = PRIOR_LENGTH,
+                 noise_floor: float = NOISE_FLOOR) -> None:
         self.theta: np.ndarray | None = None
         self._prior = math.log(prior_length)
+        self._noise_floor = math.log(noise_floor)
 
     def _start(self, d: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
         theta = np.array([math.log(0.6)] * d + [self._prior] * d + [math.log(0.5)])
         bounds = ([(-4.0, 2.0)] * d + [(math.log(0.05), math.log(3.0))] * d
-                  + [(math.log(0.02), math.log(2.0))])
+                  + [(self._noise_floor, math.log(2.0))])
         return theta, bounds
 
     @staticmethod
