@@ -343,8 +343,7 @@ class MadsAskTell:
         """End the child processes (the object can still be saved; ``ask`` would replay)."""
         self._close_spare()
         if self._child is not None:
-            self._child.close()
-            self._child = None
+            self._close_child()
             self._block = None
             self._queue = []
 
