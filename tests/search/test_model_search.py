@@ -224,10 +224,25 @@ def test_resume_on_a_continuous_box_asks_what_an_uninterrupted_run_asks(monkeypa
     assert sum(e.source == "model" for e in resumed.history) >= 3
 
 
+def test_the_step_looks_closer_around_the_best_feasible_point_than_around_the_others():
+    """Off the grid, the candidates around the best feasible point reach a thousandth of the box
+    (``INCUMBENT_SCALES``); around any other centre they stay at ``LOCAL_SCALES``."""
+    settings = MadsSettings(lower=(0.0,) * 5, upper=(1.0,) * 5, x0=((0.5,) * 5,),
+                            n_constraints=1, max_evals=10)
+    centre = (0.3, 0.6, 0.5, 0.4, 0.7)
+
+    def close_candidates(incumbent: bool) -> int:
+        _, (_, keys, _) = ModelSearch(settings)._blocks([centre], incumbent)
+        return sum(max(abs(a - b) for a, b in zip(key, centre)) < 0.003 for key in keys)
+
+    assert close_candidates(True) >= model_search.LOCAL_SAMPLES // 2
+    assert close_candidates(False) == 0
+
+
 def test_kept_kernel_columns_give_the_scores_of_a_search_that_makes_them_anew(monkeypatch):
     """Between refits a model search keeps its candidates' kernel columns and adds only the new
-    points': at every step its scores equal, bit for bit, those of a new search given the same
-    log (what a resumed search computes)."""
+    points': at every step its predictions equal, bit for bit, those of a new search given the
+    same log (what a resumed search computes)."""
     monkeypatch.setattr(model_search, "REFIT_SIZE", 200)
     settings = continuous_box(0.0, max_evals=40, seed=2)
     core = MadsAskTell(settings)
@@ -235,18 +250,66 @@ def test_kept_kernel_columns_give_the_scores_of_a_search_that_makes_them_anew(mo
     log = core.history
 
     class Recording(ModelSearch):
-        def _score(self, *args):
-            self.scores = super()._score(*args)
-            return self.scores
+        def _predict(self, *args):
+            mean, sd = super()._predict(*args)
+            self.predictions.append(np.concatenate([mean, sd]))
+            return mean, sd
 
     kept = Recording(settings)
     for n in range(12, len(log)):
         answered = {e.x for e in log[:n]}
         fresh = Recording(settings)
         for search in (kept, fresh):
+            search.predictions = []
             search.propose(log[:n], 3, answered, None, None, n_model=99)
-        assert np.array_equal(kept.scores, fresh.scores)
-    assert kept._kernels and all(len(seen) > 20 for _, seen, _ in kept._kernels.values())
+        assert len(kept.predictions) == len(fresh.predictions) > 0
+        assert all(map(np.array_equal, kept.predictions, fresh.predictions))
+    objective = [seen for (_, output), (_, seen, _) in kept._kernels.items() if output == 0]
+    assert objective and all(len(seen) > 20 for seen in objective)
+
+
+def test_a_ranking_read_in_part_scores_few_rows_and_read_whole_is_the_full_order():
+    """Expected improvement times P(feasible): the first rows come from the P(feasible) of a
+    few candidates of high expected improvement; the whole order is the order of all scores."""
+    rng = np.random.default_rng(5)
+    ei = np.where(rng.random(3000) < 0.3, 0.0, rng.exponential(size=3000))
+    pof = rng.random(3000)
+    asked = []
+
+    def pof_of(rows):
+        asked.extend(rows.tolist())
+        return pof[rows]
+
+    ranking = model_search._Ranking(ei, pof_of)
+    first = [row for row, _ in zip(ranking, range(3))]
+    assert len(asked) < 300
+    full = np.lexsort((np.arange(3000), -ei * pof))
+    assert first == full[:3].tolist()
+    assert list(ranking) == full.tolist()
+    assert len(set(asked)) == len(asked) == np.count_nonzero(ei)
+
+
+def test_the_lazy_order_on_a_continuous_box_is_that_of_the_scores():
+    """Constraints predicted for a few candidates give each the numbers it gets among all."""
+    settings = continuous_box(0.0, max_evals=40, seed=2)
+    core = MadsAskTell(settings)
+    run(core, bowl)
+    log = core.history
+    checked = 0
+    for n in range(12, len(log), 3):
+        ok = [e for e in log[:n] if e.status == "ok"]
+        feasible = [e for e in ok if max(e.outputs[1:]) <= 0]
+        if not feasible:
+            continue
+        best = min(feasible, key=lambda e: e.outputs[0])
+        search = ModelSearch(settings)
+        picks = search._untried(search._blocks([best.x], True), {e.x for e in ok}, set(), None)
+        lazy = search._order(ok, best, picks, None)
+        assert isinstance(lazy, model_search._Ranking)
+        scores = search._score(ok, best, picks, None)
+        assert list(lazy) == np.lexsort((np.zeros(len(scores)), -scores)).tolist()
+        checked += 1
+    assert checked >= 5
 
 
 def test_untried_candidates_by_set_operations_are_those_found_point_by_point():
@@ -267,7 +330,7 @@ def test_untried_candidates_by_set_operations_are_those_found_point_by_point():
 
     by_sets, one_by_one = ModelSearch(settings), ModelSearch(settings)
     for n in range(12, len(log), 3):
-        blocks = by_sets._blocks([e.x for e in log[:n]][-3:])
+        blocks = by_sets._blocks([e.x for e in log[:n]][-3:], incumbent=True)
         taken = {e.x for e in log[:n:2]} | set(blocks[0][1][::97]) | set(blocks[2][1][::5])
         trained = {e.x for e in log[:n] if e.trained}
         fast = by_sets._untried(blocks, frozenset(taken), trained, None)

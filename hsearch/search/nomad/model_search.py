@@ -8,7 +8,8 @@ and on a large problem only each time the points have grown by a quarter (``refi
 between, the models keep them and still see every point, and the candidates' kernel columns
 are kept too). The step proposes points of a candidate set on
 the settings' grid (every grid point of an all-grid box up to ``MAX_ENUMERATED``; otherwise a
-space-filling sample plus points around the best trained ones, snapped to the grid):
+space-filling sample plus points around the best trained ones, at finer scales too around the
+best feasible one, snapped to the grid):
 
 * with a known objective: among untried candidates *cheaper than the best feasible point*
   (so never one that cannot improve), the one most likely to be the cheapest feasible,
@@ -17,7 +18,8 @@ space-filling sample plus points around the best trained ones, snapped to the gr
   networks, the slowest to train);
 * without one: expected improvement of the objective times the probability of feasibility
   (before anything is feasible: the probability alone; without constraints: the expected
-  improvement alone).
+  improvement alone). A product is at most its expected improvement, so the constraints are
+  predicted only for the candidates that may rank among those asked for (``_Ranking``).
 
 When points are grouped into networks (``network``) on an enumerated grid, the models see each
 network at the centre of its grid points: points that are one network are one observation, and
@@ -38,7 +40,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Container, Hashable, Sequence, Set
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Sequence, Set
 
 import numpy as np
 from scipy.special import ndtr  # the normal distribution function
@@ -50,7 +52,7 @@ from hsearch.search.nomad.restarts import snap_many, space_filling
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
 __all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED", "POINTS_PER_POLL",
-           "GRID_POINTS_PER_POLL", "BOX_NOISE_FLOOR"]
+           "GRID_POINTS_PER_POLL", "BOX_NOISE_FLOOR", "INCUMBENT_SCALES"]
 
 Key = tuple[float, ...]
 
@@ -65,6 +67,11 @@ MAX_ENUMERATED = 4096
 GLOBAL_SAMPLES = 1024
 LOCAL_SAMPLES = 128
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2)
+#: around the best feasible point, these scales too (this many points each): they refine it
+#: along a constraint's boundary (measured on the analytic problems:
+#: experiments/results/mads_model_search.md).
+INCUMBENT_SCALES = (0.005, 0.001)
+INCUMBENT_SAMPLES = 128
 #: one trial at a time, the step proposes this many points in a row after each of NOMAD's;
 #: on an enumerated grid more, and its models' length scales are drawn towards a shorter
 #: share of the box (measured on the NAS table and the analytic problems:
@@ -85,6 +92,11 @@ BOX_NOISE_FLOOR = 0.005
 #: every point), so that most decisions on a large problem fit nothing.
 REFIT_SIZE = 8192
 REFIT_GROWTH = 1.25
+#: fewer than 1 / ``FEW_ROWS`` of a candidate block's rows are not worth keeping its columns.
+FEW_ROWS = 8
+#: expected improvement times P(feasible): the constraints of this many candidates are
+#: predicted first, then as many again as are done, and so on (``_Ranking``).
+FIRST_RANKED = 64
 
 
 @functools.cache
@@ -165,31 +177,34 @@ class ModelSearch:
             points = [self._centres.get(_rounded(p), p) for p in points]
         return self._unit(points)
 
-    def _blocks(self, centres: Sequence[Key]) -> list[tuple[Hashable, list[Key], np.ndarray]]:
+    def _blocks(self, centres: Sequence[Key], incumbent: bool
+                ) -> list[tuple[Hashable, list[Key], np.ndarray]]:
         """The candidate set in blocks of (name, points, the models' coordinates of them): the
-        whole grid, or the box's space-filling sample and one sample around each centre."""
+        whole grid, or the box's space-filling sample and one sample around each centre (the
+        first is the best feasible point if ``incumbent``)."""
         if self._grid is not None:
             if "grid" not in self._samples:
                 self._samples["grid"] = (self._grid, self._coords(self._grid))
             return [("grid", *self._samples["grid"])]
-        return [(which, *self._sample(*which))
-                for which in [("box",)] + [(i, centre) for i, centre in enumerate(centres)]]
+        return [(which, *self._sample(*which)) for which in [("box",)] + [
+            (i, centre, incumbent and i == 0) for i, centre in enumerate(centres)]]
 
     def _sample(self, *which) -> tuple[list[Key], np.ndarray]:
         """The space-filling sample of the box (``"box"``), or the ``i``-th centre's local one
-        (``i, centre``), and its coordinates: a function of the settings and ``which``, kept
-        once drawn."""
+        (``i, centre, fine``: ``INCUMBENT_SCALES`` too if ``fine``), and its coordinates: a
+        function of the settings and ``which``, kept once drawn."""
         if which not in self._samples:
             s = self.settings
             if which == ("box",):
                 u = np.random.default_rng([s.seed, 7]).random((GLOBAL_SAMPLES, s.dimension))
             else:
-                i, centre = which
-                local = np.random.default_rng([s.seed, 11, i])
+                i, centre, fine = which
                 u0 = self._unit([centre])[0]
-                u = np.concatenate([
-                    np.clip(u0 + scale * local.standard_normal((LOCAL_SAMPLES, s.dimension)),
-                            0.0, 1.0) for scale in LOCAL_SCALES])
+                u = _around(u0, np.random.default_rng([s.seed, 11, i]), LOCAL_SCALES,
+                            LOCAL_SAMPLES)
+                if fine:
+                    u = np.concatenate([u, _around(u0, np.random.default_rng([s.seed, 13, i]),
+                                                   INCUMBENT_SCALES, INCUMBENT_SAMPLES)])
                 if len(self._samples) > 64:  # old centres: forget them
                     self._samples = {k: v for k, v in self._samples.items() if k == ("box",)}
             keys = list(dict.fromkeys(snap_many(s, u)))
@@ -254,11 +269,13 @@ class ModelSearch:
     def _kernel_rows(self, block, rows, output, model, out: np.ndarray) -> None:
         """``model``'s kernel between the ``rows`` of ``block`` and its points, into ``out``.
         While the hyperparameters are kept (``refit_size``), a block's columns are kept too and
-        only the new points' are made (the same numbers: ``gp.cross_kernel``)."""
+        only the new points' are made (the same numbers: ``gp.cross_kernel``); a few rows
+        (``FEW_ROWS``) are made for themselves."""
         which, _, coords = block
         theta, points = model.theta, model.points
         n = len(points)
-        if self._refit_size(n) == n and self._refit_size(n + 1) > n:  # theta for this n alone
+        if (self._refit_size(n) == n and self._refit_size(n + 1) > n  # theta for this n alone
+                or len(rows) * FEW_ROWS < len(coords)):
             out[...] = cross_kernel(theta, coords[rows], points)
             return
         tag = theta.tobytes()
@@ -325,7 +342,7 @@ class ModelSearch:
                 return design
         centres = [best.x] if best else []
         centres += [e.x for e in sorted(ok, key=_violation)[:2] if e is not best]
-        blocks = self._blocks(centres)
+        blocks = self._blocks(centres, incumbent=best is not None)
         names = {which for which, _, _ in blocks}
         self._kernels = {key: v for key, v in self._kernels.items() if key[0] in names}
         self._members = {key: v for key, v in self._members.items() if key in names}
@@ -343,10 +360,7 @@ class ModelSearch:
         if not points:
             return []
         with _blas_controller().limit(limits=1):
-            score = self._score(ok, best, picks, f_known)
-        cheap = f_known if f_known is not None else np.zeros(len(points))
-        order = np.lexsort((cheap, -score))
-        return self._spread(points, order, k, running)
+            return self._spread(points, self._order(ok, best, picks, f_known), k, running)
 
     def _untried(self, blocks, taken: Container[Key], trained: set[Hashable],
                  network: Callable[[Key], Hashable] | None) -> list[tuple[tuple, np.ndarray]]:
@@ -379,6 +393,17 @@ class ModelSearch:
                                     frozenset(keys))
         return self._members[which]
 
+    def _order(self, ok, best, picks, f_known) -> Iterable[int]:
+        """The candidates' rows, best ``_score`` first (ties: the cheaper, then the earlier).
+        For expected improvement times P(feasible) the constraints are predicted only as far as
+        the order is read (:class:`_Ranking`)."""
+        if f_known is not None or best is None or self.settings.n_constraints == 0:
+            score = self._score(ok, best, picks, f_known)
+            cheap = f_known if f_known is not None else np.zeros(len(score))
+            return np.lexsort((cheap, -score))
+        ei = self._expected_improvement(ok, best, picks)
+        return _Ranking(ei, lambda rows: self._pof(ok, _subset(picks, rows)))
+
     def _score(self, ok, best, picks, f_known) -> np.ndarray:
         pof = self._pof(ok, picks)
         if f_known is not None:
@@ -391,13 +416,15 @@ class ModelSearch:
             return p_cheapest
         if best is None:
             return pof
+        return self._expected_improvement(ok, best, picks) * pof
+
+    def _expected_improvement(self, ok, best, picks) -> np.ndarray:
         mean, sd = self._predict(ok, 0, picks)
         sd = np.maximum(sd, 1e-12)
         z = (best.outputs[0] - mean) / sd
-        ei = (best.outputs[0] - mean) * ndtr(z) + sd * norm.pdf(z)
-        return ei * pof
+        return (best.outputs[0] - mean) * ndtr(z) + sd * norm.pdf(z)
 
-    def _spread(self, points: list[Key], order: np.ndarray, k: int,
+    def _spread(self, points: list[Key], order: Iterable[int], k: int,
                 running: Sequence[Key]) -> list[Key]:
         """The first ``k`` of the ``points`` in ``order`` that are no grid neighbours of a
         running point or of one chosen before (a batch spreads out; asked one by one, the same
@@ -434,6 +461,63 @@ class ModelSearch:
         return out
 
 
+class _Ranking:
+    """Candidate rows by ``ei * pof(rows)``, best first (ties: the earlier row), made as far
+    as they are read; iterable again from the start. A score is at most its ``ei``, so once the
+    rows of the highest ``ei`` are scored, every row that scores above the next ``ei`` comes
+    next, in order, whatever the other rows' probabilities: the rest are scored only when the
+    reader goes that far (``FIRST_RANKED`` rows, then as many again each time), and a row of
+    zero ``ei`` scores zero without one. The order is ``np.lexsort((rows, -ei * pof(all)))``."""
+
+    def __init__(self, ei: np.ndarray, pof: Callable[[np.ndarray], np.ndarray]):
+        self._ei, self._pof = ei, pof
+        self._by_ei = np.argsort(-ei, kind="stable")
+        self._score = np.zeros(len(ei))
+        self._scored = 0  # rows of _by_ei scored so far
+        self._waiting = np.zeros(0, dtype=np.intp)  # scored, not yet placed in the order
+        self._made: list[int] = []
+
+    def __iter__(self) -> Iterator[int]:
+        i = 0
+        while i < len(self._made) or self._grow():
+            if i < len(self._made):
+                yield self._made[i]
+                i += 1
+
+    def _grow(self) -> bool:
+        """Score the next rows and place the rows now known to come next (perhaps none);
+        False when every row is placed."""
+        if self._scored == len(self._ei):
+            return False
+        size = max(FIRST_RANKED, self._scored)
+        rows = self._by_ei[self._scored:self._scored + size]
+        self._scored += len(rows)
+        live = np.sort(rows[self._ei[rows] != 0])  # in the order ``pof`` answers
+        if len(live):
+            self._score[live] = self._ei[live] * self._pof(live)
+        waiting = np.concatenate([self._waiting, rows])
+        # what an unscored row can score: its ei at most, or 0 (ei rounded below 0)
+        bound = (max(self._ei[self._by_ei[self._scored]], 0.0)
+                 if self._scored < len(self._ei) else -np.inf)
+        ready = self._score[waiting] > bound
+        placed = waiting[ready]
+        self._made += placed[np.lexsort((placed, -self._score[placed]))].tolist()
+        self._waiting = waiting[~ready]
+        return True
+
+
+def _subset(picks, rows: np.ndarray) -> list[tuple[tuple, np.ndarray]]:
+    """The picks (block, its rows) of the candidates at positions ``rows`` of the picks'
+    order, the positions sorted."""
+    rows = np.sort(rows)
+    out, start = [], 0
+    for block, block_rows in picks:
+        mine = rows[(rows >= start) & (rows < start + len(block_rows))] - start
+        out.append((block, block_rows[mine]))
+        start += len(block_rows)
+    return out
+
+
 def refit_size(n: int, outputs: int, dimension: int) -> int:
     """On how many of the first ok points the hyperparameters are fitted when ``n`` are ok,
     for ``outputs`` models in ``dimension`` coordinates (``REFIT_SIZE``)."""
@@ -443,6 +527,13 @@ def refit_size(n: int, outputs: int, dimension: int) -> int:
     while (grown := math.ceil(r * REFIT_GROWTH)) <= n:
         r = grown
     return r
+
+
+def _around(u0: np.ndarray, rng: np.random.Generator, scales: Sequence[float],
+            n: int) -> np.ndarray:
+    """``n`` normal draws around unit-cube point ``u0`` per scale, clipped to the cube."""
+    return np.concatenate([np.clip(u0 + scale * rng.standard_normal((n, len(u0))), 0.0, 1.0)
+                           for scale in scales])
 
 
 def _rounded(key) -> Key:
