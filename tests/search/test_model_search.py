@@ -1,6 +1,7 @@
 """The model search step beside NOMAD's poll (hsearch.search.nomad.model_search) and the
 ask/tell core with it: proposals, the known-objective rule, batches, failures, resume."""
 
+import itertools
 import math
 
 import numpy as np
@@ -239,7 +240,7 @@ def test_the_step_looks_closer_around_the_best_feasible_point_than_around_the_ot
     assert close_candidates(False) == 0
 
 
-def test_kept_kernel_columns_give_the_scores_of_a_search_that_makes_them_anew(monkeypatch):
+def test_kept_kernel_columns_give_the_predictions_of_a_search_that_makes_them_anew(monkeypatch):
     """Between refits a model search keeps its candidates' kernel columns and adds only the new
     points': at every step its predictions equal, bit for bit, those of a new search given the
     same log (what a resumed search computes)."""
@@ -281,7 +282,7 @@ def test_a_ranking_read_in_part_scores_few_rows_and_read_whole_is_the_full_order
         return pof[rows]
 
     ranking = model_search._Ranking(ei, pof_of)
-    first = [row for row, _ in zip(ranking, range(3))]
+    first = list(itertools.islice(ranking, 3))
     assert len(asked) < 300
     full = np.lexsort((np.arange(3000), -ei * pof))
     assert first == full[:3].tolist()
