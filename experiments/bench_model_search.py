@@ -5,8 +5,12 @@ trained evaluations, the known MACs for sorting and screening, duplicate network
 synchronous rounds of ``--concurrency`` points, and stops when a network within 1% of the
 table's optimum is trained. Per threshold and variant it prints the median [q1, q3] trained
 evaluations and rounds to the optimum, runs solved, and the time per ``ask`` (median, max).
+Variants: ``model`` (the step as it is), ``plain`` (NOMAD alone), ``latent`` (the step with
+P(feasible) of the constraint's latent function, not of a network's result: the step before
+``RESULTS_ON_GRID``).
 
     python experiments/bench_model_search.py --seeds 60 --concurrency 1
+    python experiments/bench_model_search.py --seeds 60 --first-seed 60 --variants model latent
     python experiments/bench_model_search.py --seeds 60 --concurrency 8 --variants model plain
 
 The figures behind the defaults: experiments/results/mads_model_search.md.
@@ -27,6 +31,7 @@ from bench_mads_table import TableProblem  # experiments/: the table as a blackb
 from hsearch.compare.suite import TABULAR_LEVELS
 from hsearch.problems.tabular import NasTable
 from hsearch.search import MadsAskTell
+from hsearch.search.nomad import model_search
 
 BUDGET = 60
 
@@ -63,13 +68,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--variants", nargs="+", choices=("model", "plain"),
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="+", choices=("model", "plain", "latent"),
                         default=["model", "plain"])
     parser.add_argument("--levels", nargs="+", default=["base", *map(str, TABULAR_LEVELS[1:])],
                         help="thresholds; 'base' = the baseline's accuracy")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    print(f"# {args.seeds} seeds, concurrency {args.concurrency}, budget {BUDGET}")
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"# seeds {seeds.start}-{seeds.stop - 1}, concurrency {args.concurrency}, "
+          f"budget {BUDGET}")
     print("| threshold | variant | solved | evaluations median [q1, q3] | rounds median [q1, q3] "
           "| ask ms median / max | seconds |")
     print("|---|---|---|---|---|---|---|")
@@ -77,8 +85,9 @@ def main(argv=None) -> int:
         problem = TableProblem(NasTable().threshold if level_text == "base" else float(level_text))
         for variant in args.variants:
             start = time.time()
-            runs = [one_run(problem, seed, args.concurrency, variant == "model")
-                    for seed in range(args.seeds)]
+            model_search.RESULTS_ON_GRID = variant != "latent"
+            runs = [one_run(problem, seed, args.concurrency, variant != "plain")
+                    for seed in seeds]
             evals = [e for e, _, _ in runs]
             rounds = [r if r is not None else np.inf for _, r, _ in runs]
             asks = np.concatenate([a for _, _, a in runs]) * 1000

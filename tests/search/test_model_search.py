@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
+from scipy.special import ndtr
 
 from hsearch.search import MadsAskTell, MadsSettings
 import hsearch.search.nomad.model_search as model_search
@@ -98,6 +99,18 @@ def test_predictions_made_in_blocks_are_the_gp_s_posterior():
     assert np.allclose(sd, y.std() * np.sqrt(np.maximum(var, 1e-12)), atol=1e-7)
 
 
+def test_an_observation_s_spread_is_the_latent_function_s_and_the_noise_s():
+    rng = np.random.default_rng(4)
+    u, v = rng.random((30, 3)), np.vstack([rng.random((50, 3)), [[0.5, 0.5, 0.5]] * 2])
+    y = np.cos(3 * u[:, 0]) + 0.2 * rng.standard_normal(30)
+    gp = AdditiveGP().fit(u, y)
+    (mean, latent), (same, observed) = gp.predict(v), gp.predict(v, observed=True)
+    noise = y.std() * math.exp(gp.theta[-1])
+    assert noise > 0.05 and np.array_equal(mean, same)
+    assert np.allclose(observed ** 2, latent ** 2 + noise ** 2, rtol=1e-9)
+    assert np.all(observed > latent)
+
+
 def test_hyperparameters_kept_from_an_earlier_fit_still_see_every_point():
     rng = np.random.default_rng(2)
     u = rng.random((30, 2))
@@ -180,6 +193,26 @@ def test_the_models_see_a_network_at_the_centre_of_its_grid_points(table):
     assert step._noise_floor > continuous._noise_floor == model_search.BOX_NOISE_FLOOR
 
 
+def test_p_feasible_is_that_of_a_result_so_the_model_s_noise_counts(table):
+    """On the table the constraint's model has a noise term (each network's mean departs from
+    the trend), and a network the trend puts past the line keeps the chance that its own
+    result is inside: more than the latent function alone gives it."""
+    core = table.core(seed=3, max_evals=20)
+    run(core, table)
+    ok = [e for e in core.history if e.status == "ok"]
+    step = ModelSearch(core.settings)
+    step._group(table.network)
+    block = step._blocks([], incumbent=False)[0]
+    pof = step._pof(ok, [(block, np.arange(len(block[1])))])
+    model = step._model(ok, 1)
+    mean, latent = model.predict(block[2])
+    noise = model._scale * math.exp(model.theta[-1])
+    assert noise > 0
+    assert np.allclose(pof, ndtr(-mean / np.hypot(latent, noise)), rtol=1e-9, atol=1e-12)
+    past = mean > 0
+    assert past.any() and np.all(pof[past] > ndtr(-mean / latent)[past])
+
+
 def test_the_step_is_off_with_one_setting(table):
     core = table.core(model_search=False)
     run(core, table)
@@ -251,8 +284,8 @@ def test_kept_kernel_columns_give_the_predictions_of_a_search_that_makes_them_an
     log = core.history
 
     class Recording(ModelSearch):
-        def _predict(self, *args):
-            mean, sd = super()._predict(*args)
+        def _predict(self, *args, **kwargs):
+            mean, sd = super()._predict(*args, **kwargs)
             self.predictions.append(np.concatenate([mean, sd]))
             return mean, sd
 

@@ -32,7 +32,7 @@ _FEW_POINTS = 16
 
 class AdditiveGP:
     """GP regression on points of the unit cube: ``fit(u, y)``, then ``predict(v) -> (mean, sd)``
-    of the latent function. ``theta``: log scales (d), log length scales (d), log noise.
+    of the latent function (or of an observation). ``theta``: log scales (d), log length scales (d), log noise.
     ``prior_length``: the centre of the length scales' prior, as a share of the box;
     ``noise_floor``: the smallest noise standard deviation (module docstring)."""
 
@@ -110,20 +110,23 @@ class AdditiveGP:
         """The fitted points (n x d)."""
         return self._u
 
-    def predict(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of the latent function at points ``v`` (m x d)."""
-        return self.predict_from(self.cross_kernel(v))
+    def predict(self, v: np.ndarray, observed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the latent function at points ``v`` (m x d), or of
+        an observation there if ``observed`` (the noise's variance added)."""
+        return self.predict_from(self.cross_kernel(v), observed)
 
-    def predict_from(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict_from(self, k: np.ndarray, observed: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
         """``predict`` at the points whose ``cross_kernel`` is ``k`` (m x n)."""
         s2 = np.exp(2 * self.theta[:self._u.shape[1]])
         if self._inverse is None:  # L^-1: a product with it is faster than a triangular solve
             self._inverse = solve_triangular(self._factor, np.eye(len(self._u)), lower=True,
                                              check_finite=False)
         half = k @ self._inverse.T  # k L^-T, so var = s2 - |row|^2
-        var = s2.sum() - np.einsum("ij,ij->i", half, half)
-        return (self._mean + self._scale * (k @ self._alpha),
-                self._scale * np.sqrt(np.maximum(var, 1e-12)))
+        var = np.maximum(s2.sum() - np.einsum("ij,ij->i", half, half), 1e-12)
+        if observed:
+            var += math.exp(2 * self.theta[-1])
+        return self._mean + self._scale * (k @ self._alpha), self._scale * np.sqrt(var)
 
     def cross_kernel(self, v: np.ndarray) -> np.ndarray:
         """The kernel between points ``v`` (m x d) and the fitted points, m x n

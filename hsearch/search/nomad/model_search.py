@@ -85,6 +85,12 @@ GRID_PRIOR_LENGTH = 0.15
 #: the analytic problems, experiments/results/mads_model_search.md. The NAS table keeps the
 #: default.
 BOX_NOISE_FLOOR = 0.005
+#: on an enumerated grid P(feasible) is that of a candidate's result, its model's noise
+#: counted: each network's result departs from the trend (on the NAS table the cheapest
+#: feasible network is often one the trend puts just past the line). Off the grid it is the
+#: latent function's: there the noise is the misfit of a deterministic function, and counting
+#: it blurs a thin feasible region (both measured: experiments/results/mads_model_search.md).
+RESULTS_ON_GRID = True
 #: the models' hyperparameters are fitted anew at every number of ok points n while a fit is
 #: small (outputs x dimension x n^2 at most ``REFIT_SIZE``) or n is at most their number per
 #: model (2 x dimension + 1: fewer points determine them poorly), then each time the points
@@ -128,6 +134,7 @@ class ModelSearch:
         self.points_per_poll = GRID_POINTS_PER_POLL if enumerated else POINTS_PER_POLL
         self._prior_length = GRID_PRIOR_LENGTH if enumerated else PRIOR_LENGTH
         self._noise_floor = NOISE_FLOOR if enumerated else BOX_NOISE_FLOOR
+        self._pof_of_results = enumerated and RESULTS_ON_GRID
         self._centres: dict[Key, Key] = {}
         self._fits: dict[tuple[int, int], AdditiveGP | None] = {}
         self._thetas: dict[tuple[int, int], np.ndarray] = {}
@@ -252,10 +259,11 @@ class ModelSearch:
             return u[:len(ok)], np.ascontiguousarray(sq[:, :len(ok), :len(ok)])
         return u, sq
 
-    def _predict(self, ok, output, picks) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and spread of ``output`` at the ``picks``: (block, rows of it) in order."""
+    def _predict(self, ok, output, picks, observed=False) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of ``output`` at the ``picks``: (block, rows of it) in order; of a
+        result there if ``observed`` (the model's noise included)."""
         model = self._model(ok, output)
-        m = sum(len(rows) for _, rows in picks)
+        m = _size(picks)
         if model is None:  # too few points or a constant output: its mean, no spread
             y = np.array([e.outputs[output] for e in ok])
             return np.full(m, y.mean()), np.full(m, 1e-9)
@@ -264,7 +272,7 @@ class ModelSearch:
         for block, rows in picks:
             self._kernel_rows(block, rows, output, model, k[start:start + len(rows)])
             start += len(rows)
-        return model.predict_from(k)
+        return model.predict_from(k, observed)
 
     def _kernel_rows(self, block, rows, output, model, out: np.ndarray) -> None:
         """``model``'s kernel between the ``rows`` of ``block`` and its points, into ``out``.
@@ -295,9 +303,11 @@ class ModelSearch:
         return refit_size(n, 1 + self.settings.n_constraints, self.settings.dimension)
 
     def _pof(self, ok, picks) -> np.ndarray:
-        p = np.ones(sum(len(rows) for _, rows in picks))
+        """P(feasible) at the picks: of their results on an enumerated grid, of the latent
+        functions elsewhere (``RESULTS_ON_GRID``)."""
+        p = np.ones(_size(picks))
         for j in range(1, 1 + self.settings.n_constraints):
-            mean, sd = self._predict(ok, j, picks)
+            mean, sd = self._predict(ok, j, picks, observed=self._pof_of_results)
             p *= ndtr(-mean / np.maximum(sd, 1e-12))
         return p
 
@@ -504,6 +514,11 @@ class _Ranking:
         self._made += placed[np.lexsort((placed, -self._score[placed]))].tolist()
         self._waiting = waiting[~ready]
         return True
+
+
+def _size(picks) -> int:
+    """How many candidates the picks (block, its rows) hold."""
+    return sum(len(rows) for _, rows in picks)
 
 
 def _subset(picks, rows: np.ndarray) -> list[tuple[tuple, np.ndarray]]:
