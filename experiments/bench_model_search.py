@@ -7,7 +7,7 @@ table's optimum is trained. Per threshold and variant it prints the median [q1, 
 evaluations and rounds to the optimum, runs solved, and the time per ``ask`` (median, max).
 Variants: ``model`` (the step as it is), ``plain`` (NOMAD alone), ``latent`` (the step with
 P(feasible) of the constraint's latent function, not of a network's result: the step before
-``RESULTS_ON_GRID``).
+``GRID_POF_OF_RESULTS``).
 
     python experiments/bench_model_search.py --seeds 60 --concurrency 1
     python experiments/bench_model_search.py --seeds 60 --first-seed 60 --variants model latent
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         problem = TableProblem(NasTable().threshold if level_text == "base" else float(level_text))
         for variant in args.variants:
             start = time.time()
-            model_search.RESULTS_ON_GRID = variant != "latent"
+            model_search.GRID_POF_OF_RESULTS = variant != "latent"
             runs = [one_run(problem, seed, args.concurrency, variant != "plain")
                     for seed in seeds]
             evals = [e for e, _, _ in runs]

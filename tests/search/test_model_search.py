@@ -244,6 +244,23 @@ def bowl(x):
     return [(x[0] - 0.3) ** 2 + (x[1] - 7) ** 2 / 20 + x[2], 0.2 - x[0], x[1] - 8.0]
 
 
+def test_off_the_grid_p_feasible_is_the_latent_function_s():
+    """A continuous box's outputs are deterministic: the models' noise is misfit there, and
+    P(feasible) leaves it out."""
+    core = MadsAskTell(continuous_box(0.0, max_evals=20, seed=1))
+    run(core, bowl)
+    ok = [e for e in core.history if e.status == "ok"]
+    step = ModelSearch(core.settings)
+    block = step._blocks([ok[0].x], incumbent=False)[0]
+    pof = step._pof(ok, [(block, np.arange(len(block[1])))])
+    latent = np.ones(len(block[1]))
+    for j in (1, 2):
+        mean, sd = step._model(ok, j).predict(block[2])
+        latent *= ndtr(-mean / sd)
+    assert np.allclose(pof, latent, rtol=1e-12, atol=1e-15)
+    assert 0 < pof.mean() < 1
+
+
 def test_resume_on_a_continuous_box_asks_what_an_uninterrupted_run_asks(monkeypatch):
     """With hyperparameters kept between refits (a small ``REFIT_SIZE``, so that the schedule
     starts at 7 points), a resumed search fits them again from its log: the same points."""

@@ -21,6 +21,10 @@ best feasible one, snapped to the grid):
   improvement alone). A product is at most its expected improvement, so the constraints are
   predicted only for the candidates that may rank among those asked for (``_Ranking``).
 
+P(feasible) is that of a candidate's result on an enumerated grid (the model's noise counted:
+a network's result departs from the trend) and of the latent functions elsewhere
+(``GRID_POF_OF_RESULTS``).
+
 When points are grouped into networks (``network``) on an enumerated grid, the models see each
 network at the centre of its grid points: points that are one network are one observation, and
 the next network along an axis is as far as its points are (on the NAS table two resolution
@@ -90,7 +94,7 @@ BOX_NOISE_FLOOR = 0.005
 #: feasible network is often one the trend puts just past the line). Off the grid it is the
 #: latent function's: there the noise is the misfit of a deterministic function, and counting
 #: it blurs a thin feasible region (both measured: experiments/results/mads_model_search.md).
-RESULTS_ON_GRID = True
+GRID_POF_OF_RESULTS = True
 #: the models' hyperparameters are fitted anew at every number of ok points n while a fit is
 #: small (outputs x dimension x n^2 at most ``REFIT_SIZE``) or n is at most their number per
 #: model (2 x dimension + 1: fewer points determine them poorly), then each time the points
@@ -134,7 +138,7 @@ class ModelSearch:
         self.points_per_poll = GRID_POINTS_PER_POLL if enumerated else POINTS_PER_POLL
         self._prior_length = GRID_PRIOR_LENGTH if enumerated else PRIOR_LENGTH
         self._noise_floor = NOISE_FLOOR if enumerated else BOX_NOISE_FLOOR
-        self._pof_of_results = enumerated and RESULTS_ON_GRID
+        self._pof_of_results = enumerated and GRID_POF_OF_RESULTS
         self._centres: dict[Key, Key] = {}
         self._fits: dict[tuple[int, int], AdditiveGP | None] = {}
         self._thetas: dict[tuple[int, int], np.ndarray] = {}
@@ -304,7 +308,7 @@ class ModelSearch:
 
     def _pof(self, ok, picks) -> np.ndarray:
         """P(feasible) at the picks: of their results on an enumerated grid, of the latent
-        functions elsewhere (``RESULTS_ON_GRID``)."""
+        functions elsewhere (``GRID_POF_OF_RESULTS``)."""
         p = np.ones(_size(picks))
         for j in range(1, 1 + self.settings.n_constraints):
             mean, sd = self._predict(ok, j, picks, observed=self._pof_of_results)
