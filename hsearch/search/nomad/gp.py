@@ -32,9 +32,9 @@ _FEW_POINTS = 16
 
 class AdditiveGP:
     """GP regression on points of the unit cube: ``fit(u, y)``, then ``predict(v) -> (mean, sd)``
-    of the latent function (or of an observation). ``theta``: log scales (d), log length scales (d), log noise.
-    ``prior_length``: the centre of the length scales' prior, as a share of the box;
-    ``noise_floor``: the smallest noise standard deviation (module docstring)."""
+    of the latent function (or of an observation). ``theta``: log scales (d), log length scales
+    (d), log noise. ``prior_length``: the centre of the length scales' prior, as a share of the
+    box; ``noise_floor``: the smallest noise standard deviation (module docstring)."""
 
     def __init__(self, prior_length: float = PRIOR_LENGTH,
                  noise_floor: float = NOISE_FLOOR) -> None:
