@@ -142,12 +142,12 @@ def _events(log_path):
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
 
-def _snapshot_readable(exp_dir):
+def _snapshot_with_a_live_trial(exp_dir):
+    """Whether the snapshot on disk is whole and its searcher state has a trial running."""
     try:
         for path in Path(exp_dir).glob("experiment_state-*.json"):
             json.loads(path.read_text())
-        _searcher_state(exp_dir)
-        return True
+        return bool(_searcher_state(exp_dir)["live"])
     except (OSError, ValueError, EOFError, pickle.UnpicklingError, AssertionError):
         return False
 
@@ -194,13 +194,15 @@ def test_sigkill_then_tuner_restore_continues_the_same_search(tmp_path, model):
         # Tune copies its snapshot (trial states + searcher state) from a staging folder
         # to storage_path in a background thread, file by file and not atomically: a kill
         # during that copy leaves truncated files that Tuner.restore cannot read, whatever
-        # the searcher (a Tune limitation, seen in 1 of 4 runs here). Freeze the driver,
-        # and kill it only when the copy on disk is complete.
+        # the searcher (a Tune limitation, seen in 1 of 4 runs here). And the snapshot on
+        # disk may be of a step before the running trial started (seen once in CI). Freeze
+        # the driver, and kill it only when the copy on disk is complete and has a live trial.
         while True:
             os.kill(first.pid, signal.SIGSTOP)
-            if _snapshot_readable(storage / "exp"):
+            if _snapshot_with_a_live_trial(storage / "exp"):
                 break
             os.kill(first.pid, signal.SIGCONT)
+            assert time.time() < deadline, "no snapshot with a running trial"
             time.sleep(0.05)
         os.kill(first.pid, signal.SIGKILL)  # the Tune driver dies mid-search
         first.wait()
