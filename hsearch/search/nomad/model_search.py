@@ -263,7 +263,8 @@ class ModelSearch:
             return u[:len(ok)], np.ascontiguousarray(sq[:, :len(ok), :len(ok)])
         return u, sq
 
-    def _predict(self, ok, output, picks, observed=False) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(self, ok, output, picks, observed: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of ``output`` at the ``picks``: (block, rows of it) in order; of a
         result there if ``observed`` (the model's noise included)."""
         model = self._model(ok, output)
