@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["NomadSearcher", "EvaluationRecord"]
 
 _MAX_REQUEUES = 3  # a point whose trial is removed before running is re-offered this often
+#: the ``status`` of a trial's cost report, sent before it trains (hsearch.workflows.trial): a
+#: trial whose last result it is trained nothing (a pruner stopped it there).
+COST_REPORT_STATUS = "cost"
 # NOMAD needs milliseconds to compute its next block; a None while it computes would leave a
 # worker idle until the next trial ends (and with nothing running, Tune sleeps a whole second
 # after a None: TuneController._update_trial_queue). So suggest waits up to this long for a
@@ -83,10 +86,14 @@ class NomadSearcher(Searcher):
     * A trial that errors, reports NaN/inf or lacks a metric is a failed evaluation (it counts
       against the budget; a warning is logged); one removed before it ran
       (``result=None, error=False``) gives its point back, at most 3 times, then it fails.
-    * ``max_evals`` counts *trained* evaluations: at most that many trials are suggested.
+    * ``max_evals`` counts *trained* evaluations: at most that many trials are suggested,
+      besides those screened at their cost report (below).
       Points answered without training (``"duplicate"``: same ``network_key`` as a trained
       config; ``"screened"``: ``known_objective`` not below the best feasible) are in
-      :attr:`free_evaluations`, and in order with the others in :attr:`all_evaluations`.
+      :attr:`free_evaluations`, and in order with the others in :attr:`all_evaluations`. A
+      trial that ends at its cost report (``status="cost"``, stopped by a pruner before it
+      trained) is screened too when its known objective says it cannot improve: it is free,
+      and its accuracy, never measured, does not reach NOMAD's models.
     * ``known_objective(config)`` runs in this process, cached per point; an exception or a
       non-finite value means "unknown" for that config (logged once), never a crash.
     * With budget left when MADS stops, the search restarts (``nomad.restarts``);
@@ -256,6 +263,13 @@ class NomadSearcher(Searcher):
             reason = f"removed before running {n} times"
         else:
             reason = ""
+            if (not error and result is not None
+                    and result.get("status") == COST_REPORT_STATUS and core.screen(key)):
+                # stopped before training, its cost no better than the best feasible one: a
+                # screened point (its accuracy was never measured, so the models never see it)
+                logger.info("trial %s was stopped at its cost report: screened", trial_id)
+                self._emit_free()
+                return
         outputs, record = self._evaluate(trial_id, key, result, error, reason)
         if record.status == "failed":
             logger.warning("Trial %s is a failed evaluation for NOMAD: %s", trial_id,

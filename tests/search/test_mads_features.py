@@ -202,6 +202,42 @@ def test_searcher_known_objective_and_free_records():
     assert searcher.stop_reason
 
 
+def test_a_trial_stopped_at_its_cost_report_is_screened_not_trained():
+    """A pruner stops a trial at its cost report (``status="cost"``, accuracy counted as 0)
+    when a cheaper feasible network finished after it was suggested: NomadSearcher screens it
+    (free, never seen by its models). Stopped while it could still improve, it is told as
+    usual: an infeasible evaluation."""
+    from hsearch.problems.tabular import tabular_problem
+
+    problem = tabular_problem()
+    table = problem.evaluate.table
+    cheap = table.index_config(table.optimum())
+
+    def searcher():
+        made = NomadSearcher(
+            space=problem.space, metric="macs_ratio", mode="min", constraints=["acc_gap"],
+            points_to_evaluate=[problem.x0, cheap], max_evals=10, max_concurrent=2, seed=0,
+            known_objective=lambda c: table.metrics(table.cell(c))["macs_ratio"],
+            network_key=lambda c: table.cell(c).network)
+        assert [made.suggest("cheap"), made.suggest("base")] == [cheap, problem.x0]
+        return made
+
+    stopped = {**table.cost_report(table.cell(problem.x0)), "status": "cost"}
+    late = searcher()
+    late.on_trial_complete("cheap", problem.evaluate(cheap))
+    late.on_trial_complete("base", stopped)
+    assert late.n_trained == 1
+    assert [(r.config, r.status) for r in late.free_evaluations] == [(problem.x0, "screened")]
+    assert [e.outputs[1] <= 0 for e in late._core.history if e.status == "ok"] == [True]
+    late.close()
+
+    early = searcher()  # nothing feasible yet: the stop is no screening, it is told
+    early.on_trial_complete("base", stopped)
+    assert early.n_trained == 1 and early.evaluations[0].status == "ok"
+    assert not early.evaluations[0].feasible and early.free_evaluations == []
+    early.close()
+
+
 def test_known_objective_that_raises_is_unknown_not_a_crash():
     table = Table(0.95)
 

@@ -171,6 +171,27 @@ def test_the_step_proposes_untried_grid_points_that_can_improve(table):
         assert sum(e.source == "model" for e in core.history) >= 5
 
 
+def test_no_point_handed_out_to_a_worker_can_no_longer_improve(table):
+    """Eight workers, one result at a time (as on a cluster): a point of NOMAD's block that
+    waited while a better feasible point was found is screened, not handed out, so no worker
+    trains a network whose known objective is at or above the best feasible one."""
+    for seed in range(4):
+        core = table.core(seed=seed, block_size=8, max_evals=60)
+        running = []
+        try:
+            while not core.finished:
+                points = core.ask(max_points=8 - len(running), timeout=30.0)
+                best = core.best_feasible()
+                for p in points:
+                    assert best is None or table.known(p) < best[1]
+                running += points
+                if running and not points:
+                    done = running.pop(0)
+                    core.tell([done], [table(done)])
+        finally:
+            core.close()
+
+
 def test_the_models_see_a_network_at_the_centre_of_its_grid_points(table):
     """Depth indices 0 and 1 are one network of the table (as are resolution indices 0 and 1,
     and depth indices 2-4): once networks are given, a network's points share the centre of

@@ -84,6 +84,12 @@ class FreeAnswers:
         if (net := self.network(key)) is not None:
             self._net_first.setdefault(net, key)
 
+    def unclaim(self, key: Key) -> None:
+        """``key`` no longer stands for its network (it was screened before it ran)."""
+        net = self.network(key)
+        if net is not None and self._net_first.get(net) == key:
+            del self._net_first[net]
+
     def index(self, log: Sequence[Evaluation], handed: Iterable[Key]) -> None:
         """Rebuild network -> first trained/handed point (after a restore)."""
         self._net_first = {}

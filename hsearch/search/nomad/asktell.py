@@ -264,7 +264,10 @@ class MadsAskTell:
         """NOMAD's next points (at most ``cap``), waiting at most ``timeout`` seconds."""
         deadline = time.monotonic() + max(0.0, timeout)
         replay_deadline = time.monotonic() + self.replay_timeout
-        while not self._queue and not self._finished:
+        while not self._finished:
+            out = self._hand_out_queue(cap)
+            if out:
+                return out
             if self._block is not None:
                 break  # the block waits for handed-out points
             if self._child is None:
@@ -277,10 +280,22 @@ class MadsAskTell:
             if message is None:
                 break
             self._handle(message)
-        n = int(min(cap, len(self._queue)))
-        out, self._queue = self._queue[:n], self._queue[n:]
-        for p in out:
-            self._handed[p] = None
+        return []
+
+    def _hand_out_queue(self, cap: float) -> list[Key]:
+        """Up to ``cap`` of the block's queued points, handed out. One that can no longer
+        improve is screened instead: the best feasible point improved after it was queued."""
+        out: list[Key] = []
+        screened = False
+        while self._queue and len(out) < cap:
+            key = self._queue.pop(0)
+            if self._screen_stale(key):
+                screened = True
+            else:
+                self._handed[key] = None
+                out.append(key)
+        if screened and not out:
+            self._maybe_send()  # the block may be complete now
         return out
 
     def tell(self, points: Sequence, values: Sequence[Sequence[float] | None]) -> None:
@@ -324,6 +339,27 @@ class MadsAskTell:
             self._restart_from_model()
         if not self._finished:
             self._finish_if_spent()  # the step's points may have spent it
+
+    def screen(self, point) -> bool:
+        """A handed-out point that was stopped before training (a pruner found it cannot
+        improve): screened like a point NOMAD asks for, if its known objective is not below the
+        best feasible one, and True; False, and nothing changes, otherwise (tell its result)."""
+        key = self._key(point)
+        if key not in self._handed:
+            raise ValueError(f"point {key} was not handed out by ask() or was already told")
+        value = self._stale_value(key)
+        if value is None:
+            return False
+        del self._handed[key]
+        source = "model" if key in self._model_handed else "nomad"
+        self._model_handed.pop(key, None)
+        self._record_screened(key, value, source)
+        self._maybe_send()
+        if self._restart_due and self._block is None and not self._finished:
+            self._restart_from_model()
+        if not self._finished:
+            self._finish_if_spent()
+        return True
 
     def requeue(self, points: Sequence) -> None:
         """Give handed-out points back (their evaluation never ran); ``ask`` offers them again."""
@@ -413,6 +449,28 @@ class MadsAskTell:
                 self._record(key, (value,) + (0.0,) * self.settings.n_constraints, "screened")
                 return True
         return False
+
+    def _screen_stale(self, key: Key, source: str = "nomad") -> bool:
+        """Screen ``key``, queued or given back, if it can no longer improve; True if it was."""
+        value = self._stale_value(key)
+        if value is not None:
+            self._record_screened(key, value, source)
+        return value is not None
+
+    def _stale_value(self, key: Key) -> float | None:
+        """``key``'s known objective if it is not below the best feasible one, else None."""
+        best = self.best_feasible()
+        return None if best is None else self._free.screened_value(key, best[1])
+
+    def _record_screened(self, key: Key, value: float, source: str) -> None:
+        """Record ``key``, which stood for its network, as screened (known objective
+        ``value``), and the points of its network that waited for it."""
+        zeros = (0.0,) * self.settings.n_constraints
+        self._free.unclaim(key)
+        self._record(key, (value,) + zeros, "screened", source=source)
+        for dup in self._free.release(key):
+            own = self._free.known_value(dup)
+            self._record(dup, (value if own is None else own,) + zeros, "screened")
 
     def _estimate(self, key: Key) -> list[float]:
         """The surrogate's constraint values at ``key`` (``answers.constraint_estimate``),
@@ -603,6 +661,8 @@ class MadsAskTell:
         out = []
         while self._model_requeued and len(out) < free:
             key = self._model_requeued.pop(0)
+            if self._screen_stale(key, source="model"):
+                continue
             self._handed[key] = None
             self._model_handed[key] = None
             out.append(key)
