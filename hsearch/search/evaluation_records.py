@@ -36,7 +36,9 @@ class EvaluationRecord:
     objective: float | None
     constraints: dict[str, float | None]
     metrics: dict[str, float]
-    status: str  # "ok" or "failed" (trained); "screened" or "duplicate" (not trained)
+    # "ok" or "failed" (trained); "pruned" (a trial stopped before training); "screened" or
+    # "duplicate" (no trial)
+    status: str
     feasible: bool
     reason: str = ""
 

@@ -22,7 +22,7 @@ import math
 import pickle
 import random
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -87,13 +87,13 @@ class NomadSearcher(Searcher):
       against the budget; a warning is logged); one removed before it ran
       (``result=None, error=False``) gives its point back, at most 3 times, then it fails.
     * ``max_evals`` counts *trained* evaluations: at most that many trials are suggested,
-      besides those screened at their cost report (below).
+      besides those pruned at their cost report (below).
       Points answered without training (``"duplicate"``: same ``network_key`` as a trained
       config; ``"screened"``: ``known_objective`` not below the best feasible) are in
       :attr:`free_evaluations`, and in order with the others in :attr:`all_evaluations`. A
-      trial that ends at its cost report (``status="cost"``, stopped by a pruner before it
-      trained) is screened too when its known objective says it cannot improve: it is free,
-      and its accuracy, never measured, does not reach NOMAD's models.
+      trial that ends at its cost report (``status="cost"``: a pruner stopped it before it
+      trained) when its known objective says it cannot improve is ``"pruned"``: free like a
+      screened point, and its accuracy, never measured, does not reach NOMAD's models.
     * ``known_objective(config)`` runs in this process, cached per point; an exception or a
       non-finite value means "unknown" for that config (logged once), never a crash.
     * With budget left when MADS stops, the search restarts (``nomad.restarts``);
@@ -264,10 +264,16 @@ class NomadSearcher(Searcher):
         else:
             reason = ""
             if (not error and result is not None
-                    and result.get("status") == COST_REPORT_STATUS and core.screen(key)):
-                # stopped before training, its cost no better than the best feasible one: a
-                # screened point (its accuracy was never measured, so the models never see it)
-                logger.info("trial %s was stopped at its cost report: screened", trial_id)
+                    and result.get("status") == COST_REPORT_STATUS and core.tell_pruned(key)):
+                # stopped before training, its cost no better than the best feasible one: NOMAD
+                # is told what a screened point tells it; its accuracy was never measured, so
+                # the models never see it
+                logger.info("trial %s was stopped at its cost report: pruned", trial_id)
+                _, record = self._evaluate(trial_id, key, result, error, "")
+                self._records.append(replace(
+                    record, status="pruned", feasible=False,
+                    reason="stopped at its cost report: known objective not better than the "
+                           "best feasible"))
                 self._emit_free()
                 return
         outputs, record = self._evaluate(trial_id, key, result, error, reason)
@@ -346,8 +352,9 @@ class NomadSearcher(Searcher):
 
     @property
     def evaluations(self) -> list[EvaluationRecord]:
-        """Every finished evaluation in order: trial id, config, encoded x, objective,
-        constraint values, all numeric metrics, status and feasibility."""
+        """Every finished trial in order: trial id, config, encoded x, objective, constraint
+        values, all numeric metrics, status (``"ok"``, ``"failed"``, ``"pruned"``) and
+        feasibility."""
         return list(self._records)
 
     @property
@@ -365,7 +372,7 @@ class NomadSearcher(Searcher):
         trained = {r.x: r for r in self._records}
         out = []
         for e in self._core.history:
-            if e.trained:
+            if e.trained or e.status == "pruned":
                 if e.x in trained:
                     out.append(trained[e.x])
             elif (record := self._free_record(e, trained)) is not None:
@@ -413,7 +420,7 @@ class NomadSearcher(Searcher):
     @property
     def n_trained(self) -> int:
         """Trained evaluations so far (what ``max_evals`` counts)."""
-        return len(self._records)
+        return sum(r.status != "pruned" for r in self._records)
 
     @property
     def stop_reason(self) -> str:

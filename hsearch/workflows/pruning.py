@@ -6,8 +6,8 @@ the best *feasible* configuration found so far cannot improve on it, whatever it
 cost report, ``status="cost"``, sent before any training; see hsearch.workflows.trial). The trial
 ends with that report as its last result, which says ``acc_gap = threshold`` (nothing trained:
 accuracy 0), so every searcher is told the configuration is infeasible; the run's recorder marks
-it ``pruned``. NomadSearcher, which knows the cost, takes such a trial for what it is, a screened
-point: free, and kept out of its models (the accuracy was never measured).
+it ``pruned``. NomadSearcher, which knows the cost, tells NOMAD what a screened point tells it,
+and keeps the accuracy, never measured, out of its models.
 
 Constraints on metrics known before training (``constraints``, e.g. ``"params <= 1e6"``, see
 hsearch.workflows.objectives) are decided at the same report: a configuration that breaks one is

@@ -204,32 +204,40 @@ def test_searcher_known_objective_and_free_records():
 
 def test_a_trial_stopped_at_its_cost_report_is_screened_not_trained():
     """A pruner stops a trial at its cost report (``status="cost"``, accuracy counted as 0)
-    when a cheaper feasible network finished after it was suggested: NomadSearcher screens it
-    (free, never seen by its models). Stopped while it could still improve, it is told as
-    usual: an infeasible evaluation."""
+    when a cheaper feasible network finished after it was suggested: NomadSearcher records it
+    as pruned (not trained, never seen by its models). Stopped while it could still improve,
+    it is told as usual: an infeasible evaluation."""
     from hsearch.problems.tabular import tabular_problem
 
     problem = tabular_problem()
     table = problem.evaluate.table
     cheap = table.index_config(table.optimum())
 
-    def searcher():
+    def searcher(start=True):
         made = NomadSearcher(
             space=problem.space, metric="macs_ratio", mode="min", constraints=["acc_gap"],
             points_to_evaluate=[problem.x0, cheap], max_evals=10, max_concurrent=2, seed=0,
             known_objective=lambda c: table.metrics(table.cell(c))["macs_ratio"],
             network_key=lambda c: table.cell(c).network)
-        assert [made.suggest("cheap"), made.suggest("base")] == [cheap, problem.x0]
+        if start:
+            assert [made.suggest("cheap"), made.suggest("base")] == [cheap, problem.x0]
         return made
 
     stopped = {**table.cost_report(table.cell(problem.x0)), "status": "cost"}
     late = searcher()
     late.on_trial_complete("cheap", problem.evaluate(cheap))
     late.on_trial_complete("base", stopped)
-    assert late.n_trained == 1
-    assert [(r.config, r.status) for r in late.free_evaluations] == [(problem.x0, "screened")]
-    assert [e.outputs[1] <= 0 for e in late._core.history if e.status == "ok"] == [True]
+    assert late.n_trained == 1 and late.free_evaluations == []
+    assert [(r.config, r.status) for r in late.all_evaluations] == [(cheap, "ok"),
+                                                                    (problem.x0, "pruned")]
+    assert [e.status for e in late.core.history] == ["ok", "pruned"]
+    restored = searcher(start=False)
+    restored.set_state(late.get_state())
+    assert restored.n_trained == 1
+    nexts = [late.suggest("n0"), late.suggest("n1")]
+    assert None not in nexts and [restored.suggest("r0"), restored.suggest("r1")] == nexts
     late.close()
+    restored.close()
 
     early = searcher()  # nothing feasible yet: the stop is no screening, it is told
     early.on_trial_complete("base", stopped)

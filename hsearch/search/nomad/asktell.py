@@ -340,10 +340,11 @@ class MadsAskTell:
         if not self._finished:
             self._finish_if_spent()  # the step's points may have spent it
 
-    def screen(self, point) -> bool:
-        """A handed-out point that was stopped before training (a pruner found it cannot
-        improve): screened like a point NOMAD asks for, if its known objective is not below the
-        best feasible one, and True; False, and nothing changes, otherwise (tell its result)."""
+    def tell_pruned(self, point) -> bool:
+        """A handed-out point that a pruner stopped before it trained: if its known objective
+        is not below the best feasible one, it is recorded as ``"pruned"`` (not trained, not
+        in the step's models; NOMAD is told what a screened point tells it) and True; if it
+        could still improve, False and nothing changes (tell its result)."""
         key = self._key(point)
         if key not in self._handed:
             raise ValueError(f"point {key} was not handed out by ask() or was already told")
@@ -353,7 +354,7 @@ class MadsAskTell:
         del self._handed[key]
         source = "model" if key in self._model_handed else "nomad"
         self._model_handed.pop(key, None)
-        self._record_screened(key, value, source)
+        self._record_screened(key, value, source, status="pruned")
         self._maybe_send()
         if self._restart_due and self._block is None and not self._finished:
             self._restart_from_model()
@@ -462,12 +463,14 @@ class MadsAskTell:
         best = self.best_feasible()
         return None if best is None else self._free.screened_value(key, best[1])
 
-    def _record_screened(self, key: Key, value: float, source: str) -> None:
+    def _record_screened(self, key: Key, value: float, source: str,
+                         status: str = "screened") -> None:
         """Record ``key``, which stood for its network, as screened (known objective
-        ``value``), and the points of its network that waited for it."""
+        ``value``; ``status`` "pruned" if it was handed out), and the points of its network
+        that waited for it."""
         zeros = (0.0,) * self.settings.n_constraints
         self._free.unclaim(key)
-        self._record(key, (value,) + zeros, "screened", source=source)
+        self._record(key, (value,) + zeros, status, source=source)
         for dup in self._free.release(key):
             own = self._free.known_value(dup)
             self._record(dup, (value if own is None else own,) + zeros, "screened")
