@@ -334,11 +334,7 @@ class MadsAskTell:
             after = self.best_feasible()
             if after is not None and (before is None or after[1] < before[1]):
                 self._restart_due = True
-        self._maybe_send()
-        if self._restart_due and self._block is None and not self._finished:
-            self._restart_from_model()
-        if not self._finished:
-            self._finish_if_spent()  # the step's points may have spent it
+        self._settle()
 
     def tell_pruned(self, point) -> bool:
         """A handed-out point that a pruner stopped before it trained: if its known objective
@@ -355,11 +351,7 @@ class MadsAskTell:
         source = "model" if key in self._model_handed else "nomad"
         self._model_handed.pop(key, None)
         self._record_screened(key, value, source, status="pruned")
-        self._maybe_send()
-        if self._restart_due and self._block is None and not self._finished:
-            self._restart_from_model()
-        if not self._finished:
-            self._finish_if_spent()
+        self._settle()
         return True
 
     def requeue(self, points: Sequence) -> None:
@@ -611,6 +603,15 @@ class MadsAskTell:
                     if p in self._pos and self._run_of.get(p) == self._run]
             self._visible = max([self._visible] + here)
             self._send(("values", block.seq, [block.lines[p] for p in block.points]))
+
+    def _settle(self) -> None:
+        """After answers: send NOMAD its block if complete, restart it from the step's better
+        point once the block is told, finish if the budget is spent (the step's points too)."""
+        self._maybe_send()
+        if self._restart_due and self._block is None and not self._finished:
+            self._restart_from_model()
+        if not self._finished:
+            self._finish_if_spent()
 
     def _finish_if_spent(self) -> bool:
         """Finish when the budget is spent and nothing is out; True if it finished."""
