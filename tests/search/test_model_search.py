@@ -282,6 +282,35 @@ def test_off_the_grid_p_feasible_is_the_latent_function_s():
     assert 0 < pof.mean() < 1
 
 
+def test_off_the_grid_a_batch_keeps_its_points_apart_by_the_box_spread_only():
+    """Four workers on a box of two real and one integer coordinate (one result at a time): no
+    two running points of the step on one integer value are within ``BOX_SPREAD`` of the box
+    of each other along both real coordinates, and some are within a tenth of it, so that a batch can refine the best region
+    (a spread of a tenth of the box kept all but one point of a batch out of g06's thin
+    feasible region)."""
+    settings = continuous_box(0.0, max_evals=40, seed=2, block_size=4)
+    span = np.array(settings.upper) - np.array(settings.lower)
+    continuous = np.array([t == "R" for t in settings.input_types])
+    core = MadsAskTell(settings)
+    running, closest = [], np.inf
+    try:
+        while not core.finished:
+            points = core.ask(max_points=4 - len(running), timeout=30.0)
+            running += points
+            mine = [np.array(p) / span for p in running if tuple(p) in core._model_handed]
+            for a, b in itertools.combinations(mine, 2):
+                if np.all(a[~continuous] == b[~continuous]):
+                    gap = np.max(np.abs(a - b)[continuous])
+                    assert gap > model_search.BOX_SPREAD
+                    closest = min(closest, gap)
+            if running and not points:
+                done = running.pop(0)
+                core.tell([done], [bowl(done)])
+    finally:
+        core.close()
+    assert closest < 0.1
+
+
 def test_resume_on_a_continuous_box_asks_what_an_uninterrupted_run_asks(monkeypatch):
     """With hyperparameters kept between refits (a small ``REFIT_SIZE``, so that the schedule
     starts at 7 points), a resumed search fits them again from its log: the same points."""

@@ -31,8 +31,8 @@ the next network along an axis is as far as its points are (on the NAS table two
 multipliers give one input size, two depth multipliers one depth).
 
 A batch of ``k`` proposals takes the best candidates that are other networks and no grid
-neighbours of a running point or of one chosen before (the rest of the order fills the batch if
-too few are left), so ``k`` points asked one by one are the ``k`` of one batch. The first
+neighbours of a running point or of one chosen before (off the grid: no nearer than
+``BOX_SPREAD``; the rest of the order fills the batch if too few are left), so ``k`` points asked one by one are the ``k`` of one batch. The first
 ``DESIGN_POINTS`` proposals (at least the block size), and all while fewer than ``MIN_POINTS``
 points are ok, come from a Latin hypercube instead. Everything here is a deterministic function
 of the settings and the arguments it is given: a replayed or resumed search proposes the same
@@ -56,7 +56,7 @@ from hsearch.search.nomad.restarts import snap_many, space_filling
 from hsearch.search.nomad.settings import Evaluation, MadsSettings
 
 __all__ = ["ModelSearch", "MIN_POINTS", "MAX_ENUMERATED", "POINTS_PER_POLL",
-           "GRID_POINTS_PER_POLL", "BOX_NOISE_FLOOR", "INCUMBENT_SCALES"]
+           "GRID_POINTS_PER_POLL", "BOX_NOISE_FLOOR", "INCUMBENT_SCALES", "BOX_SPREAD"]
 
 Key = tuple[float, ...]
 
@@ -104,6 +104,12 @@ REFIT_SIZE = 8192
 REFIT_GROWTH = 1.25
 #: fewer than 1 / ``FEW_ROWS`` of a candidate block's rows are not worth keeping its columns.
 FEW_ROWS = 8
+#: a batch's points are this share of the box apart along some continuous coordinate (or one
+#: step along a grid coordinate): the coarser scale sampled around the best feasible point
+#: (``INCUMBENT_SCALES``), so a batch can refine a thin feasible region too. A tenth of the box
+#: kept all but one point of a batch away from it: at 8 trials at once on g06, 3 of 20 runs
+#: found a feasible point (experiments/results/mads_model_search.md).
+BOX_SPREAD = 0.005
 #: expected improvement times P(feasible): the constraints of this many candidates are
 #: predicted first, then as many again as are done, and so on (``_Ranking``).
 FIRST_RANKED = 64
@@ -445,7 +451,7 @@ class ModelSearch:
         running point or of one chosen before (a batch spreads out; asked one by one, the same
         points come); when fewer qualify, the best of the others fill the rest (no worker waits
         for a spread)."""
-        radius = np.where(self._steps > 0, self._steps / self._span, 0.1) * 1.001
+        radius = np.where(self._steps > 0, self._steps / self._span, BOX_SPREAD) * 1.001
         near = list(self._coords(running)) if running else []
         chosen: list[Key] = []
         for i in order:
