@@ -202,7 +202,7 @@ def test_searcher_known_objective_and_free_records():
     assert searcher.stop_reason
 
 
-def test_a_trial_stopped_at_its_cost_report_is_screened_not_trained():
+def test_a_trial_stopped_at_its_cost_report_is_pruned_not_trained():
     """A pruner stops a trial at its cost report (``status="cost"``, accuracy counted as 0)
     when a cheaper feasible network finished after it was suggested: NomadSearcher records it
     as pruned (not trained, never seen by its models). Stopped while it could still improve,

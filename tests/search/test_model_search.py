@@ -285,9 +285,9 @@ def test_off_the_grid_p_feasible_is_the_latent_function_s():
 def test_off_the_grid_a_batch_keeps_its_points_apart_by_the_box_spread_only():
     """Four workers on a box of two real and one integer coordinate (one result at a time): no
     two running points of the step on one integer value are within ``BOX_SPREAD`` of the box
-    of each other along both real coordinates, and some are within a tenth of it, so that a batch can refine the best region
-    (a spread of a tenth of the box kept all but one point of a batch out of g06's thin
-    feasible region)."""
+    of each other along both real coordinates, and some are within a tenth of it, so that a
+    batch can refine the best region (a spread of a tenth of the box kept all but one point of
+    a batch out of g06's thin feasible region)."""
     settings = continuous_box(0.0, max_evals=40, seed=2, block_size=4)
     span = np.array(settings.upper) - np.array(settings.lower)
     continuous = np.array([t == "R" for t in settings.input_types])

@@ -32,9 +32,10 @@ multipliers give one input size, two depth multipliers one depth).
 
 A batch of ``k`` proposals takes the best candidates that are other networks and no grid
 neighbours of a running point or of one chosen before (off the grid: no nearer than
-``BOX_SPREAD``; the rest of the order fills the batch if too few are left), so ``k`` points asked one by one are the ``k`` of one batch. The first
-``DESIGN_POINTS`` proposals (at least the block size), and all while fewer than ``MIN_POINTS``
-points are ok, come from a Latin hypercube instead. Everything here is a deterministic function
+``BOX_SPREAD``; the rest of the order fills the batch if too few are left), so ``k`` points
+asked one by one are the ``k`` of one batch. The first ``DESIGN_POINTS`` proposals (at least
+the block size), and all while fewer than ``MIN_POINTS`` points are ok, come from a Latin
+hypercube instead. Everything here is a deterministic function
 of the settings and the arguments it is given: a replayed or resumed search proposes the same
 points.
 """
@@ -107,7 +108,7 @@ FEW_ROWS = 8
 #: a batch's points are this share of the box apart along some continuous coordinate (or one
 #: step along a grid coordinate): the coarser scale sampled around the best feasible point
 #: (``INCUMBENT_SCALES``), so a batch can refine a thin feasible region too. A tenth of the box
-#: kept all but one point of a batch away from it: at 8 trials at once on g06, 3 of 20 runs
+#: kept all but one point of a batch away from it: at 8 trials at once on g06, 5 of 60 runs
 #: found a feasible point (experiments/results/mads_model_search.md).
 BOX_SPREAD = 0.005
 #: expected improvement times P(feasible): the constraints of this many candidates are

@@ -73,9 +73,10 @@ class Evaluation:
     ``"screened"`` (known objective >= best feasible: not trained, told ``f = known`` and
     every constraint 0), ``"pruned"`` (handed out, then stopped before training by a pruner
     because it cannot improve: told as if screened), ``"duplicate"`` (same network as a
-    trained point: its outputs), ``"skipped"`` (beyond the budget, never run). ``run``: the NOMAD run (0 = first) during
-    which it was answered. ``source``: ``"nomad"`` (NOMAD asked for it) or ``"model"`` (the
-    model search step proposed it; NOMAD learns of it from the log when it asks).
+    trained point: its outputs), ``"skipped"`` (beyond the budget, never run). ``run``: the
+    NOMAD run (0 = first) during which it was answered. ``source``: ``"nomad"`` (NOMAD asked
+    for it) or ``"model"`` (the model search step proposed it; NOMAD learns of it from the log
+    when it asks).
     """
 
     x: tuple[float, ...]
