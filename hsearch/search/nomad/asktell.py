@@ -305,10 +305,7 @@ class MadsAskTell:
                 f"`points` and `values` must have equal length, but got {len(points)} and "
                 f"{len(values)}"
             )
-        keys = [self._key(p) for p in points]
-        for key in keys:
-            if key not in self._handed:
-                raise ValueError(f"point {key} was not handed out by ask() or was already told")
+        keys = [self._handed_key(p) for p in points]
         n_out = 1 + self.settings.n_constraints
         before = self.best_feasible()
         by_model = False
@@ -341,9 +338,7 @@ class MadsAskTell:
         is not below the best feasible one, it is recorded as ``"pruned"`` (not trained, not
         in the step's models; NOMAD is told what a screened point tells it) and True; if it
         could still improve, False and nothing changes (tell its result)."""
-        key = self._key(point)
-        if key not in self._handed:
-            raise ValueError(f"point {key} was not handed out by ask() or was already told")
+        key = self._handed_key(point)
         value = self._stale_value(key)
         if value is None:
             return False
@@ -409,6 +404,13 @@ class MadsAskTell:
     def _key(p) -> Key:
         return tuple(float(v) for v in np.asarray(p, dtype=float).reshape(-1))
 
+    def _handed_key(self, point) -> Key:
+        """``point``'s key; ValueError unless it is handed out and not yet told."""
+        key = self._key(point)
+        if key not in self._handed:
+            raise ValueError(f"point {key} was not handed out by ask() or was already told")
+        return key
+
     @property
     def _run(self) -> int:
         return len(self._runs) - 1
@@ -435,16 +437,11 @@ class MadsAskTell:
             else:  # handed out, not told yet: answered when it is
                 self._free.wait_for(first, key)
             return True
-        best = self.best_feasible()
-        if best is not None:
-            value = self._free.screened_value(key, best[1])
-            if value is not None:
-                self._record(key, (value,) + (0.0,) * self.settings.n_constraints, "screened")
-                return True
-        return False
+        return self._screen_stale(key)
 
     def _screen_stale(self, key: Key, source: str = "nomad") -> bool:
-        """Screen ``key``, queued or given back, if it can no longer improve; True if it was."""
+        """Screen ``key`` (new, queued or given back) if it can no longer improve; True if it
+        was."""
         value = self._stale_value(key)
         if value is not None:
             self._record_screened(key, value, source)

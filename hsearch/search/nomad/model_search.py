@@ -35,9 +35,8 @@ neighbours of a running point or of one chosen before (off the grid: no nearer t
 ``BOX_SPREAD``; the rest of the order fills the batch if too few are left), so ``k`` points
 asked one by one are the ``k`` of one batch. The first ``DESIGN_POINTS`` proposals (at least
 the block size), and all while fewer than ``MIN_POINTS`` points are ok, come from a Latin
-hypercube instead. Everything here is a deterministic function
-of the settings and the arguments it is given: a replayed or resumed search proposes the same
-points.
+hypercube instead. Everything here is a deterministic function of the settings and the
+arguments it is given: a replayed or resumed search proposes the same points.
 """
 
 from __future__ import annotations
